@@ -1,0 +1,24 @@
+"""Errors a user can cause. The CLI prints these as one line and exits non-zero."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class BayesCMOError(ValueError):
+    """A mistake in the user's input: files, evidence, arguments.
+
+    The message is one line and names the file, row or key, what was
+    expected, and (for near misses) the likely intended value.
+    """
+
+
+class ZeroProbabilityEvidence(BayesCMOError):
+    """The findings cannot occur together under the model."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for a near miss, else ''."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
