@@ -1,0 +1,68 @@
+"""Reading the user's YAML and CSV files, with one-line errors that name the file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ._errors import BayesCMOError
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader where only true/false are booleans.
+
+    YAML 1.1 reads the states ``no``/``yes``/``on``/``off`` as booleans, which
+    would silently turn a state named ``no`` into ``False``.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error becomes one line with file:line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BayesCMOError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise BayesCMOError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BayesCMOError(f"{path}{where}: malformed YAML ({problem})") from None
+
+
+def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV as strings; anything pandas cannot parse is one line naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise BayesCMOError(f"{path}: file not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, **kwargs)
+    except UnicodeDecodeError:
+        raise BayesCMOError(f"{path}: not a CSV text file (it is not UTF-8)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BayesCMOError(f"{path}: not a readable CSV file ({first})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.apply(lambda col: col.str.strip())
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,157 @@
+"""From elicited judgements to conditional probability tables.
+
+The canonical model is an ordered logit per node (log-odds additive):
+
+    eta(parents)      = sum over links l of  w_l * score_l(source state) * mult_l(moderator state)
+    P(Y <= k | eta)   = expit(c_k - eta),     c_k = logit(baseline cumulative up to state k)
+
+so with every parent at its neutral midpoint (eta = 0) the node reproduces its
+elicited baseline, a positive weight pushes the child toward its higher states,
+a moderator multiplier of -1 flips the sign of the link in that context, and
+per-state scores express nominal parents and non-monotone effects (realistic
+ambition beats both under- and over-ambition). Explicit tables override.
+
+Second-order uncertainty: each weight is Normal(sign * strength, sd(confidence));
+each baseline and explicit-table row is Dirichlet(ess * probabilities).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, logit
+
+from ._errors import BayesCMOError
+from .theory import Theory
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The numbers behind a theory: point values, or ``n_draws`` draws of each.
+
+    ``weights[link_id]`` is a float or shape ``(D,)``; ``baselines[node]`` is
+    shape ``(K,)`` or ``(D, K)``; ``tables[node]`` is a CPT array shaped
+    ``([D,] K, *parent cards)`` in ``theory.parents(node)`` order.
+    """
+
+    weights: Mapping[str, np.ndarray]
+    baselines: Mapping[str, np.ndarray]
+    tables: Mapping[str, np.ndarray]
+    n_draws: int | None = None
+
+
+def table_array(theory: Theory, node: str) -> np.ndarray:
+    """An explicit CSV table as an array ``(K, *parent cards)`` in ``theory.parents`` order."""
+    frame = theory.tables[node]
+    child = theory.nodes[node]
+    parents = theory.parents(node)
+    shape = (child.card, *(theory.nodes[p].card for p in parents))
+    out = np.zeros(shape)
+    for _, row in frame.iterrows():
+        index = tuple(theory.nodes[p].states.index(row[p]) for p in parents)
+        out[(slice(None), *index)] = [row[s] for s in child.states]
+    return out
+
+
+def elicited_parameters(theory: Theory) -> Parameters:
+    """The point values the experts gave."""
+    return Parameters(
+        weights={link.id: np.asarray(link.weight, dtype=float) for link in theory.dag_links},
+        baselines={n.id: np.asarray(n.baseline, dtype=float) for n in theory.nodes.values()},
+        tables={node: table_array(theory, node) for node in theory.tables},
+    )
+
+
+def draw_parameters(theory: Theory, n_draws: int, seed: int | None = 0) -> Parameters:
+    """``n_draws`` draws from the second-order distribution of every judgement."""
+    if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+        raise BayesCMOError(f"The 'n_draws' parameter of draw_parameters must be a positive integer. Got {n_draws!r} instead.")
+    rng = np.random.default_rng(seed)
+    weights = {
+        link.id: rng.normal(link.weight, link.weight_sd, size=n_draws) for link in theory.dag_links
+    }
+    baselines = {
+        n.id: _dirichlet(rng, n.baseline_confidence * np.asarray(n.baseline), n_draws)
+        for n in theory.nodes.values()
+    }
+    tables = {}
+    for node in theory.tables:
+        point = table_array(theory, node)
+        ess = theory.nodes[node].baseline_confidence
+        columns = point.reshape(point.shape[0], -1).T  # one row per parent configuration
+        drawn = np.stack([_dirichlet(rng, ess * col, n_draws) for col in columns], axis=-1)
+        tables[node] = drawn.reshape(n_draws, *point.shape)
+    return Parameters(weights=weights, baselines=baselines, tables=tables, n_draws=int(n_draws))
+
+
+def _dirichlet(rng: np.random.Generator, alpha: np.ndarray, n: int) -> np.ndarray:
+    # Tiny floor: an "impossible" state keeps a vanishing, not exactly zero, share.
+    draws = rng.dirichlet(np.maximum(alpha, 1e-3), size=n)
+    return np.clip(draws, 1e-12, None) / np.clip(draws, 1e-12, None).sum(axis=1, keepdims=True)
+
+
+def linear_predictor(theory: Theory, node: str, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    """eta over the parent grid, shape ``([D,] *parent cards)``."""
+    parents = theory.parents(node)
+    cards = tuple(theory.nodes[p].card for p in parents)
+    eta: np.ndarray = np.zeros(cards)
+    for link in theory.links_into(node):
+        eta = eta + np.multiply.outer(np.asarray(weights[link.id], dtype=float), link_design(theory, link))
+    return eta
+
+
+def link_design(theory: Theory, link) -> np.ndarray:
+    """score(source) * multiplier(moderator) laid out on the target's parent grid."""
+    parents = theory.parents(link.target)
+    cards = [theory.nodes[p].card for p in parents]
+    shape = [1] * len(parents)
+    i = parents.index(link.source)
+    shape[i] = cards[i]
+    grid = np.asarray(link.scores, dtype=float).reshape(shape)
+    if link.moderator:
+        shape = [1] * len(parents)
+        j = parents.index(link.moderator)
+        shape[j] = cards[j]
+        grid = grid * np.asarray(link.multipliers, dtype=float).reshape(shape)
+    return np.broadcast_to(grid, cards)
+
+
+def ordered_logit(baseline: np.ndarray, eta: np.ndarray, batched: bool = False) -> np.ndarray:
+    """P(Y = k | eta) with cutpoints reproducing ``baseline`` at eta = 0.
+
+    Unbatched: ``baseline`` is ``(K,)``, ``eta`` is ``(*grid)``, result
+    ``(K, *grid)``. Batched: a leading draw axis ``D`` on all three.
+    """
+    baseline = np.asarray(baseline, dtype=float)
+    eta = np.asarray(eta, dtype=float)
+    axis = 1 if batched else 0
+    grid_ndim = eta.ndim - axis
+    cut = logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))
+    cut = cut.reshape(cut.shape + (1,) * grid_ndim)
+    cdf = expit(cut - np.expand_dims(eta, axis))
+    edge = np.zeros_like(cdf.take([0], axis=axis))
+    cdf = np.concatenate([edge, cdf, edge + 1.0], axis=axis)
+    return np.clip(np.diff(cdf, axis=axis), 0.0, 1.0)
+
+
+def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str, np.ndarray]:
+    """Every node's CPT, shaped ``([D,] K, *parent cards)`` in ``theory.parents`` order."""
+    parameters = parameters or elicited_parameters(theory)
+    d = parameters.n_draws
+    cpts: dict[str, np.ndarray] = {}
+    for node in theory.order():
+        if node in parameters.tables:
+            cpts[node] = np.asarray(parameters.tables[node], dtype=float)
+            continue
+        baseline = np.asarray(parameters.baselines[node], dtype=float)
+        if not theory.parents(node):
+            cpts[node] = np.broadcast_to(baseline, (d, baseline.shape[-1])).copy() if d else baseline
+            continue
+        eta = linear_predictor(theory, node, parameters.weights)
+        if d is not None:
+            baseline = np.broadcast_to(baseline, (d, baseline.shape[-1]))
+            eta = np.broadcast_to(eta, (d, *eta.shape[-len(theory.parents(node)):]))
+        cpts[node] = ordered_logit(baseline, eta, batched=d is not None)
+    return cpts

@@ -1,0 +1,103 @@
+"""What-if queries: P(target | evidence) or P(target | do(intervention))."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _engine
+from ._errors import BayesCMOError, did_you_mean
+from .network import Model
+
+#: Default credible level for intervals over parameter draws.
+DEFAULT_LEVEL = 0.9
+
+
+def check_findings(model: Model, findings: Mapping[str, str] | None, what: str) -> dict[str, str]:
+    """Known node and state names, or a one-line error with a 'did you mean'."""
+    out = {}
+    for node, state in (findings or {}).items():
+        if node not in model.network.states:
+            raise BayesCMOError(f"{what}: unknown node '{node}'{did_you_mean(node, model.variables)}")
+        states = model.states(node)
+        if str(state) not in states:
+            raise BayesCMOError(
+                f"{what}: unknown state '{state}' for {node} (expected one of {', '.join(states)})"
+                f"{did_you_mean(state, states)}"
+            )
+        out[node] = str(state)
+    return out
+
+
+def check_targets(model: Model, targets: Sequence[str] | str) -> list[str]:
+    targets = [targets] if isinstance(targets, str) else list(targets)
+    if not targets:
+        raise BayesCMOError("give at least one target node")
+    for target in targets:
+        if target not in model.network.states:
+            raise BayesCMOError(f"target: unknown node '{target}'{did_you_mean(target, model.variables)}")
+    return targets
+
+
+def posterior(
+    model: Model,
+    targets: Sequence[str] | str,
+    evidence: Mapping[str, str] | None = None,
+    do: Mapping[str, str] | None = None,
+) -> dict[str, np.ndarray]:
+    """P(target | evidence, do) per target: ``(K,)``, or ``(D, K)`` with draws."""
+    targets = check_targets(model, targets)
+    evidence = check_findings(model, evidence, "evidence")
+    do = check_findings(model, do, "do")
+    for target in targets:
+        if target in evidence or target in do:
+            raise BayesCMOError(f"'{target}' is both a target and given as evidence/intervention; drop one of them")
+    both = sorted(set(evidence) & set(do))
+    if both:
+        raise BayesCMOError(f"'{both[0]}' is both observed (--evidence) and intervened on (--do); choose one")
+    network = _engine.intervene(model.network, do) if do else model.network
+    result = _engine.marginals(network, targets, [evidence])
+    return {t: p[..., 0, :] for t, p in result.items()}
+
+
+def what_if(
+    model: Model,
+    targets: Sequence[str] | str,
+    evidence: Mapping[str, str] | None = None,
+    do: Mapping[str, str] | None = None,
+    *,
+    level: float = DEFAULT_LEVEL,
+) -> pd.DataFrame:
+    """Tidy table: one row per target state with ``probability`` (and ``ci_low``/``ci_high`` with draws).
+
+    With draws, ``probability`` is the mean over draws and the interval is the
+    central ``level`` credible interval of the second-order uncertainty.
+    """
+    rows = []
+    for target, p in posterior(model, targets, evidence, do).items():
+        for k, state in enumerate(model.states(target)):
+            row = {"target": target, "state": state}
+            row.update(summarise(p[..., k], level))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(values: np.ndarray, level: float = DEFAULT_LEVEL, name: str = "probability") -> dict[str, float]:
+    """A point value, or mean and central credible interval over a draw axis."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 0:
+        return {name: float(values)}
+    if not 0.0 < level < 1.0:
+        raise BayesCMOError(f"The 'level' parameter must be between 0 and 1. Got {level!r} instead.")
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return {name: float(values.mean()), "ci_low": float(low), "ci_high": float(high)}
+
+
+def mean_score(probabilities: np.ndarray) -> np.ndarray:
+    """Expected position on the node's 0..1 scale (P(highest) for a binary node)."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    k = probabilities.shape[-1]
+    return probabilities @ (np.arange(k) / (k - 1))

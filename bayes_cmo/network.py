@@ -1,0 +1,146 @@
+"""The network: a theory's CPTs as arrays, pgmpy models, and files for other tools."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import _engine
+from ._engine import NetworkArrays
+from ._errors import BayesCMOError, did_you_mean
+from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
+from .theory import Theory, load_theory
+
+#: Export formats and the suffixes a network file may have.
+FORMATS = {"bif": (".bif",), "xmlbif": (".xmlbif", ".xml"), "net": (".net",), "xdsl": (".xdsl",)}
+
+
+@dataclass(frozen=True)
+class Model:
+    """A network ready to query; ``theory`` is None for a network read from a file."""
+
+    network: NetworkArrays
+    theory: Theory | None = None
+    parameters: Parameters | None = None
+    source: str = ""
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.network.variables
+
+    def states(self, node: str) -> tuple[str, ...]:
+        return self.network.states[node]
+
+    def with_draws(self, n_draws: int, seed: int | None = 0) -> "Model":
+        """The same theory with ``n_draws`` parameter draws on a batch axis."""
+        if self.theory is None:
+            raise BayesCMOError(
+                f"{self.source}: credible intervals need a priors folder (link confidences); "
+                "a network file has point probabilities only"
+            )
+        return build_model(self.theory, draw_parameters(self.theory, n_draws, seed), source=self.source)
+
+
+def build_model(theory: Theory, parameters: Parameters | None = None, source: str = "") -> Model:
+    """theory + parameters -> arrays (batched when the parameters are draws)."""
+    parameters = parameters or elicited_parameters(theory)
+    cpts = build_cpts(theory, parameters)
+    order = theory.order()
+    network = NetworkArrays(
+        variables=order,
+        states={n: theory.nodes[n].states for n in order},
+        parents={n: theory.parents(n) for n in order},
+        cpts=cpts,
+    )
+    return Model(network=network, theory=theory, parameters=parameters, source=source or str(theory.path or ""))
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """A priors folder (default: the shipped priors) or a BIF / XMLBIF / NET / XDSL file."""
+    if path is None or Path(path).is_dir():
+        theory = load_theory(path)
+        return build_model(theory, source=str(theory.path))
+    path = Path(path)
+    if not path.exists():
+        raise BayesCMOError(f"{path}: no such priors folder or network file")
+    fmt = format_from_suffix(path)
+    from . import _pgmpy
+
+    readers = {
+        "bif": _pgmpy.BIFReader,
+        "xmlbif": _pgmpy.XMLBIFReader,
+        "net": _pgmpy.NETReader,
+        "xdsl": _pgmpy.XDSLReader,
+    }
+    try:
+        model = readers[fmt](str(path)).get_model()
+        model.check_model()
+    except Exception as exc:  # pgmpy raises many types for a bad file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network ({first})") from None
+    return Model(network=_engine.arrays_from_pgmpy(model), source=str(path))
+
+
+def format_from_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    for fmt, suffixes in FORMATS.items():
+        if suffix in suffixes:
+            return fmt
+    known = [s for suffixes in FORMATS.values() for s in suffixes]
+    raise BayesCMOError(
+        f"{path}: unknown network file type '{suffix}' (expected a priors folder or one of "
+        f"{', '.join(known)}){did_you_mean(suffix, known)}"
+    )
+
+
+def to_pgmpy(model: Model):
+    """A pgmpy ``DiscreteBayesianNetwork`` (point values only)."""
+    return _engine.to_pgmpy(model.network)
+
+
+def export_model(model: Model, path: str | Path, fmt: str | None = None, *, force: bool = False) -> Path:
+    """Write the model for GeNIe / Hugin / Netica / other BN tools; atomic, never overwrites unless ``force``."""
+    path = Path(path)
+    fmt = (fmt or format_from_suffix(path)).lower()
+    if fmt not in FORMATS:
+        raise BayesCMOError(f"unknown export format '{fmt}' (expected one of {', '.join(FORMATS)}){did_you_mean(fmt, FORMATS)}")
+    if path.exists() and not force:
+        raise BayesCMOError(f"{path}: already exists; choose another --out or pass --force to replace it")
+    if not path.parent.exists():
+        raise BayesCMOError(f"{path.parent}: folder does not exist")
+    from . import _pgmpy
+
+    writers = {
+        "bif": _pgmpy.BIFWriter,
+        "xmlbif": _pgmpy.XMLBIFWriter,
+        "net": _pgmpy.NETWriter,
+        "xdsl": _pgmpy.XDSLWriter,
+    }
+    network = to_pgmpy(model)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        writers[fmt](network).write_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def max_abs_difference(a: Model, b: Model) -> float:
+    """Largest difference between two models' CPT entries (same variables and states)."""
+    worst = 0.0
+    for var in a.variables:
+        ca, cb = _aligned_cpt(a.network, var, b.network.parents[var]), b.network.cpts[var]
+        worst = max(worst, float(np.max(np.abs(ca - cb))))
+    return worst
+
+
+def _aligned_cpt(net: NetworkArrays, var: str, parent_order: tuple[str, ...]) -> np.ndarray:
+    axes = [0] + [1 + net.parents[var].index(p) for p in parent_order]
+    return np.transpose(net.cpts[var], axes)

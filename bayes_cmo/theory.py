@@ -1,0 +1,611 @@
+"""The programme theory as data: nodes, CMO links, claims, scenarios, tables.
+
+``load_theory(folder)`` reads a priors folder (YAML + CSV a researcher can edit
+without Python), validates it, and returns a frozen :class:`Theory`. Every
+mistake is a :class:`BayesCMOError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from . import scales
+from ._errors import BayesCMOError, did_you_mean
+from ._files import read_csv, read_yaml
+
+ROLES = ("context", "mechanism", "outcome")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A context, mechanism or outcome with ordered states (lowest pole first)."""
+
+    id: str
+    label: str
+    role: str
+    states: tuple[str, ...]
+    baseline: tuple[float, ...]
+    ordered: bool = True
+    baseline_confidence: float = scales.DEFAULT_BASELINE_CONFIDENCE
+    description: str = ""
+    source: str = ""
+
+    @property
+    def card(self) -> int:
+        return len(self.states)
+
+    def default_scores(self) -> tuple[float, ...]:
+        """Evenly spaced from -0.5 (lowest pole) to +0.5 (highest pole)."""
+        k = self.card
+        return tuple(i / (k - 1) - 0.5 for i in range(k))
+
+
+@dataclass(frozen=True)
+class Link:
+    """One CMO step: ``source`` shifts ``target`` by ``weight`` log-odds pole to pole.
+
+    The contribution to the target's linear predictor is
+    ``weight * scores[source state] * multipliers[moderator state]``.
+    """
+
+    source: str
+    target: str
+    sign: int
+    strength: float
+    strength_label: str
+    confidence: str
+    scores: tuple[float, ...]
+    moderator: str | None = None
+    multipliers: tuple[float, ...] | None = None
+    lag: int = 0
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    citation: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:{self.target}"
+
+    @property
+    def weight(self) -> float:
+        return self.sign * self.strength
+
+    @property
+    def weight_sd(self) -> float:
+        return scales.CONFIDENCE_SD[self.confidence]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A checkable programme-theory claim: compare vs against moves target one way."""
+
+    id: str
+    statement: str
+    compare: Mapping[str, str]
+    against: Mapping[str, str]
+    target: str
+    expect: str
+    given: Mapping[str, str] = field(default_factory=dict)
+    mode: str = "do"
+    citation: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of findings (and optional interventions) from the paper's discussion."""
+
+    id: str
+    label: str
+    evidence: Mapping[str, str]
+    do: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    citation: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Theory:
+    """A validated programme theory. ``links`` includes lagged (feedback) links."""
+
+    nodes: Mapping[str, Node]
+    links: tuple[Link, ...]
+    claims: tuple[Claim, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def dag_links(self) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if link.lag == 0)
+
+    def links_into(self, node: str) -> tuple[Link, ...]:
+        return tuple(link for link in self.dag_links if link.target == node)
+
+    def parents(self, node: str) -> tuple[str, ...]:
+        """Parents in the DAG: link sources first, then moderators, in file order."""
+        seen: dict[str, None] = {}
+        for link in self.links_into(node):
+            seen.setdefault(link.source)
+        for link in self.links_into(node):
+            if link.moderator:
+                seen.setdefault(link.moderator)
+        return tuple(seen)
+
+    def order(self) -> tuple[str, ...]:
+        """Node ids in a topological order of the DAG (stable: file order breaks ties)."""
+        graph = self.graph()
+        position = {n: i for i, n in enumerate(self.nodes)}
+        return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+
+    def graph(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.nodes)
+        graph.add_edges_from((p, n) for n in self.nodes for p in self.parents(n))
+        return graph
+
+    def by_role(self, role: str) -> tuple[str, ...]:
+        return tuple(n.id for n in self.nodes.values() if n.role == role)
+
+    def link(self, link_id: str) -> Link:
+        for link in self.links:
+            if link.id == link_id:
+                return link
+        known = [link.id for link in self.links]
+        raise BayesCMOError(
+            f"unknown link '{link_id}' (expected FROM:TO){did_you_mean(link_id, known)}"
+        )
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        for scenario in self.scenarios:
+            if scenario.id == scenario_id:
+                return scenario
+        known = [s.id for s in self.scenarios]
+        raise BayesCMOError(f"unknown scenario '{scenario_id}'{did_you_mean(scenario_id, known)}")
+
+
+# ----------------------------------------------------------------------------
+# Loading
+
+
+def default_priors_path() -> Path:
+    """The shipped default priors, found through importlib.resources."""
+    return Path(str(importlib.resources.files("bayes_cmo.data.priors")))
+
+
+def load_theory(path: str | Path | None = None) -> Theory:
+    """Read and validate a priors folder (default: the shipped priors).
+
+    The folder holds ``nodes.yaml`` and ``links.yaml``, optionally
+    ``claims.yaml``, ``scenarios.yaml`` and ``tables/<node>.csv``.
+    """
+    folder = Path(path) if path is not None else default_priors_path()
+    if not folder.is_dir():
+        raise BayesCMOError(f"{folder}: not a priors folder (expected a folder with nodes.yaml and links.yaml)")
+    nodes = _parse_nodes(folder / "nodes.yaml")
+    links = _parse_links(folder / "links.yaml", nodes)
+    tables = _parse_tables(folder / "tables", nodes)
+    claims_file = folder / "claims.yaml"
+    claims = _parse_claims(claims_file, nodes) if claims_file.exists() else ()
+    scenarios_file = folder / "scenarios.yaml"
+    scenarios = _parse_scenarios(scenarios_file, nodes) if scenarios_file.exists() else ()
+    theory = Theory(nodes=nodes, links=links, claims=claims, scenarios=scenarios, tables=tables, path=folder)
+    _check_acyclic(theory, folder)
+    _check_tables_match_links(theory, folder / "tables")
+    _check_nominal_children(theory, folder / "nodes.yaml")
+    return theory
+
+
+def _entries(data: Any, file: Path, key: str) -> list[Mapping[str, Any]]:
+    if not isinstance(data, Mapping) or key not in data:
+        raise BayesCMOError(f"{file}: expected a top-level '{key}:' list")
+    entries = data[key]
+    if not isinstance(entries, list):
+        raise BayesCMOError(f"{file}: '{key}' must be a list of entries, got {type(entries).__name__}")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise BayesCMOError(f"{file}: {key}[{i}] must be a mapping of fields, got {entry!r}")
+    return entries
+
+
+def _require(entry: Mapping[str, Any], name: str, where: str) -> Any:
+    if name not in entry or entry[name] is None:
+        raise BayesCMOError(f"{where}: missing required field '{name}'")
+    return entry[name]
+
+
+def _check_fields(entry: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in entry:
+        if key not in allowed:
+            raise BayesCMOError(f"{where}: unknown field '{key}'{did_you_mean(key, allowed)}")
+
+
+def _number(value: Any, where: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BayesCMOError(f"{where}: {what} must be a number, got {value!r}")
+    return float(value)
+
+
+def _probability(value: Any, where: str) -> float:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word not in scales.PROBABILITY_ANCHORS:
+            raise BayesCMOError(
+                f"{where}: expected a probability or an anchor word "
+                f"({', '.join(scales.PROBABILITY_ANCHORS)}), got '{value}'"
+                f"{did_you_mean(word, scales.PROBABILITY_ANCHORS)}"
+            )
+        return scales.PROBABILITY_ANCHORS[word]
+    p = _number(value, where, "a probability")
+    if not 0.0 <= p <= 1.0:
+        raise BayesCMOError(f"{where}: probability must be in [0, 1], got {p:g}")
+    return p
+
+
+def known_node(nodes: Mapping[str, Node], node_id: Any, where: str) -> Node:
+    if not isinstance(node_id, str) or node_id not in nodes:
+        raise BayesCMOError(f"{where}: unknown node '{node_id}'{did_you_mean(node_id, nodes)}")
+    return nodes[node_id]
+
+
+def known_state(node: Node, state: Any, where: str) -> str:
+    state = str(state)
+    if state not in node.states:
+        raise BayesCMOError(
+            f"{where}: unknown state '{state}' for {node.id} (expected one of {', '.join(node.states)})"
+            f"{did_you_mean(state, node.states)}"
+        )
+    return state
+
+
+_NODE_FIELDS = ("id", "label", "role", "states", "ordered", "baseline", "baseline_confidence", "description", "source")
+
+
+def _parse_nodes(file: Path) -> dict[str, Node]:
+    nodes: dict[str, Node] = {}
+    for i, entry in enumerate(_entries(read_yaml(file), file, "nodes")):
+        where = f"{file}: nodes[{i}]"
+        node_id = _require(entry, "id", where)
+        where = f"{file}: node '{node_id}'"
+        _check_fields(entry, _NODE_FIELDS, where)
+        if not isinstance(node_id, str) or not _ID.match(node_id):
+            raise BayesCMOError(f"{where}: id must be snake_case (lowercase letters, digits, _), got {node_id!r}")
+        if node_id in nodes:
+            raise BayesCMOError(f"{where}: duplicate node id '{node_id}'")
+        role = _require(entry, "role", where)
+        if role not in ROLES:
+            raise BayesCMOError(f"{where}: role must be one of {', '.join(ROLES)}, got '{role}'{did_you_mean(role, ROLES)}")
+        states = _require(entry, "states", where)
+        if not isinstance(states, list) or len(states) < 2:
+            raise BayesCMOError(f"{where}: states must be a list of at least two names, got {states!r}")
+        states = tuple(str(s) for s in states)
+        dupes = sorted({s for s in states if states.count(s) > 1})
+        if dupes:
+            raise BayesCMOError(f"{where}: duplicate state '{dupes[0]}'")
+        ordered = entry.get("ordered", True)
+        if not isinstance(ordered, bool):
+            raise BayesCMOError(f"{where}: ordered must be true or false, got {ordered!r}")
+        baseline = _parse_baseline(entry.get("baseline"), states, f"{where}, baseline")
+        confidence = _number(
+            entry.get("baseline_confidence", scales.DEFAULT_BASELINE_CONFIDENCE), where, "baseline_confidence"
+        )
+        if confidence <= 0:
+            raise BayesCMOError(f"{where}: baseline_confidence must be positive, got {confidence:g}")
+        nodes[node_id] = Node(
+            id=node_id,
+            label=str(entry.get("label", node_id.replace("_", " ").capitalize())),
+            role=role,
+            states=states,
+            baseline=baseline,
+            ordered=ordered,
+            baseline_confidence=confidence,
+            description=str(entry.get("description", "") or "").strip(),
+            source=str(entry.get("source", "") or "").strip(),
+        )
+    if not nodes:
+        raise BayesCMOError(f"{file}: no nodes")
+    return nodes
+
+
+def _parse_baseline(value: Any, states: tuple[str, ...], where: str) -> tuple[float, ...]:
+    """A probability (or anchor word) per state; one state may be left out."""
+    if value is None:
+        return tuple(1.0 / len(states) for _ in states)
+    if isinstance(value, list):
+        if len(value) != len(states):
+            raise BayesCMOError(f"{where}: expected {len(states)} probabilities (one per state), got {len(value)}")
+        value = dict(zip(states, value, strict=True))
+    if not isinstance(value, Mapping):
+        raise BayesCMOError(f"{where}: expected a mapping state: probability, got {value!r}")
+    given = {}
+    for state, p in value.items():
+        if str(state) not in states:
+            raise BayesCMOError(
+                f"{where}: unknown state '{state}' (expected one of {', '.join(states)}){did_you_mean(state, states)}"
+            )
+        given[str(state)] = _probability(p, f"{where}.{state}")
+    missing = [s for s in states if s not in given]
+    total = sum(given.values())
+    if len(missing) > 1:
+        raise BayesCMOError(f"{where}: give a probability for every state but at most one; missing {', '.join(missing)}")
+    if missing:
+        if total > 1 + 1e-9:
+            raise BayesCMOError(f"{where}: probabilities sum to {total:.4g} > 1, nothing left for '{missing[0]}'")
+        given[missing[0]] = max(0.0, 1.0 - total)
+    elif abs(total - 1.0) > 1e-6:
+        raise BayesCMOError(f"{where}: probabilities must sum to 1, got {total:.6g}")
+    probs = np.clip(np.array([given[s] for s in states]), scales.EPS, None)
+    return tuple(float(p) for p in probs / probs.sum())
+
+
+_LINK_FIELDS = (
+    "from", "to", "sign", "strength", "confidence", "evidence", "scores",
+    "moderator", "lag", "citation", "note",
+)
+_SIGNS = {"+": 1, "-": -1, "positive": 1, "negative": -1, 1: 1, -1: -1}
+
+
+def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
+    links: list[Link] = []
+    seen: set[tuple[str, str, int]] = set()
+    for i, entry in enumerate(_entries(read_yaml(file), file, "links")):
+        where = f"{file}: links[{i}]"
+        _check_fields(entry, _LINK_FIELDS, where)
+        source = known_node(nodes, _require(entry, "from", where), f"{where}.from")
+        target = known_node(nodes, _require(entry, "to", where), f"{where}.to")
+        where = f"{file}: link {source.id} -> {target.id}"
+        if source.id == target.id:
+            raise BayesCMOError(f"{where}: a node cannot be its own parent")
+        sign_value = _require(entry, "sign", where)
+        if sign_value not in _SIGNS:
+            raise BayesCMOError(f"{where}: sign must be '+' or '-', got {sign_value!r}")
+        strength_value = _require(entry, "strength", where)
+        if isinstance(strength_value, str):
+            word = strength_value.strip().lower().replace(" ", "_")
+            if word not in scales.STRENGTH_LOGODDS:
+                raise BayesCMOError(
+                    f"{where}: strength must be one of {', '.join(scales.STRENGTH_LOGODDS)} or a number, "
+                    f"got '{strength_value}'{did_you_mean(word, scales.STRENGTH_LOGODDS)}"
+                )
+            strength, strength_label = scales.STRENGTH_LOGODDS[word], word
+        else:
+            strength = _number(strength_value, where, "strength")
+            if strength < 0:
+                raise BayesCMOError(f"{where}: strength must be >= 0 (put the direction in sign), got {strength:g}")
+            strength_label = f"{strength:g}"
+        confidence = str(entry.get("confidence", "low")).strip().lower().replace(" ", "_")
+        if confidence not in scales.CONFIDENCE_SD:
+            raise BayesCMOError(
+                f"{where}: confidence must be one of {', '.join(scales.CONFIDENCE_SD)}, got '{confidence}'"
+                f"{did_you_mean(confidence, scales.CONFIDENCE_SD)}"
+            )
+        scores = _parse_state_map(entry.get("scores"), source, f"{where}, scores", default=None)
+        if scores is None:
+            if not source.ordered:
+                raise BayesCMOError(
+                    f"{where}: '{source.id}' is nominal (ordered: false), so the link needs 'scores' "
+                    f"giving a number for each of its states ({', '.join(source.states)})"
+                )
+            scores = source.default_scores()
+        moderator, multipliers = None, None
+        if entry.get("moderator") is not None:
+            spec = entry["moderator"]
+            if not isinstance(spec, Mapping) or "node" not in spec:
+                raise BayesCMOError(f"{where}: moderator must be a mapping with 'node' and 'multipliers'")
+            mod = known_node(nodes, spec["node"], f"{where}, moderator.node")
+            if mod.id in (source.id, target.id):
+                raise BayesCMOError(f"{where}: moderator must differ from both ends of the link, got '{mod.id}'")
+            moderator = mod.id
+            multipliers = _parse_state_map(spec.get("multipliers"), mod, f"{where}, moderator.multipliers", default=1.0)
+        lag = entry.get("lag", 0)
+        if lag not in (0, 1):
+            raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {lag!r}")
+        key = (source.id, target.id, lag)
+        if key in seen:
+            raise BayesCMOError(f"{where}: duplicate link (merge the two entries, or give one lag: 1)")
+        seen.add(key)
+        links.append(
+            Link(
+                source=source.id,
+                target=target.id,
+                sign=_SIGNS[sign_value],
+                strength=strength,
+                strength_label=strength_label,
+                confidence=confidence,
+                scores=scores,
+                moderator=moderator,
+                multipliers=multipliers,
+                lag=int(lag),
+                evidence=dict(entry.get("evidence") or {}),
+                citation=dict(entry.get("citation") or {}),
+            )
+        )
+    return tuple(links)
+
+
+def _parse_state_map(value: Any, node: Node, where: str, default: float | None) -> tuple[float, ...] | None:
+    """A number per state of ``node``; unlisted states get ``default`` (None: all required)."""
+    if value is None:
+        return None if default is None else tuple(default for _ in node.states)
+    if not isinstance(value, Mapping):
+        raise BayesCMOError(f"{where}: expected a mapping state: number for {node.id}, got {value!r}")
+    out = {}
+    for state, number in value.items():
+        state = known_state(node, state, where)
+        out[state] = _number(number, f"{where}.{state}", "the value")
+    if default is None:
+        missing = [s for s in node.states if s not in out]
+        if missing:
+            raise BayesCMOError(f"{where}: missing a number for state(s) {', '.join(missing)} of {node.id}")
+    return tuple(out.get(s, default) for s in node.states)
+
+
+def _parse_findings(value: Any, nodes: Mapping[str, Node], where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BayesCMOError(f"{where}: expected a mapping node: state, got {value!r}")
+    return {
+        node.id: known_state(node, state, f"{where}.{node.id}")
+        for node, state in ((known_node(nodes, k, where), v) for k, v in value.items())
+    }
+
+
+_CLAIM_FIELDS = ("id", "statement", "compare", "against", "given", "target", "expect", "mode", "citation")
+
+
+def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
+    claims: list[Claim] = []
+    for i, entry in enumerate(_entries(read_yaml(file), file, "claims")):
+        where = f"{file}: claims[{i}]"
+        claim_id = str(_require(entry, "id", where))
+        where = f"{file}: claim '{claim_id}'"
+        _check_fields(entry, _CLAIM_FIELDS, where)
+        if claim_id in {c.id for c in claims}:
+            raise BayesCMOError(f"{where}: duplicate claim id")
+        target = known_node(nodes, _require(entry, "target", where), f"{where}.target")
+        compare = _parse_findings(_require(entry, "compare", where), nodes, f"{where}.compare")
+        against = _parse_findings(_require(entry, "against", where), nodes, f"{where}.against")
+        given = _parse_findings(entry.get("given"), nodes, f"{where}.given")
+        if target.id in {**compare, **against, **given}:
+            raise BayesCMOError(f"{where}: the target '{target.id}' cannot also be in compare/against/given")
+        expect = _require(entry, "expect", where)
+        if expect not in ("increase", "decrease"):
+            raise BayesCMOError(f"{where}: expect must be 'increase' or 'decrease', got {expect!r}{did_you_mean(expect, ('increase', 'decrease'))}")
+        mode = entry.get("mode", "do")
+        if mode not in ("do", "observe"):
+            raise BayesCMOError(f"{where}: mode must be 'do' or 'observe', got {mode!r}")
+        claims.append(
+            Claim(
+                id=claim_id,
+                statement=str(entry.get("statement", claim_id)),
+                compare=compare,
+                against=against,
+                given=given,
+                target=target.id,
+                expect=expect,
+                mode=mode,
+                citation=dict(entry.get("citation") or {}),
+            )
+        )
+    return tuple(claims)
+
+
+_SCENARIO_FIELDS = ("id", "label", "description", "evidence", "do", "citation")
+
+
+def _parse_scenarios(file: Path, nodes: Mapping[str, Node]) -> tuple[Scenario, ...]:
+    scenarios: list[Scenario] = []
+    for i, entry in enumerate(_entries(read_yaml(file), file, "scenarios")):
+        where = f"{file}: scenarios[{i}]"
+        scenario_id = str(_require(entry, "id", where))
+        where = f"{file}: scenario '{scenario_id}'"
+        _check_fields(entry, _SCENARIO_FIELDS, where)
+        if scenario_id in {s.id for s in scenarios}:
+            raise BayesCMOError(f"{where}: duplicate scenario id")
+        evidence = _parse_findings(entry.get("evidence"), nodes, f"{where}.evidence")
+        do = _parse_findings(entry.get("do"), nodes, f"{where}.do")
+        both = sorted(set(evidence) & set(do))
+        if both:
+            raise BayesCMOError(f"{where}: '{both[0]}' is both observed and intervened on")
+        scenarios.append(
+            Scenario(
+                id=scenario_id,
+                label=str(entry.get("label", scenario_id)),
+                evidence=evidence,
+                do=do,
+                description=str(entry.get("description", "") or "").strip(),
+                citation=dict(entry.get("citation") or {}),
+            )
+        )
+    return tuple(scenarios)
+
+
+def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataFrame]:
+    """Explicit CPTs: one row per parent configuration, a column per child state."""
+    tables: dict[str, pd.DataFrame] = {}
+    if not folder.is_dir():
+        return tables
+    for file in sorted(folder.glob("*.csv")):
+        node = known_node(nodes, file.stem, f"{file}: file name")
+        raw = read_csv(file)
+        missing = [s for s in node.states if s not in raw.columns]
+        if missing:
+            raise BayesCMOError(f"{file}: missing a probability column for state(s) {', '.join(missing)} of {node.id}")
+        parents = [c for c in raw.columns if c not in node.states]
+        for col in parents:
+            known_node(nodes, col, f"{file}: column")
+        frame = raw.copy()
+        for row, values in enumerate(raw.itertuples(index=False), start=2):
+            record = dict(zip(raw.columns, values, strict=True))
+            for col in parents:
+                known_state(nodes[col], record[col], f"{file}: row {row}, column {col}")
+            total = 0.0
+            for state in node.states:
+                try:
+                    p = float(record[state])
+                except ValueError:
+                    raise BayesCMOError(f"{file}: row {row}, column {state}: expected a probability, got '{record[state]}'") from None
+                if not 0.0 <= p <= 1.0:
+                    raise BayesCMOError(f"{file}: row {row}, column {state}: probability must be in [0, 1], got {p:g}")
+                total += p
+            if abs(total - 1.0) > 1e-6:
+                raise BayesCMOError(f"{file}: row {row}: probabilities of {node.id} must sum to 1, got {total:.6g}")
+        for state in node.states:
+            frame[state] = frame[state].astype(float)
+        expected = int(np.prod([nodes[p].card for p in parents])) if parents else 1
+        configs = frame[parents].drop_duplicates() if parents else frame.iloc[:1]
+        if len(frame) != expected or len(configs) != expected:
+            raise BayesCMOError(
+                f"{file}: expected one row for each of the {expected} parent configurations "
+                f"({' x '.join(parents) or 'no parents'}), got {len(frame)} rows with {len(configs)} distinct"
+            )
+        tables[node.id] = frame
+    return tables
+
+
+def _check_acyclic(theory: Theory, folder: Path) -> None:
+    graph = theory.graph()
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+    raise BayesCMOError(
+        f"{folder}: the links form a cycle: {path} (a Bayesian network must be acyclic; "
+        "stage it, or mark the loop-closing link 'lag: 1')"
+    )
+
+
+def _check_tables_match_links(theory: Theory, folder: Path) -> None:
+    for node, table in theory.tables.items():
+        columns = {c for c in table.columns if c not in theory.nodes[node].states}
+        parents = set(theory.parents(node))
+        if columns != parents:
+            extra, missing = sorted(columns - parents), sorted(parents - columns)
+            detail = "; ".join(
+                part
+                for part in (
+                    f"no link into {node} from {', '.join(extra)}" if extra else "",
+                    f"missing column(s) {', '.join(missing)} (linked in links.yaml)" if missing else "",
+                )
+                if part
+            )
+            raise BayesCMOError(f"{folder / (node + '.csv')}: parent columns must match the links into {node}: {detail}")
+
+
+def _check_nominal_children(theory: Theory, file: Path) -> None:
+    for node in theory.nodes.values():
+        if not node.ordered and theory.parents(node.id) and node.id not in theory.tables:
+            raise BayesCMOError(
+                f"{file}: node '{node.id}' is nominal (ordered: false) and has parents; "
+                f"give its full table in tables/{node.id}.csv"
+            )
