@@ -1,3 +1,46 @@
-"""bayes_cmo: a realist programme theory as a discrete Bayesian network."""
+"""bayes_cmo: a realist programme theory as a discrete Bayesian network.
+
+The pipeline, one verb per stage, each returning a value the next takes:
+
+    theory = load_theory()                 # priors folder -> validated Theory
+    model = build_model(theory)            # judgements -> CPTs -> network (or load_model(path))
+    what_if(model, "synergy", {"legal_agreements": "present"})
+    check_claims(model)                    # does the network reproduce the paper's claims?
+
+Importing this package does not import pgmpy (slow); the functions that need it do.
+"""
+
+from ._errors import BayesCMOError, ZeroProbabilityEvidence
+from .claims import check_claims, summary
+from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
+from .inference import mean_score, posterior, what_if
+from .network import Model, build_model, export_model, load_model, to_pgmpy
+from .theory import Claim, Link, Node, Scenario, Theory, default_priors_path, load_theory
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BayesCMOError",
+    "Claim",
+    "Link",
+    "Model",
+    "Node",
+    "Parameters",
+    "Scenario",
+    "Theory",
+    "ZeroProbabilityEvidence",
+    "build_cpts",
+    "build_model",
+    "check_claims",
+    "default_priors_path",
+    "draw_parameters",
+    "elicited_parameters",
+    "export_model",
+    "load_model",
+    "load_theory",
+    "mean_score",
+    "posterior",
+    "summary",
+    "to_pgmpy",
+    "what_if",
+]

@@ -71,6 +71,7 @@ class Link:
     lag: int = 0
     evidence: Mapping[str, Any] = field(default_factory=dict)
     citation: Mapping[str, Any] = field(default_factory=dict)
+    sd: float | None = None  # explicit weight sd (e.g. a posterior), overrides confidence
 
     @property
     def id(self) -> str:
@@ -82,7 +83,7 @@ class Link:
 
     @property
     def weight_sd(self) -> float:
-        return scales.CONFIDENCE_SD[self.confidence]
+        return self.sd if self.sd is not None else scales.CONFIDENCE_SD[self.confidence]
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ def _parse_baseline(value: Any, states: tuple[str, ...], where: str) -> tuple[fl
 
 _LINK_FIELDS = (
     "from", "to", "sign", "strength", "confidence", "evidence", "scores",
-    "moderator", "lag", "citation", "note",
+    "moderator", "lag", "citation", "note", "weight_sd",
 )
 _SIGNS = {"+": 1, "-": -1, "positive": 1, "negative": -1, 1: 1, -1: -1}
 
@@ -408,6 +409,11 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
         lag = entry.get("lag", 0)
         if lag not in (0, 1):
             raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {lag!r}")
+        sd = entry.get("weight_sd")
+        if sd is not None:
+            sd = _number(sd, where, "weight_sd")
+            if sd <= 0:
+                raise BayesCMOError(f"{where}: weight_sd must be positive, got {sd:g}")
         key = (source.id, target.id, lag)
         if key in seen:
             raise BayesCMOError(f"{where}: duplicate link (merge the two entries, or give one lag: 1)")
@@ -426,6 +432,7 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
                 lag=int(lag),
                 evidence=dict(entry.get("evidence") or {}),
                 citation=dict(entry.get("citation") or {}),
+                sd=sd,
             )
         )
     return tuple(links)
