@@ -124,7 +124,7 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        writers[fmt](network).write_file(tmp)
+        writers[fmt](network).write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
