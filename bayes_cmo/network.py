@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +78,32 @@ def load_model(path: str | Path | None = None) -> Model:
         "xdsl": _pgmpy.XDSLReader,
     }
     try:
-        model = readers[fmt](str(path)).get_model()
+        if fmt == "net":
+            model = _read_hugin_net(path, readers["net"])
+        else:
+            model = readers[fmt](str(path)).get_model()
         model.check_model()
     except Exception as exc:  # pgmpy raises many types for a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network ({first})") from None
+    if not model.nodes():
+        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network (no variables found)")
     return Model(network=_engine.arrays_from_pgmpy(model), source=str(path))
+
+
+_HUGIN_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|%[^\n]*')
+
+
+def _read_hugin_net(path: Path, reader):
+    """Hugin writes ``% ...`` comments inside potentials, which pgmpy's NET reader cannot parse."""
+    text = _HUGIN_COMMENT.sub(lambda m: m.group(1) or "", path.read_text(encoding="utf-8", errors="replace"))
+    handle, tmp = tempfile.mkstemp(suffix=".net")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        return reader(tmp).get_model()
+    finally:
+        os.unlink(tmp)
 
 
 def format_from_suffix(path: Path) -> str:
