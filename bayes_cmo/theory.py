@@ -179,7 +179,14 @@ class Theory:
 
 def default_priors_path() -> Path:
     """The shipped default priors, found through importlib.resources."""
-    return Path(str(importlib.resources.files("bayes_cmo.data.priors")))
+    try:
+        return Path(str(importlib.resources.files("bayes_cmo.data.priors")))
+    except ModuleNotFoundError:
+        # A source checkout: the package data maps to priors/ at the repository top.
+        checkout = Path(__file__).resolve().parents[1] / "priors"
+        if checkout.is_dir():
+            return checkout
+        raise BayesCMOError("the shipped priors are missing from this installation; reinstall bayes_cmo") from None
 
 
 def load_theory(path: str | Path | None = None) -> Theory:
