@@ -1,0 +1,234 @@
+"""Judgement sensitivity: which of the expert's numbers move a headline answer most?
+
+The headline query is P(target = state | evidence, do) (default state: the
+target's highest, e.g. ``synergy`` or ``dissolved``). Each elicited number is
+moved by one confidence width either way, everything else held at its
+elicited value, and the query recomputed:
+
+* **link weight** ``FROM:TO``: the signed log-odds weight moves by +/- its
+  ``weight_sd`` (from the link's confidence, or an explicit sd);
+* **baseline** of an ordered node ``baseline:NODE``: all the node's cutpoints
+  shift by the same log-odds delta (positive = toward its highest state; for a
+  child node this is the same as an intercept on its linear predictor). One
+  confidence width is the sd of the logit cumulative baseline probabilities
+  under the node's Dirichlet(ess * baseline), averaged over cutpoints
+  (sd of logit X for X ~ Beta(a, b) is sqrt(trigamma(a) + trigamma(b))); for a
+  two-state node that is exactly sd(logit P(highest state)).
+* **baseline** of a nominal node ``baseline:NODE=STATE`` (e.g. ``entry_point``),
+  one per state: logit P(state) moves by its Beta sd, the other states
+  rescaled proportionally.
+
+``derivative`` is dP/d(log-odds) at the elicited values (central difference).
+Explicit CPT tables are not perturbed. Judgements on nodes that are not
+ancestors of the target or the evidence cannot change the answer: they get
+exact zeros without computing.
+
+All perturbations ride on the engine's draw axis: one batched contraction per
+chunk of judgements instead of one model rebuild per judgement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit, polygamma
+
+from . import _engine
+from ._errors import BayesCMOError, did_you_mean
+from .elicitation import Parameters, build_cpts, elicited_parameters
+from .inference import check_findings, check_targets
+from .network import Model
+from .theory import Theory
+
+#: Finite-difference step (log-odds) of the derivative.
+DERIVATIVE_STEP = 1e-4
+#: Budget of CPT cells per batched query (draws x cells), to bound memory.
+_CELL_BUDGET = 20_000_000
+
+__all__ = ["Judgement", "judgement_sensitivity", "judgements"]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One elicited number that can be moved: a link weight or a node baseline."""
+
+    id: str
+    kind: str  # "link weight" | "baseline"
+    node: str  # the node whose CPT it changes
+    value: float  # elicited weight, or elicited P(highest state) / P(state)
+    step: float  # one confidence width, log-odds
+    link: str | None = None
+    state: int | None = None  # nominal baselines: which state moves
+
+
+def _logit_sd(ess: float, p: np.ndarray) -> np.ndarray:
+    """sd of logit X for X ~ Beta(ess p, ess (1 - p))."""
+    a, b = ess * p, ess * (1.0 - p)
+    return np.sqrt(polygamma(1, a) + polygamma(1, b))
+
+
+def judgements(theory: Theory) -> list[Judgement]:
+    """Every perturbable judgement of ``theory``, links first (file order), then baselines."""
+    out = []
+    for link in theory.dag_links:
+        if link.target in theory.tables:
+            continue
+        out.append(Judgement(link.id, "link weight", link.target, float(link.weight), float(link.weight_sd), link=link.id))
+    for node in theory.nodes.values():
+        if node.id in theory.tables:
+            continue
+        base = np.clip(np.asarray(node.baseline, dtype=float), 1e-6, 1.0)
+        base = base / base.sum()
+        if node.ordered:
+            cum = np.clip(np.cumsum(base)[:-1], 1e-6, 1 - 1e-6)
+            step = float(np.mean(_logit_sd(node.baseline_confidence, cum)))
+            out.append(Judgement(f"baseline:{node.id}", "baseline", node.id, float(base[-1]), step))
+        else:
+            for k, state in enumerate(node.states):
+                step = float(_logit_sd(node.baseline_confidence, np.clip(base[k], 1e-6, 1 - 1e-6)))
+                out.append(Judgement(f"baseline:{node.id}={state}", "baseline", node.id, float(base[k]), step, state=k))
+    return out
+
+
+def shifted_baseline(baseline: np.ndarray, delta: float, ordered: bool, state: int | None = None) -> np.ndarray:
+    """The baseline moved by ``delta`` log-odds (see the module docstring)."""
+    base = np.clip(np.asarray(baseline, dtype=float), 1e-12, 1.0)
+    base = base / base.sum()
+    if ordered:
+        cum = np.clip(np.cumsum(base)[:-1], 1e-12, 1 - 1e-12)
+        moved = expit(logit(cum) - delta)
+        return np.diff(np.concatenate([[0.0], moved, [1.0]]))
+    p = np.clip(base[state], 1e-12, 1 - 1e-12)
+    new = expit(logit(p) + delta)
+    out = base * (1.0 - new) / (1.0 - p)
+    out[state] = new
+    return out
+
+
+def _ancestors(net: _engine.NetworkArrays, roots: set[str]) -> set[str]:
+    keep, stack = set(roots), list(roots)
+    while stack:
+        for p in net.parents[stack.pop()]:
+            if p not in keep:
+                keep.add(p)
+                stack.append(p)
+    return keep
+
+
+def judgement_sensitivity(
+    model: Model,
+    target: str,
+    state: str | None = None,
+    *,
+    evidence: Mapping[str, str] | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: str | None = None,
+) -> pd.DataFrame:
+    """Rank the elicited judgements by how much they move P(target = state | evidence, do).
+
+    ``scenario`` (an id from scenarios.yaml) adds its findings and
+    interventions to ``evidence`` / ``do``. Returns one row per judgement,
+    largest swing first, with columns ``judgement``, ``kind`` ("link weight"
+    or "baseline"), ``node``, ``value`` (elicited weight, or elicited
+    probability of the highest state / of the named state), ``step`` (one
+    confidence width, log-odds), ``probability`` (the headline answer at the
+    elicited values), ``p_minus`` / ``p_plus`` (the answer with the judgement
+    moved down / up by ``step``), ``swing`` (p_plus - p_minus), ``derivative``
+    (dP/d log-odds) and ``rank``.
+    """
+    if not isinstance(model, Model):
+        raise BayesCMOError(f"The 'model' parameter of judgement_sensitivity must be a Model. Got {type(model).__name__} instead.")
+    theory = model.theory
+    if theory is None:
+        raise BayesCMOError(
+            f"{model.source}: judgement sensitivity needs a priors folder (links with weights and confidences); "
+            "a network file has point probabilities only"
+        )
+    if model.network.batch_size is not None:
+        raise BayesCMOError("The 'model' parameter of judgement_sensitivity must have point values, not parameter draws.")
+    (target,) = check_targets(model, [target])
+    evidence = dict(evidence or {})
+    do = dict(do or {})
+    if scenario is not None:
+        chosen = theory.scenario(scenario)
+        evidence = {**chosen.evidence, **evidence}
+        do = {**chosen.do, **do}
+    evidence = check_findings(model, evidence, "evidence")
+    do = check_findings(model, do, "do")
+    if target in evidence or target in do:
+        raise BayesCMOError(f"'{target}' is both the target and given as evidence/intervention; drop one of them")
+    states = model.states(target)
+    if state is None:
+        k_state = len(states) - 1
+    elif str(state) in states:
+        k_state = states.index(str(state))
+    else:
+        raise BayesCMOError(
+            f"unknown state '{state}' for {target} (expected one of {', '.join(states)}){did_you_mean(state, states)}"
+        )
+
+    point = elicited_parameters(theory)
+    if model.parameters is not None and model.parameters.n_draws is None:
+        point = model.parameters  # e.g. a posterior's point values
+
+    def network(cpts):
+        net = _engine.NetworkArrays(model.network.variables, model.network.states, model.network.parents, cpts)
+        return _engine.intervene(net, do) if do else net
+
+    base_net = network(build_cpts(theory, point))
+    probability = float(_engine.marginals(base_net, [target], [evidence])[target][0, k_state])
+
+    relevant = _ancestors(base_net, {target, *evidence})
+    items = judgements(theory)
+    live = [j for j in items if j.node in relevant and j.node not in do]
+    results = {j.id: (probability, probability, 0.0) for j in items}
+
+    offsets = np.array([-1.0, 1.0, -DERIVATIVE_STEP, DERIVATIVE_STEP])
+    cells = sum(int(np.prod(np.shape(c))) for c in base_net.cpts.values())
+    per_chunk = max(1, int(_CELL_BUDGET // max(cells * len(offsets), 1)))
+    for start in range(0, len(live), per_chunk):
+        chunk = live[start : start + per_chunk]
+        n_draws = len(chunk) * len(offsets)
+        weights = {lid: np.full(n_draws, float(w)) for lid, w in point.weights.items()}
+        baselines = {n: np.tile(np.asarray(b, dtype=float), (n_draws, 1)) for n, b in point.baselines.items()}
+        for i, j in enumerate(chunk):
+            for o, offset in enumerate(offsets):
+                d = i * len(offsets) + o
+                delta = offset * j.step if abs(offset) == 1.0 else offset
+                if j.kind == "link weight":
+                    weights[j.link][d] += delta
+                else:
+                    node = theory.nodes[j.node]
+                    baselines[j.node][d] = shifted_baseline(point.baselines[j.node], delta, node.ordered, j.state)
+        params = Parameters(weights=weights, baselines=baselines, tables=point.tables, n_draws=n_draws)
+        p = _engine.marginals(network(build_cpts(theory, params)), [target], [evidence])[target][:, 0, k_state]
+        p = p.reshape(len(chunk), len(offsets))
+        for i, j in enumerate(chunk):
+            results[j.id] = (float(p[i, 0]), float(p[i, 1]), float((p[i, 3] - p[i, 2]) / (2 * DERIVATIVE_STEP)))
+
+    rows = []
+    for j in items:
+        p_minus, p_plus, derivative = results[j.id]
+        rows.append(
+            {
+                "judgement": j.id,
+                "kind": j.kind,
+                "node": j.node,
+                "value": j.value,
+                "step": j.step,
+                "probability": probability,
+                "p_minus": p_minus,
+                "p_plus": p_plus,
+                "swing": p_plus - p_minus,
+                "derivative": derivative,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    order = np.lexsort((-frame["derivative"].abs().to_numpy(), -frame["swing"].abs().to_numpy()))
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    frame.attrs.update(target=target, state=states[k_state], probability=probability, evidence=evidence, do=do)
+    return frame
