@@ -1,0 +1,538 @@
+"""Tests for the batched einsum inference engine (bayes_cmo._engine)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bayes_cmo._engine import (
+    NetworkArrays,
+    arrays_from_pgmpy,
+    evidence_likelihoods,
+    intervene,
+    marginals,
+    probability_of_evidence,
+    query,
+    to_pgmpy,
+    with_cpts,
+)
+from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence
+
+TOL = 1e-9
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def sprinkler_net() -> NetworkArrays:
+    """rain -> sprinkler -> wet, rain -> wet.  States are (yes/on, no/off)."""
+    wet = np.empty((2, 2, 2))  # (wet, sprinkler, rain)
+    p_wet_yes = {("on", "yes"): 0.99, ("on", "no"): 0.9, ("off", "yes"): 0.8, ("off", "no"): 0.0}
+    for i, s in enumerate(["on", "off"]):
+        for j, r in enumerate(["yes", "no"]):
+            wet[0, i, j] = p_wet_yes[(s, r)]
+            wet[1, i, j] = 1 - p_wet_yes[(s, r)]
+    return NetworkArrays(
+        variables=("rain", "sprinkler", "wet"),
+        states={"rain": ("yes", "no"), "sprinkler": ("on", "off"), "wet": ("yes", "no")},
+        parents={"rain": (), "sprinkler": ("rain",), "wet": ("sprinkler", "rain")},
+        cpts={
+            "rain": np.array([0.2, 0.8]),
+            # columns: rain=yes, rain=no
+            "sprinkler": np.array([[0.01, 0.4], [0.99, 0.6]]),
+            "wet": wet,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def pg():
+    from bayes_cmo import _pgmpy
+
+    return _pgmpy
+
+
+_MODELS: dict = {}
+
+
+@pytest.fixture(scope="module")
+def example(pg):
+    def get(name):
+        if name not in _MODELS:
+            model = pg.get_example_model(name)
+            _MODELS[name] = (model, arrays_from_pgmpy(model))
+        return _MODELS[name]
+
+    return get
+
+
+def forward_sample(net: NetworkArrays, rng: np.random.Generator, draw: int | None = None) -> dict:
+    """One full configuration by ancestral sampling (so any subset has P > 0)."""
+    idx: dict[str, int] = {}
+    for v in net.variables:
+        cpt = net.cpts[v] if not net.is_batched(v) else net.cpts[v][draw]
+        col = cpt[(slice(None), *(idx[p] for p in net.parents[v]))]
+        idx[v] = int(rng.choice(len(col), p=col / col.sum()))
+    return {v: net.states[v][i] for v, i in idx.items()}
+
+
+def random_evidence_sets(net, rng, n_sets, exclude=(), max_obs=4):
+    sets = []
+    candidates = [v for v in net.variables if v not in exclude]
+    for _ in range(n_sets):
+        full = forward_sample(net, rng)
+        k = int(rng.integers(0, max_obs + 1))
+        chosen = rng.choice(candidates, size=k, replace=False)
+        sets.append({str(v): full[str(v)] for v in chosen})
+    return sets
+
+
+def factor_to_array(factor, variables, net) -> np.ndarray:
+    """pgmpy DiscreteFactor -> array with axes in ``variables`` order, states in net order."""
+    vals = np.asarray(factor.values)
+    fvars = [str(v) for v in factor.variables]
+    vals = np.transpose(vals, [fvars.index(v) for v in variables])
+    for axis, v in enumerate(variables):
+        order = [list(map(str, factor.state_names[v])).index(s) for s in net.states[v]]
+        vals = np.take(vals, order, axis=axis)
+    return vals
+
+
+def dirichlet_draws(net: NetworkArrays, D: int, rng, concentration=20.0) -> dict:
+    out = {}
+    for v in net.variables:
+        cpt = net.cpts[v]
+        alpha = np.moveaxis(concentration * cpt + 0.5, 0, -1)
+        g = rng.gamma(np.broadcast_to(alpha, (D, *alpha.shape)))
+        out[v] = np.moveaxis(g / g.sum(-1, keepdims=True), -1, 1)
+    return out
+
+
+def brute_force_joint(net: NetworkArrays) -> np.ndarray:
+    """Full joint P(all variables) in net.variables order, via one plain np.einsum."""
+    letters = {v: chr(ord("a") + i) for i, v in enumerate(net.variables)}
+    terms = [letters[v] + "".join(letters[p] for p in net.parents[v]) for v in net.variables]
+    eq = ",".join(terms) + "->" + "".join(letters[v] for v in net.variables)
+    return np.einsum(eq, *[net.cpts[v] for v in net.variables])
+
+
+# ---------------------------------------------------------------------------
+# 1. hand-computed toy network
+
+
+def test_toy_prior_marginal_by_hand():
+    net = sprinkler_net()
+    # P(wet=yes) = sum over rain, sprinkler of P(r) P(s|r) P(wet=yes|s,r)
+    #   rain=yes, on : 0.2 * 0.01 * 0.99 = 0.00198
+    #   rain=yes, off: 0.2 * 0.99 * 0.80 = 0.15840
+    #   rain=no,  on : 0.8 * 0.40 * 0.90 = 0.28800
+    #   rain=no,  off: 0.8 * 0.60 * 0.00 = 0.0
+    p_wet = 0.00198 + 0.15840 + 0.28800 + 0.0  # = 0.44838
+    got = query(net, ["wet"])
+    assert got.shape == (1, 2)
+    np.testing.assert_allclose(got[0], [p_wet, 1 - p_wet], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(probability_of_evidence(net, [{"wet": "yes"}]), [p_wet], atol=1e-12)
+
+
+def test_toy_posterior_by_hand():
+    net = sprinkler_net()
+    # P(rain=yes | wet=yes) = (0.00198 + 0.15840) / 0.44838 = 0.16038 / 0.44838
+    p_rain_given_wet = 0.16038 / 0.44838
+    # P(rain=yes | wet=yes, sprinkler=off) = 0.1584 / (0.1584 + 0) = 1
+    # P(rain=yes | sprinkler=on) = 0.2*0.01 / (0.2*0.01 + 0.8*0.4) = 0.002 / 0.322
+    got = query(
+        net,
+        ["rain"],
+        [{"wet": "yes"}, {"wet": "yes", "sprinkler": "off"}, {"sprinkler": "on"}, {}],
+    )
+    assert got.shape == (4, 2)
+    np.testing.assert_allclose(got[0, 0], p_rain_given_wet, atol=1e-12)
+    np.testing.assert_allclose(got[1, 0], 1.0, atol=1e-12)
+    np.testing.assert_allclose(got[2, 0], 0.002 / 0.322, atol=1e-12)
+    np.testing.assert_allclose(got[3, 0], 0.2, atol=1e-12)
+    np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-12)
+
+
+def test_toy_do_sprinkler_on_by_hand():
+    net = sprinkler_net()
+    done = intervene(net, {"sprinkler": "on"})
+    assert done.parents["sprinkler"] == ()
+    # P(wet=yes | do(sprinkler=on)) = 0.2*0.99 + 0.8*0.9 = 0.198 + 0.72 = 0.918
+    np.testing.assert_allclose(query(done, ["wet"])[0], [0.918, 0.082], atol=1e-12)
+    # intervening on sprinkler says nothing about rain: P(rain=yes | do(on)) = 0.2,
+    # whereas observing it does: P(rain=yes | sprinkler=on) = 0.002/0.322
+    np.testing.assert_allclose(query(done, ["rain"], [{"sprinkler": "on"}])[0, 0], 0.2, atol=1e-12)
+    np.testing.assert_allclose(query(net, ["rain"], [{"sprinkler": "on"}])[0, 0], 0.002 / 0.322)
+    # the original is untouched
+    assert net.parents["sprinkler"] == ("rain",)
+
+
+def test_joint_query_shape_and_values():
+    net = sprinkler_net()
+    got = query(net, ["wet", "rain"])  # axes: E, wet, rain
+    assert got.shape == (1, 2, 2)
+    # P(wet=yes, rain=yes) = 0.00198 + 0.1584; P(wet=yes, rain=no) = 0.288
+    np.testing.assert_allclose(got[0, 0], [0.16038, 0.288], atol=1e-12)
+    np.testing.assert_allclose(got.sum(), 1.0, atol=1e-12)
+
+
+def test_query_of_observed_variable_is_point_mass():
+    got = query(sprinkler_net(), ["sprinkler"], [{"sprinkler": "off"}])
+    np.testing.assert_array_equal(got, [[0.0, 1.0]])
+
+
+def test_soft_evidence_by_hand():
+    net = sprinkler_net()
+    # virtual evidence on wet with likelihood (0.9, 0.1):
+    # P(rain=yes | ve) ∝ 0.2 * [0.9 * P(wet=yes|rain=yes) + 0.1 * P(wet=no|rain=yes)]
+    # P(wet=yes|rain=yes) = 0.01*0.99 + 0.99*0.8 = 0.8019 ; P(wet=yes|rain=no) = 0.4*0.9 = 0.36
+    a = 0.2 * (0.9 * 0.8019 + 0.1 * 0.1981)
+    b = 0.8 * (0.9 * 0.36 + 0.1 * 0.64)
+    got = query(net, ["rain"], likelihoods={"wet": np.array([[0.9, 0.1]])})
+    np.testing.assert_allclose(got[0, 0], a / (a + b), atol=1e-12)
+    np.testing.assert_allclose(
+        probability_of_evidence(net, likelihoods={"wet": np.array([[0.9, 0.1]])}), [a + b]
+    )
+    # combined with hard evidence on the same E
+    both = query(net, ["rain"], [{"sprinkler": "off"}], likelihoods={"wet": np.array([[0.9, 0.1]])})
+    a2 = 0.2 * 0.99 * (0.9 * 0.8 + 0.1 * 0.2)
+    b2 = 0.8 * 0.6 * (0.9 * 0.0 + 0.1 * 1.0)
+    np.testing.assert_allclose(both[0, 0], a2 / (a2 + b2), atol=1e-12)
+
+
+def test_evidence_likelihoods_layout():
+    net = sprinkler_net()
+    lik = evidence_likelihoods(net, [{"wet": "no"}, {"rain": "yes", "wet": "yes"}, {}])
+    assert list(lik) == ["rain", "wet"]  # network order
+    np.testing.assert_array_equal(lik["rain"], [[1, 1], [1, 0], [1, 1]])
+    np.testing.assert_array_equal(lik["wet"], [[0, 1], [1, 0], [1, 1]])
+
+
+def test_marginals_and_empty_sets():
+    net = sprinkler_net()
+    m = marginals(net, ["rain", "wet"], [{"sprinkler": "on"}, {}])
+    assert set(m) == {"rain", "wet"}
+    assert m["rain"].shape == (2, 2) and m["wet"].shape == (2, 2)
+    np.testing.assert_allclose(m["rain"][1], [0.2, 0.8], atol=1e-12)
+    # evidence sets with no findings still give one row each
+    assert query(net, ["wet"], [{}, {}, {}]).shape == (3, 2)
+    assert query(net, ["wet"], []).shape == (0, 2)
+
+
+# ---------------------------------------------------------------------------
+# 2. agreement with pgmpy VariableElimination on bundled networks
+
+
+@pytest.mark.parametrize(
+    "name, seed", [("asia", 1), ("alarm", 2), ("child", 3), ("insurance", 4)]
+)
+def test_matches_pgmpy_variable_elimination(pg, example, name, seed):
+    model, net = example(name)
+    rng = np.random.default_rng(seed)
+    ve = pg.VariableElimination(model)
+    targets = [str(v) for v in rng.choice(net.variables, size=3, replace=False)]
+    sets = random_evidence_sets(net, rng, n_sets=4, exclude=targets)
+    got = marginals(net, targets, sets)  # all sets in one batched call per target
+    for t in targets:
+        assert got[t].shape == (len(sets), len(net.states[t]))
+        for i, ev in enumerate(sets):
+            f = ve.query([t], evidence=ev or None, show_progress=False)
+            np.testing.assert_allclose(got[t][i], factor_to_array(f, [t], net), rtol=0, atol=TOL)
+    # a two-variable joint posterior
+    pair = targets[:2]
+    joint = query(net, pair, sets[:2])
+    for i, ev in enumerate(sets[:2]):
+        f = ve.query(pair, evidence=ev or None, joint=True, show_progress=False)
+        np.testing.assert_allclose(joint[i], factor_to_array(f, pair, net), rtol=0, atol=TOL)
+
+
+def test_pgmpy_roundtrip_keeps_cpd_order(pg, example):
+    model, net = example("insurance")
+    back = arrays_from_pgmpy(to_pgmpy(net))
+    assert back.variables == net.variables
+    for v in net.variables:
+        assert back.parents[v] == net.parents[v]
+        assert back.states[v] == net.states[v]
+        np.testing.assert_array_equal(back.cpts[v], net.cpts[v])
+    # parent order follows cpd.variables (not the reversed cpd.get_evidence())
+    cpd = model.get_cpds("ThisCarDam")
+    assert net.parents["ThisCarDam"] == tuple(cpd.variables[1:])
+
+
+# ---------------------------------------------------------------------------
+# 3. batched parameter draws
+
+
+def test_batched_draws_match_per_draw_queries(pg, example):
+    _, net = example("child")
+    rng = np.random.default_rng(11)
+    D = 5
+    batched = with_cpts(net, **dirichlet_draws(net, D, rng))
+    assert batched.batch_size == D
+    sets = random_evidence_sets(net, rng, n_sets=3, exclude=["Disease"])
+    got = query(batched, ["Disease"], sets)
+    assert got.shape == (D, 3, len(net.states["Disease"]))
+    pz = probability_of_evidence(batched, sets)
+    assert pz.shape == (D, 3)
+    for d in range(D):
+        one = with_cpts(net, **{v: batched.cpts[v][d] for v in net.variables})
+        np.testing.assert_allclose(got[d], query(one, ["Disease"], sets)[...], atol=1e-12)
+        np.testing.assert_allclose(pz[d], probability_of_evidence(one, sets), rtol=1e-12)
+    # draws really differ, so the slice check above has teeth
+    assert np.ptp(got[:, 0, 0]) > 1e-3
+    # and one draw against pgmpy itself
+    one = with_cpts(net, **{v: batched.cpts[v][2] for v in net.variables})
+    f = pg.VariableElimination(to_pgmpy(one)).query(
+        ["Disease"], evidence=sets[0] or None, show_progress=False
+    )
+    np.testing.assert_allclose(got[2, 0], factor_to_array(f, ["Disease"], net), atol=TOL)
+
+
+def test_partially_batched_and_pruned_batch_axis():
+    net = sprinkler_net()
+    D = 4
+    wet = np.repeat(net.cpts["wet"][None], D, axis=0).copy()
+    wet[:, 0, 1, 1] = [0.0, 0.1, 0.2, 0.3]  # P(wet=yes | off, no) varies by draw
+    wet[:, 1, 1, 1] = 1 - wet[:, 0, 1, 1]
+    b = with_cpts(net, wet=wet)
+    # only wet is batched; rain's ancestors exclude it, but the draw axis is still there
+    prior = query(b, ["rain"])
+    assert prior.shape == (D, 1, 2)
+    np.testing.assert_allclose(prior[:, 0, 0], 0.2)
+    got = query(b, ["wet"])
+    # P(wet=yes) = 0.44838 + 0.8*0.6*x
+    np.testing.assert_allclose(got[:, 0, 0], 0.44838 + 0.48 * np.array([0, 0.1, 0.2, 0.3]))
+    with pytest.raises(BayesCMOError, match="batched"):
+        to_pgmpy(b)
+
+
+def test_plan_is_reused():
+    from bayes_cmo import _engine
+
+    net = sprinkler_net()
+    query(net, ["rain"], [{"wet": "yes"}])
+    n = len(_engine._PLAN_CACHE)
+    for p in (0.1, 0.3, 0.5):
+        other = with_cpts(net, rain=np.array([p, 1 - p]))
+        query(other, ["rain"], [{"wet": "no"}])
+    assert len(_engine._PLAN_CACHE) == n
+
+
+# ---------------------------------------------------------------------------
+# 4. interventions
+
+
+def test_intervene_matches_pgmpy_causal_inference(pg, example):
+    model, net = example("asia")
+    ci = pg.CausalInference(model)
+    for target, do in [("dysp", {"lung": "yes"}), ("xray", {"smoke": "no"}), ("dysp", {"either": "no"})]:
+        f = ci.query([target], do=do, show_progress=False)
+        got = query(intervene(net, do), [target])[0]
+        np.testing.assert_allclose(got, factor_to_array(f, [target], net), atol=TOL)
+    # with evidence: compare against VE on the mutilated network built by hand in pgmpy
+    do, ev = {"either": "yes"}, {"xray": "no", "smoke": "yes"}
+    mutilated = model.copy()
+    mutilated.remove_edges_from([(p, "either") for p in list(mutilated.get_parents("either"))])
+    old = mutilated.get_cpds("either")
+    mutilated.remove_cpds(old)
+    mutilated.add_cpds(pg.TabularCPD("either", 2, [[1.0], [0.0]], state_names={"either": ["yes", "no"]}))
+    f = pg.VariableElimination(mutilated).query(["lung", "dysp"], evidence=ev, show_progress=False)
+    got = query(intervene(net, do), ["lung", "dysp"], [ev])[0]
+    np.testing.assert_allclose(got, factor_to_array(f, ["lung", "dysp"], net), atol=TOL)
+
+
+# ---------------------------------------------------------------------------
+# 5. errors
+
+
+def test_zero_probability_evidence_names_the_set():
+    net = sprinkler_net()
+    sets = [{"wet": "yes"}, {"wet": "yes", "sprinkler": "off", "rain": "no"}]
+    with pytest.raises(ZeroProbabilityEvidence, match=r"evidence set 1 .*'rain': 'no'"):
+        query(net, ["rain"], sets)
+    with pytest.raises(ZeroProbabilityEvidence):
+        marginals(net, ["wet"], sets)
+    # P(e) itself is fine to ask for: it is zero
+    np.testing.assert_allclose(probability_of_evidence(net, sets), [0.44838, 0.0], atol=1e-12)
+
+
+def test_zero_probability_in_one_draw_only():
+    net = sprinkler_net()
+    wet = np.repeat(net.cpts["wet"][None], 3, axis=0).copy()
+    wet[[0, 2], 0, 1, 1] = 0.5  # draw 1 keeps P(wet=yes | off, no) = 0
+    wet[[0, 2], 1, 1, 1] = 0.5
+    b = with_cpts(net, wet=wet)
+    with pytest.raises(ZeroProbabilityEvidence, match=r"evidence set 1 .*\(draw 1\)"):
+        query(b, ["wet"], [{"sprinkler": "off", "rain": "no"}, {"wet": "yes", "sprinkler": "off", "rain": "no"}])
+
+
+def test_soft_evidence_zero_probability():
+    with pytest.raises(ZeroProbabilityEvidence, match="soft evidence on \\['wet'\\]"):
+        query(sprinkler_net(), ["rain"], likelihoods={"wet": np.array([[0.0, 0.0]])})
+
+
+def test_bad_names_suggest_near_misses():
+    net = NetworkArrays(
+        variables=("legal_agreements",),
+        states={"legal_agreements": ("present", "absent")},
+        parents={},
+        cpts={"legal_agreements": np.array([0.3, 0.7])},
+    )
+    with pytest.raises(BayesCMOError) as exc:
+        query(net, ["legal_agreements"], [{"legal_agreements": "presnt"}])
+    assert str(exc.value) == (
+        "unknown state 'presnt' for legal_agreements in evidence set 0; did you mean 'present'?"
+    )
+    net = sprinkler_net()
+    with pytest.raises(BayesCMOError, match="in evidence set 1; did you mean 'sprinkler'"):
+        query(net, ["rain"], [{}, {"sprinkle": "on"}])
+    with pytest.raises(BayesCMOError, match="did you mean 'rain'"):
+        query(net, ["rainn"])
+    with pytest.raises(BayesCMOError, match="did you mean 'wet'"):
+        intervene(net, {"wett": "yes"})
+    with pytest.raises(BayesCMOError, match="did you mean 'on'"):
+        intervene(net, {"sprinkler": "onn"})
+    with pytest.raises(BayesCMOError, match="wrap a single evidence set in a list"):
+        query(net, ["rain"], {"wet": "yes"})
+    with pytest.raises(BayesCMOError, match=r"expected \(E, 2\)"):
+        query(net, ["rain"], likelihoods={"wet": np.array([0.5, 0.5])})
+
+
+def test_network_validation():
+    net = sprinkler_net()
+    with pytest.raises(BayesCMOError, match="does not sum to 1"):
+        with_cpts(net, rain=np.array([0.5, 0.6]))
+    with pytest.raises(BayesCMOError, match="shape"):
+        with_cpts(net, sprinkler=np.array([0.5, 0.5]))
+    with pytest.raises(BayesCMOError, match="disagree on the number of draws"):
+        with_cpts(net, rain=np.full((3, 2), 0.5), sprinkler=np.full((4, 2, 2), 0.5))
+    with pytest.raises(BayesCMOError, match="topological"):
+        NetworkArrays(
+            variables=("wet", "rain"),
+            states={"wet": ("y", "n"), "rain": ("y", "n")},
+            parents={"wet": ("rain",)},
+            cpts={"wet": np.full((2, 2), 0.5), "rain": np.array([0.5, 0.5])},
+        )
+    assert net.batch_size is None
+
+
+def test_engine_import_does_not_import_pgmpy():
+    code = "import sys, bayes_cmo._engine; assert 'pgmpy' not in sys.modules, 'pgmpy imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------
+# 6. pyAgrum cross-check
+
+
+def test_matches_pyagrum(example):
+    gum = pytest.importorskip("pyagrum")
+    _, net = example("insurance")
+    bn = gum.BayesNet("insurance")
+    for v in net.variables:
+        bn.add(gum.LabelizedVariable(v, v, list(net.states[v])))
+    for v in net.variables:
+        for p in net.parents[v]:
+            bn.addArc(p, v)
+    for v in net.variables:
+        pot = bn.cpt(v)
+        names = list(pot.names)  # pot.toarray() axes are reversed(names)
+        ours = ["\0"] + list(net.parents[v])  # our axis order: v, then parents
+        ours[0] = v
+        arr = np.transpose(net.cpts[v], [ours.index(n) for n in reversed(names)])
+        pot.fillWith(arr.ravel().tolist())
+        np.testing.assert_array_equal(pot.toarray(), arr)
+
+    rng = np.random.default_rng(5)
+    targets = ["ThisCarCost", "Accident", "RiskAversion"]
+    sets = random_evidence_sets(net, rng, n_sets=4, exclude=targets, max_obs=5)
+    got = marginals(net, targets, sets)
+    for i, ev in enumerate(sets):
+        ie = gum.LazyPropagation(bn)
+        ie.setEvidence(ev)
+        ie.makeInference()
+        for t in targets:
+            np.testing.assert_allclose(got[t][i], ie.posterior(t).toarray(), rtol=0, atol=TOL)
+
+
+# ---------------------------------------------------------------------------
+# 7. property test against brute-force enumeration
+
+
+@st.composite
+def small_networks(draw):
+    n = draw(st.integers(3, 6))
+    cards = draw(st.lists(st.integers(2, 3), min_size=n, max_size=n))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    names = [f"x{i}" for i in range(n)]
+    parents = {}
+    for i, v in enumerate(names):
+        k = draw(st.integers(0, min(i, 3)))
+        parents[v] = tuple(str(p) for p in rng.choice(names[:i], size=k, replace=False)) if k else ()
+    cpts = {}
+    for v, c in zip(names, cards):
+        pc = [cards[names.index(p)] for p in parents[v]]
+        alpha = draw(st.sampled_from([0.3, 1.0, 5.0]))
+        cpts[v] = np.moveaxis(rng.dirichlet([alpha] * c, size=tuple(pc)), -1, 0)
+    net = NetworkArrays(
+        variables=tuple(names),
+        states={v: tuple(f"s{j}" for j in range(c)) for v, c in zip(names, cards)},
+        parents=parents,
+        cpts=cpts,
+    )
+    n_sets = draw(st.integers(1, 3))
+    sets = []
+    for _ in range(n_sets):
+        observed = draw(st.lists(st.sampled_from(names), max_size=n - 1, unique=True))
+        sets.append({v: f"s{draw(st.integers(0, len(net.states[v]) - 1))}" for v in observed})
+    q = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+    soft_var = draw(st.sampled_from(names))
+    soft = rng.uniform(0.1, 1.0, size=(n_sets, len(net.states[soft_var])))
+    return net, sets, q, soft_var, soft
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_networks())
+def test_agrees_with_brute_force_enumeration(case):
+    net, sets, q, soft_var, soft = case
+    joint = brute_force_joint(net)
+    np.testing.assert_allclose(joint.sum(), 1.0, atol=1e-12)
+    pos = {v: i for i, v in enumerate(net.variables)}
+    lik = evidence_likelihoods(net, sets)
+    for with_soft in (False, True):
+        expected_q, expected_z = [], []
+        for i in range(len(sets)):
+            w = joint.copy()
+            for v, m in lik.items():
+                shape = [1] * joint.ndim
+                shape[pos[v]] = -1
+                w = w * m[i].reshape(shape)
+            if with_soft:
+                shape = [1] * joint.ndim
+                shape[pos[soft_var]] = -1
+                w = w * soft[i].reshape(shape)
+            keep = tuple(pos[v] for v in q)
+            m_q = w.sum(axis=tuple(a for a in range(joint.ndim) if a not in keep))
+            # sum() keeps axes in network order; put them in query order
+            m_q = np.transpose(m_q, np.argsort(np.argsort(keep)))
+            expected_z.append(w.sum())
+            expected_q.append(m_q)
+        kwargs = {"likelihoods": {soft_var: soft}} if with_soft else {}
+        z = probability_of_evidence(net, sets, **kwargs)
+        np.testing.assert_allclose(z, expected_z, rtol=1e-10, atol=1e-300)
+        if min(expected_z) <= 0:
+            with pytest.raises(ZeroProbabilityEvidence):
+                query(net, q, sets, **kwargs)
+            continue
+        got = query(net, q, sets, **kwargs)
+        assert got.shape == (len(sets), *(len(net.states[v]) for v in q))
+        expected = np.stack([m / zz for m, zz in zip(expected_q, expected_z)])
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(got.reshape(len(sets), -1).sum(-1), 1.0, atol=1e-12)
