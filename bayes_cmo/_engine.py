@@ -478,14 +478,20 @@ _SEARCH_ABOVE_FLOPS = 1e7
 _SEARCH_SECONDS = 0.3
 
 
-def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> list:
+# Evidence sets are contracted in chunks when the plan's largest intermediate
+# would exceed this many float64 elements (2**24 elements = 128 MiB).
+_MAX_INTERMEDIATE = 2**24
+
+
+def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> tuple[list, int]:
+    """(contraction path, its largest intermediate size in elements)."""
     path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
     if info.opt_cost > _SEARCH_ABOVE_FLOPS:
         search = opt_einsum.RandomGreedy(max_repeats=64, max_time=_SEARCH_SECONDS)
         other, other_info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=search)
         if other_info.opt_cost < info.opt_cost:
-            path = other
-    return path
+            path, info = other, other_info
+    return path, int(info.largest_intermediate)
 
 
 def _plan(
@@ -520,7 +526,9 @@ def _plan(
         shapes.append((n_sets, cards[v]))
     out = (d if has_d else "") + (e if evars else "") + "".join(sym[q] for q in qvars)
     eq = ",".join(terms) + "->" + out
-    expr = opt_einsum.contract_expression(eq, *shapes, optimize=_choose_path(eq, shapes))
+    path, largest = _choose_path(eq, shapes)
+    expr = opt_einsum.contract_expression(eq, *shapes, optimize=path)
+    expr.bayes_cmo_largest_intermediate = largest
     plan = (kept, expr, has_d)
     _PLAN_CACHE[key] = plan
     if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
@@ -533,6 +541,17 @@ def _joint(net: NetworkArrays, qvars: tuple[str, ...], ev: _Evidence) -> np.ndar
     evars = tuple(ev.likelihoods)
     n_sets = 1 if ev.n_sets is None else ev.n_sets
     kept, expr, has_d = _plan(net, qvars, evars, n_sets if evars else 0)
+    largest = getattr(expr, "bayes_cmo_largest_intermediate", 0)
+    if evars and n_sets > 1 and largest > _MAX_INTERMEDIATE:
+        # Memory guard: contract the evidence sets in equal chunks and stack.
+        n_chunks = min(n_sets, -(-largest // _MAX_INTERMEDIATE))
+        step = -(-n_sets // n_chunks)
+        parts = []
+        for start in range(0, n_sets, step):
+            stop = min(start + step, n_sets)
+            sub = {v: m[start:stop] for v, m in ev.likelihoods.items()}
+            parts.append(_joint(net, qvars, _Evidence(sub, stop - start, None, ())))
+        return np.concatenate(parts, axis=0 if net.batch_size is None else 1)
     operands = [net.cpts[v] for v in kept] + [ev.likelihoods[v] for v in evars]
     res = expr(*operands) if operands else np.ones(())
     if not evars:  # no e axis in the contraction: add it

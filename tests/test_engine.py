@@ -324,6 +324,26 @@ def test_plan_is_reused():
     assert len(_engine._PLAN_CACHE) == n
 
 
+def test_memory_guard_chunks_evidence_sets(example, monkeypatch):
+    from bayes_cmo import _engine
+
+    _, net = example("asia")
+    rng = np.random.default_rng(3)
+    batched = with_cpts(net, **dirichlet_draws(net, 3, rng))
+    sets = random_evidence_sets(net, rng, n_sets=7, exclude=["lung"])
+    whole = query(batched, ["lung"], sets)
+    monkeypatch.setattr(_engine, "_MAX_INTERMEDIATE", 8)
+    _engine._PLAN_CACHE.clear()
+    calls = []
+    real_plan = _engine._plan
+    monkeypatch.setattr(
+        _engine, "_plan", lambda *a: calls.append(a[-1]) or real_plan(*a)
+    )
+    chunked = query(batched, ["lung"], sets)
+    assert len(set(calls)) > 1  # really contracted in smaller pieces
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-15)
+
+
 # ---------------------------------------------------------------------------
 # 4. interventions
 
