@@ -1,0 +1,97 @@
+"""Preposterior sample size: intervals shrink with n, the sign is found, runs are reproducible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad, minimize
+from scipy.special import expit
+
+from bayes_cmo import BayesCMOError, build_model, load_theory
+from bayes_cmo.sample_size import _Family, sample_size
+
+TOY = Path(__file__).parent / "data" / "toy"
+COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates"]
+
+
+@pytest.fixture(scope="module")
+def theory():
+    return load_theory(TOY)
+
+
+@pytest.fixture(scope="module")
+def sceptical(theory):
+    return sample_size(theory, "mandated:initial_trust", (5, 20, 80, 320), replicates=60, prior="sceptical", progress=False)
+
+
+def test_columns_and_shrinking_interval(sceptical):
+    assert list(sceptical.columns) == COLUMNS
+    assert list(sceptical["n"]) == [5, 20, 80, 320]
+    assert (sceptical["replicates"] == 60).all()
+    widths = sceptical["expected_ci_width"].to_numpy()
+    assert np.all(np.diff(widths) < 0)
+    # roughly 1 / sqrt(n) once the data dominate: 80 -> 320 cases halves the width
+    assert widths[3] / widths[2] == pytest.approx(0.5, abs=0.1)
+    assert (sceptical["ci_width_low"] <= sceptical["expected_ci_width"]).all()
+    assert (sceptical["expected_ci_width"] <= sceptical["ci_width_high"]).all()
+
+
+def test_sign_found_more_often_with_more_cases(sceptical):
+    p = sceptical["p_sign_correct"].to_numpy()
+    assert p[-1] > p[0]
+    assert p[-1] >= 0.8  # true weights near 0 keep it below 1
+    assert sceptical["p_excludes_zero"].iloc[-1] > sceptical["p_excludes_zero"].iloc[0]
+
+
+def test_elicited_prior_interval_starts_at_the_prior(theory):
+    frame = sample_size(theory, n=(10, 40), replicates=30, missing=0.0, progress=False)
+    prior_width = frame.attrs["prior_ci_width"]
+    assert prior_width == pytest.approx(2 * 1.6448536 * 0.4, rel=1e-6)  # medium confidence, 90%
+    assert (frame["expected_ci_width"] < prior_width).all()
+    assert frame["expected_ci_width"].iloc[1] < frame["expected_ci_width"].iloc[0]
+
+
+def test_seeded_reproducible(theory):
+    kwargs = dict(n=(10, 30), replicates=20, progress=False, missing=0.3)
+    a = sample_size(theory, seed=3, **kwargs)
+    b = sample_size(build_model(theory), seed=3, **kwargs)
+    c = sample_size(theory, seed=4, **kwargs)
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def test_uncoded_nodes_carry_no_information(theory):
+    # coding only the contexts tells nothing about the trust family beyond the prior's own spread
+    frame = sample_size(theory, n=(40,), replicates=20, coded=["legal_agreements", "mandated"], progress=False)
+    assert frame["expected_ci_width"].iloc[0] == pytest.approx(frame.attrs["prior_ci_width"], rel=1e-3)
+
+
+def test_family_fit_matches_direct_optimisation(theory):
+    # Complete data: the family likelihood is the plain ordered-logit likelihood of the counts.
+    fam = _Family(theory, "initial_trust", "legal_agreements:initial_trust", "elicited")
+    rng = np.random.default_rng(0)
+    n_cells = fam.k * fam.designs.shape[1]
+    q = np.zeros((50, n_cells))
+    q[np.arange(50), rng.integers(0, n_cells, size=50)] = 1.0
+    assert check_grad(lambda t: fam.objective(t, q)[0], lambda t: fam.objective(t, q)[1], fam.mean + 0.2) < 1e-4
+    theta, sd = fam.fit(q, fam.mean)
+    direct = minimize(lambda t: fam.objective(t, q)[0], fam.mean, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000})
+    np.testing.assert_allclose(theta, direct.x, atol=1e-4)
+    assert 0 < sd < 0.4  # data narrow the medium-confidence prior
+    # two-state node: the cutpoint prior is the logistic-Beta density with its mode at the baseline
+    assert expit(fam.mean[-1]) == pytest.approx(0.5)
+
+
+def test_bad_arguments(theory):
+    with pytest.raises(BayesCMOError, match="did you mean 'legal_agreements:initial_trust'"):
+        sample_size(theory, "legal_agreement:initial_trust", progress=False)
+    with pytest.raises(BayesCMOError, match="'n' parameter"):
+        sample_size(theory, n=(0, 10), progress=False)
+    with pytest.raises(BayesCMOError, match="'missing' parameter"):
+        sample_size(theory, missing=1.0, progress=False)
+    with pytest.raises(BayesCMOError, match="'prior' parameter"):
+        sample_size(theory, prior="sceptic", progress=False)
+    with pytest.raises(BayesCMOError, match="coded: unknown node"):
+        sample_size(theory, coded=["trust"], progress=False)
