@@ -15,7 +15,10 @@ from .claims import check_claims, summary
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from .inference import mean_score, posterior, what_if
 from .network import Model, build_model, export_model, load_model, to_pgmpy
+from .sample_size import sample_size
+from .sensitivity import judgement_sensitivity
 from .theory import Claim, Link, Node, Scenario, Theory, default_priors_path, load_theory
+from .voi import best_measurements, value_of_information
 
 __version__ = "0.1.0"
 
@@ -43,4 +46,8 @@ __all__ = [
     "summary",
     "to_pgmpy",
     "what_if",
+    "best_measurements",
+    "judgement_sensitivity",
+    "sample_size",
+    "value_of_information",
 ]
