@@ -1,0 +1,170 @@
+"""update, simulate, compare: phase-2 case data and the programme theory's refinement."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from ..cases import read_cases
+from ..network import build_model, load_model
+from ..priors_io import write_priors
+from ..refinement import compare_models, data_conflict, refine
+from ..simulate import parse_link_setting, set_link_weight, simulate_cases
+from ..update import DEFAULT_MAX_ITER, update_priors
+from .._errors import BayesCMOError
+from . import _common
+
+
+def register(subparsers) -> None:
+    update = subparsers.add_parser(
+        "update",
+        help="update the priors with phase-2 case data; report which CMO links the cases refined",
+        description=(
+            "Read a case CSV (case_id, optional label/notes, one column per node holding state names, "
+            "blank = not observed), update the priors by exact-inference EM, write a complete new priors "
+            "folder (--out, loadable with --model) with provenance, and print the refinement: each link's "
+            "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed / "
+            "consistent / no information), then the cases the theory explains poorly. "
+            "Example: bayes-cmo update cases.csv --out priors_v2"
+        ),
+    )
+    update.add_argument("cases", metavar="CASES.csv", help="case data file")
+    update.add_argument("--out", required=True, metavar="DIR", help="new priors folder to write (never overwritten without --force)")
+    _common.add_model(update)
+    update.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
+    update.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
+    update.add_argument("--report", metavar="FILE.csv", help="also write the link table as CSV")
+    update.add_argument("--conflict-report", metavar="FILE.csv", help="also write the per-case data-conflict table as CSV")
+    update.add_argument("--plot", metavar="FILE.png", help="also draw the forest plot of prior vs posterior link weights")
+    update.add_argument("--json", action="store_true", help="print JSON ({links: [...], cases: [...]}) instead of tables")
+    update.add_argument("--force", action="store_true", help="replace --out / report / plot files that already exist")
+    update.add_argument("--quiet", action="store_true", help="no progress bar")
+    update.set_defaults(run=run_update)
+
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="draw synthetic cases from the model (clearly marked synthetic) to try the update",
+        description=(
+            "Forward-sample N partnerships from the model and blank a fraction of the cells at random. "
+            "--set-link FROM:TO=WEIGHT draws from a version of the theory with that link's log-odds weight "
+            "changed, to check that 'update' notices. Example: bayes-cmo simulate --n 40 --missing 0.3 "
+            "--seed 1 --out cases.csv --set-link legal_agreements:initial_trust=3.0"
+        ),
+    )
+    _common.add_model(simulate)
+    simulate.add_argument("--n", type=int, required=True, help="number of cases")
+    simulate.add_argument("--missing", type=float, default=0.0, help="fraction of cells left blank at random (default 0)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--set-link", action="append", default=[], metavar="FROM:TO=WEIGHT", help="simulate with this link's signed weight (repeatable)")
+    simulate.add_argument("--observe", action="append", default=[], metavar="NODE", help="record only these nodes (repeatable; default all)")
+    simulate.add_argument("--out", required=True, metavar="FILE.csv", help="case file to write")
+    simulate.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
+    simulate.set_defaults(run=run_simulate)
+
+    compare = subparsers.add_parser(
+        "compare",
+        help="the headline queries under two versions of the priors, side by side",
+        description=(
+            "P(synergy), P(dissolution) and their shift by legal_agreements (or --target nodes) under "
+            "PRIORS_A and PRIORS_B, with the difference B - A. Example: bayes-cmo compare priors priors_v2"
+        ),
+    )
+    compare.add_argument("priors_a", metavar="PRIORS_A", help="priors folder or network file")
+    compare.add_argument("priors_b", metavar="PRIORS_B", help="priors folder or network file")
+    compare.add_argument("--target", "-t", action="append", metavar="NODE", help="node to compare (repeatable; default synergy, dissolution)")
+    _common.add_findings(compare, do=False)
+    _common.add_output(compare)
+    compare.set_defaults(run=run_compare)
+
+
+def _print_warnings(caught) -> None:
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+
+
+def run_update(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not args.force:  # fail before the work
+        raise BayesCMOError(f"{out}: already exists; choose another --out or pass --force to replace it")
+    for option in ("report", "conflict_report", "plot"):
+        if getattr(args, option):
+            _common.check_new_file(Path(getattr(args, option)), args.force)
+    model = load_model(args.model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cases = read_cases(args.cases, model)
+    _print_warnings(caught)
+    progress = not args.quiet and sys.stderr.isatty()
+    result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
+    links = refine(result, level=args.level)
+    conflict = data_conflict(result.model, result.cases)
+    write_priors(result, out, force=args.force)
+    if args.report:
+        _common.write_atomic(Path(args.report), links.to_csv(index=False), force=args.force)
+    if args.conflict_report:
+        _common.write_atomic(Path(args.conflict_report), conflict.to_csv(index=False), force=args.force)
+    if args.plot:
+        from ..plots.update import forest_plot
+
+        _common.save_figure(forest_plot(links), args.plot, args.force)
+    if args.json:
+        payload = {
+            "out": str(out),
+            "iterations": result.iterations,
+            "converged": result.converged,
+            "links": [{k: _common._jsonable(v) for k, v in row.items()} for row in links.to_dict(orient="records")],
+            "cases": [{k: _common._jsonable(v) for k, v in row.items()} for row in conflict.to_dict(orient="records")],
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    status = "converged" if result.converged else "did NOT converge (raise --max-iter)"
+    print(f"{len(result.cases)} case(s) from {args.cases}; EM {status} after {result.iterations} iteration(s)")
+    print(f"wrote {out} (load it with --model {out})")
+    print()
+    print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals")
+    shown = links[["link", "prior_weight", "posterior_weight", "posterior_low", "posterior_high", "sd_ratio", "n_both", "verdict"]]
+    print(_common.format_table(shown, digits=2))
+    counts = links["verdict"].value_counts()
+    print("\n" + ", ".join(f"{counts[v]} {v}" for v in ("strengthened", "weakened", "reversed", "consistent", "no information") if v in counts))
+    flagged = conflict[conflict["flagged"]]
+    print()
+    if flagged.empty:
+        print("no case conflicts with the theory (every data-conflict score <= 0)")
+    else:
+        print(f"cases the theory explains poorly (data conflict > 0; {len(flagged)} of {len(conflict)}, worst first):")
+        print(_common.format_table(flagged.head(10).drop(columns=["flagged"]), digits=2))
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    _common.check_new_file(out, args.force)
+    if args.set_link:
+        model = load_model(args.model)
+        if model.theory is None:
+            raise BayesCMOError(f"--set-link needs a priors folder (--model), not the network file {args.model}")
+        theory = model.theory
+        for setting in args.set_link:
+            link_id, weight = parse_link_setting(setting)
+            theory = set_link_weight(theory, link_id, weight)
+        model = build_model(theory, source=model.source)
+    else:
+        model = load_model(args.model)
+    frame = simulate_cases(model, args.n, missing=args.missing, seed=args.seed, observed=args.observe or None)
+    changed = f" with {', '.join(args.set_link)}" if args.set_link else ""
+    _common.write_atomic(out, frame.to_csv(index=False), force=args.force)
+    print(f"wrote {out}: {args.n} synthetic case(s) from {model.source}{changed}, {args.missing:.0%} blanks, seed {args.seed}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    model_a, model_b = load_model(args.priors_a), load_model(args.priors_b)
+    evidence = _common.parse_findings(args.evidence, "--evidence")
+    table = compare_models(model_a, model_b, targets=args.target, evidence=evidence)
+    if not args.json:
+        print(f"A = {args.priors_a}\nB = {args.priors_b}")
+    _common.emit(table, args)
+    return 0

@@ -1,0 +1,63 @@
+"""Figures for the update: a forest plot of link weights and a data-conflict plot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._style import PALETTE, new_axes
+
+#: Verdict colours (colour-blind palette).
+VERDICT_COLOURS = {
+    "strengthened": PALETTE[2],
+    "weakened": PALETTE[1],
+    "reversed": PALETTE[3],
+    "consistent": PALETTE[0],
+    "no information": PALETTE[7],
+}
+
+
+def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False):
+    """Prior (grey) vs posterior (coloured by verdict) log-odds weight of each link, with intervals.
+
+    ``links`` is the frame from :func:`bayes_cmo.refinement.refine`.
+    """
+    frame = links
+    if only_informed:
+        frame = frame[frame["verdict"] != "no information"]
+    frame = frame.iloc[::-1].reset_index(drop=True)
+    fig, ax = new_axes(ax, width=7.5, height=max(3.0, 0.22 * len(frame) + 1.2))
+    y = np.arange(len(frame))
+    ax.hlines(y + 0.18, frame["prior_low"], frame["prior_high"], color="0.65", lw=2, label="prior (elicited)")
+    ax.plot(frame["prior_weight"], y + 0.18, "o", color="0.55", ms=4)
+    for verdict, colour in VERDICT_COLOURS.items():
+        sel = frame["verdict"] == verdict
+        if not sel.any():
+            continue
+        ax.hlines(y[sel] - 0.18, frame.loc[sel, "posterior_low"], frame.loc[sel, "posterior_high"], color=colour, lw=2.2)
+        ax.plot(frame.loc[sel, "posterior_weight"], y[sel] - 0.18, "o", color=colour, ms=5, label=f"posterior: {verdict}")
+    ax.axvline(0, color="0.3", lw=0.8, ls="--")
+    ax.set_yticks(y)
+    ax.set_yticklabels([link.replace(":", " \u2192 ").replace("_", " ") for link in frame["link"]], fontsize=7)
+    ax.set_xlabel("link weight (log-odds, low to high pole of the context/mechanism)")
+    ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior")
+    ax.legend(loc="best", fontsize=7, frameon=True)
+    ax.set_ylim(-0.8, len(frame) - 0.2)
+    return fig
+
+
+def conflict_plot(conflict: pd.DataFrame, ax=None, *, top: int = 30):
+    """Data-conflict score per case (highest first), flagged cases highlighted.
+
+    ``conflict`` is the frame from :func:`bayes_cmo.refinement.data_conflict`.
+    """
+    frame = conflict.sort_values("conflict", ascending=False).head(top).iloc[::-1]
+    fig, ax = new_axes(ax, width=6.5, height=max(2.5, 0.22 * len(frame) + 1.0))
+    colours = [PALETTE[3] if f else PALETTE[0] for f in frame["flagged"]]
+    ax.barh(np.arange(len(frame)), frame["conflict"], color=colours)
+    ax.set_yticks(np.arange(len(frame)))
+    ax.set_yticklabels(frame["case_id"], fontsize=7)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_xlabel("data conflict  log( \u220f P(finding) / P(all findings) )")
+    ax.set_title("Cases the theory explains poorly (conflict > 0)")
+    return fig

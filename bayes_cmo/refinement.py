@@ -1,0 +1,205 @@
+"""The programme theory's refinement: what the cases did to each CMO link, and which cases it explains poorly.
+
+Link verdicts (``refine``), with ``level`` intervals ``mean +/- z * sd``:
+
+* **no information** -- no case observed both ends of the link (checked on the
+  data directly), or the link is not estimated (lagged; into an explicit table);
+* **reversed** -- the posterior interval lies entirely on the other side of 0
+  from the elicited weight;
+* **strengthened** -- the posterior interval excludes the elicited weight on
+  the far side from 0 (for an elicited weight of 0: excludes 0);
+* **weakened** -- the interval excludes the elicited weight on the side of 0;
+* **consistent** -- otherwise: the cases agree with the experts, within the
+  posterior uncertainty.
+
+Case data conflict (``data_conflict``): Jensen's conflict measure
+``conf(e) = log( prod_i P(e_i) / P(e) )`` over a case's findings ``e_i``.
+Positive values mean the findings are less likely together than apart: the
+programme theory explains this case poorly. One batched contraction for all
+``P(e)``, one marginal per node for the ``P(e_i)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from . import _engine
+from . import cases as cases_mod
+from ._errors import BayesCMOError, did_you_mean
+from .inference import DEFAULT_LEVEL, check_findings, posterior
+from .network import Model
+from .update import UpdateResult
+
+VERDICTS = ("strengthened", "weakened", "reversed", "consistent", "no information")
+#: Headline outcome states compared by ``compare_models``: (node, state).
+HEADLINE = (("synergy", "synergy"), ("dissolution", "dissolved"))
+HEADLINE_CONTEXT = "legal_agreements"
+
+
+def _check_level(level: float) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
+        raise BayesCMOError(f"The 'level' parameter must be between 0 and 1. Got {level!r} instead.")
+    return float(level)
+
+
+def verdict(prior: float, low: float, high: float, informed: bool = True) -> str:
+    """The verdict for one link: elicited weight ``prior``, posterior interval ``[low, high]``."""
+    if not informed:
+        return "no information"
+    if prior > 0 and high < 0 or prior < 0 and low > 0:
+        return "reversed"
+    if prior == 0:
+        return "strengthened" if low > 0 or high < 0 else "consistent"
+    if prior > 0:
+        return "strengthened" if low > prior else "weakened" if high < prior else "consistent"
+    return "strengthened" if high < prior else "weakened" if low > prior else "consistent"
+
+
+def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+    """Per link: prior vs posterior weight with ``level`` intervals, and a verdict.
+
+    Columns: ``link``, ``source``, ``target``, ``prior_weight``, ``prior_sd``,
+    ``prior_low``, ``prior_high``, ``posterior_weight``, ``posterior_sd``,
+    ``posterior_low``, ``posterior_high``, ``shift`` (posterior - prior),
+    ``sd_ratio`` (posterior sd / prior sd: below 1 = the cases were
+    informative), ``p_same_sign`` (posterior probability the link has the
+    elicited direction), ``n_both`` (cases observing both ends), ``verdict``.
+    """
+    z = norm.ppf(0.5 + _check_level(level) / 2)
+    frame = result.links.copy()
+    frame["prior_low"] = frame["prior_weight"] - z * frame["prior_sd"]
+    frame["prior_high"] = frame["prior_weight"] + z * frame["prior_sd"]
+    frame["posterior_low"] = frame["posterior_weight"] - z * frame["posterior_sd"]
+    frame["posterior_high"] = frame["posterior_weight"] + z * frame["posterior_sd"]
+    frame["shift"] = frame["posterior_weight"] - frame["prior_weight"]
+    frame["sd_ratio"] = frame["posterior_sd"] / frame["prior_sd"]
+    direction = np.where(frame["prior_weight"] < 0, -1.0, 1.0)
+    frame["p_same_sign"] = norm.cdf(direction * frame["posterior_weight"] / frame["posterior_sd"])
+    frame["verdict"] = [
+        verdict(row.prior_weight, row.posterior_low, row.posterior_high, bool(row.updated and row.n_both > 0))
+        for row in frame.itertuples()
+    ]
+    columns = [
+        "link", "source", "target", "prior_weight", "prior_sd", "prior_low", "prior_high",
+        "posterior_weight", "posterior_sd", "posterior_low", "posterior_high", "shift",
+        "sd_ratio", "p_same_sign", "n_both", "verdict",
+    ]
+    return frame[columns]
+
+
+def data_conflict(model: Model, cases: pd.DataFrame | str) -> pd.DataFrame:
+    """Jensen's conflict score per case under ``model``, highest (worst explained) first.
+
+    Columns: ``case_id``, ``n_findings``, ``log_p_evidence`` (log P(e)),
+    ``log_p_separate`` (sum of log P(e_i)), ``conflict`` (their difference),
+    ``flagged`` (conflict > 0: the findings fit together worse than apart).
+    Cases with fewer than two findings have conflict 0.
+    """
+    if not (isinstance(cases, pd.DataFrame) and "rows" in cases.attrs):
+        cases = cases_mod.read_cases(cases, model)
+    net = model.network
+    if net.batch_size is not None:
+        raise BayesCMOError("The 'model' parameter of data_conflict must have point values, not parameter draws.")
+    likelihoods = cases_mod.case_likelihoods(cases, model)
+    n = len(cases)
+    if n == 0:
+        return pd.DataFrame(columns=["case_id", "n_findings", "log_p_evidence", "log_p_separate", "conflict", "flagged"])
+    separate = np.zeros(n)
+    n_findings = np.zeros(n, dtype=int)
+    if likelihoods:
+        margins = _engine.marginals(net, list(likelihoods))
+        for node, lik in likelihoods.items():
+            seen = lik.min(axis=1) == 0  # one-hot rows; all-ones rows are blanks
+            separate[seen] += np.log(lik[seen] @ margins[node][0])
+            n_findings += seen
+        joint = np.log(_engine.probability_of_evidence(net, likelihoods=likelihoods))
+    else:
+        joint = np.zeros(n)
+    joint = np.where(n_findings > 0, joint, 0.0)
+    conflict = np.where(n_findings >= 2, separate - joint, 0.0)
+    frame = pd.DataFrame(
+        {
+            "case_id": cases[cases_mod.ID_COLUMN].to_numpy(),
+            "n_findings": n_findings,
+            "log_p_evidence": joint,
+            "log_p_separate": separate,
+            "conflict": conflict,
+            "flagged": conflict > 0,
+        }
+    )
+    if "label" in cases.columns:
+        frame.insert(1, "label", cases["label"].to_numpy())
+    return frame.sort_values("conflict", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def compare_models(
+    model_a: Model,
+    model_b: Model,
+    targets: Sequence[str] | None = None,
+    evidence: Mapping[str, str] | None = None,
+    context: str | None = HEADLINE_CONTEXT,
+) -> pd.DataFrame:
+    """Headline queries under two versions of the priors, side by side.
+
+    For each target (default: P(synergy) and P(dissolution), the highest
+    state of each): P(target | evidence) and, when ``context`` is a node of
+    both models, its shift by that context (P(target | context = highest
+    state) - P(target | context = lowest state), observed, same ``evidence``).
+    Columns: ``query``, ``target``, ``state``, ``a``, ``b``, ``difference`` (b - a).
+    """
+    evidence = dict(evidence or {})
+    for model in (model_a, model_b):
+        check_findings(model, evidence, "evidence")
+    if targets is None:
+        pairs = [
+            (node, state) for node, state in HEADLINE
+            if node in model_a.network.states and node in model_b.network.states and state in model_a.states(node)
+        ]
+        if not pairs:
+            raise BayesCMOError(
+                "neither synergy nor dissolution is a node of both models; name the targets (--target NODE)"
+            )
+    else:
+        pairs = []
+        for node in ([targets] if isinstance(targets, str) else targets):
+            for model in (model_a, model_b):
+                if node not in model.network.states:
+                    raise BayesCMOError(f"target: unknown node '{node}'{did_you_mean(node, model.variables)}")
+            pairs.append((node, model_a.states(node)[-1]))
+    for model, name in ((model_a, "A"), (model_b, "B")):
+        for node, _ in pairs:
+            if model.states(node) != model_a.states(node):
+                raise BayesCMOError(f"{node} has different states in the two models ({name})")
+    use_context = (
+        context is not None
+        and context in model_a.network.states
+        and context in model_b.network.states
+        and context not in evidence
+        and all(context != node for node, _ in pairs)
+    )
+    rows = []
+    for node, state in pairs:
+        k = model_a.states(node).index(state)
+        values = [float(posterior(m, node, evidence)[node][k]) for m in (model_a, model_b)]
+        rows.append({"query": f"P({node}={state}{_given(evidence)})", "target": node, "state": state,
+                     "a": values[0], "b": values[1]})
+        if use_context:
+            states = model_a.states(context)
+            shifts = []
+            for m in (model_a, model_b):
+                high = posterior(m, node, {**evidence, context: states[-1]})[node][k]
+                low = posterior(m, node, {**evidence, context: states[0]})[node][k]
+                shifts.append(float(high - low))
+            rows.append({"query": f"shift by {context}={states[-1]} vs {states[0]}", "target": node,
+                         "state": state, "a": shifts[0], "b": shifts[1]})
+    frame = pd.DataFrame(rows)
+    frame["difference"] = frame["b"] - frame["a"]
+    return frame
+
+
+def _given(evidence: Mapping[str, str]) -> str:
+    return (" | " + ", ".join(f"{k}={v}" for k, v in evidence.items())) if evidence else ""
