@@ -17,6 +17,7 @@ from .inference import mean_score, posterior, what_if
 from .network import Model, build_model, export_model, load_model, to_pgmpy
 from .sample_size import sample_size
 from .sensitivity import judgement_sensitivity
+from .shift import compare_scenarios, shift, sweep
 from .theory import Claim, Link, Node, Scenario, Theory, default_priors_path, load_theory
 from .voi import best_measurements, value_of_information
 
@@ -32,22 +33,25 @@ __all__ = [
     "Scenario",
     "Theory",
     "ZeroProbabilityEvidence",
+    "best_measurements",
     "build_cpts",
     "build_model",
     "check_claims",
+    "compare_scenarios",
     "default_priors_path",
     "draw_parameters",
     "elicited_parameters",
     "export_model",
+    "judgement_sensitivity",
     "load_model",
     "load_theory",
     "mean_score",
     "posterior",
-    "summary",
-    "to_pgmpy",
-    "what_if",
-    "best_measurements",
-    "judgement_sensitivity",
     "sample_size",
+    "shift",
+    "summary",
+    "sweep",
+    "to_pgmpy",
     "value_of_information",
+    "what_if",
 ]
