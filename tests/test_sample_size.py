@@ -95,3 +95,17 @@ def test_bad_arguments(theory):
         sample_size(theory, prior="sceptic", progress=False)
     with pytest.raises(BayesCMOError, match="coded: unknown node"):
         sample_size(theory, coded=["trust"], progress=False)
+
+
+def test_cli_sample_size(capsys):
+    import json
+
+    from bayes_cmo.cli import main
+
+    args = ["plan", "sample-size", "--model", str(TOY), "--n", "10", "20", "--replicates", "10", "--quiet", "--json"]
+    assert main(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["n"] for r in rows] == [10, 20]
+    assert set(rows[0]) == set(COLUMNS)
+    assert main(["plan", "sample-size", "--model", str(TOY), "--link", "legal_agreements:synergy", "--quiet"]) == 2
+    assert "unknown link" in capsys.readouterr().err

@@ -129,3 +129,16 @@ def test_scenario_and_errors(theory, toy):
     with pytest.raises(BayesCMOError, match="both the target"):
         judgement_sensitivity(toy, "synergy", evidence={"synergy": "inertia"})
     assert {j.kind for j in judgements(theory)} == {"link weight", "baseline"}
+
+
+def test_cli_sensitivity(capsys, tmp_path):
+    import json
+
+    from bayes_cmo.cli import main
+
+    plot = tmp_path / "tornado.png"
+    assert main(["plan", "sensitivity", "--model", str(TOY), "--target", "synergy", "--top", "3", "--json", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out[: out.rindex("]") + 1])
+    assert len(rows) == 3 and rows[0]["judgement"] == "baseline:synergy"
+    assert plot.stat().st_size > 0

@@ -241,3 +241,25 @@ def test_draws_give_intervals(toy):
     frame = value_of_information(toy.with_draws(40, seed=1), "synergy").set_index("node")
     row = frame.loc["initial_trust"]
     assert row["mutual_information_bits_ci_low"] <= row["mutual_information_bits"] <= row["mutual_information_bits_ci_high"]
+
+
+def test_cli_voi_json_keys(capsys, tmp_path):
+    import json
+
+    from bayes_cmo.cli import main
+
+    assert main(["plan", "voi", "--model", str(TOY), "--target", "synergy", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [set(r) for r in rows] == [{"node", "mutual_information_bits", "expected_abs_change", "rank"}] * 3
+    costs = tmp_path / "c.csv"
+    costs.write_text("node,cost\ninitial_trust,2\nmandated,1\n")
+    assert main(["plan", "voi", "--model", str(TOY), "--target", "synergy", "--costs", str(costs), "--k", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["ranking"][0]) == {"node", "mutual_information_bits", "expected_abs_change", "cost", "bits_per_cost", "rank"}
+    assert [r["node"] for r in out["best_set"]] == ["initial_trust", "mandated"]
+    plot = tmp_path / "voi.png"
+    assert main(["plan", "voi", "--model", str(TOY), "--target", "synergi"]) == 2
+    assert "did you mean 'synergy'" in capsys.readouterr().err
+    assert main(["plan", "voi", "--model", str(TOY), "--target", "synergy", "--plot", str(plot)]) == 0
+    assert plot.stat().st_size > 0
+    assert main(["plan", "voi", "--model", str(TOY), "--target", "synergy", "--plot", str(plot)]) == 2  # no overwrite
