@@ -23,6 +23,7 @@ information but is not wrong.
 from __future__ import annotations
 
 import csv
+import difflib
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -79,7 +80,8 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
     net = model.network
 
     if ID_COLUMN not in raw.columns:
-        hint = did_you_mean(ID_COLUMN, raw.columns) or (
+        near = difflib.get_close_matches(ID_COLUMN, [str(c) for c in raw.columns], n=1, cutoff=0.6)
+        hint = f"; column '{near[0]}': did you mean '{ID_COLUMN}'?" if near else (
             f" (found {', '.join(map(str, raw.columns[:5]))}{'...' if len(raw.columns) > 5 else ''})"
             if len(raw.columns) else ""
         )
