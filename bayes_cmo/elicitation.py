@@ -58,7 +58,7 @@ def table_array(theory: Theory, node: str) -> np.ndarray:
 def elicited_parameters(theory: Theory) -> Parameters:
     """The point values the experts gave."""
     return Parameters(
-        weights={link.id: np.asarray(link.weight, dtype=float) for link in theory.dag_links},
+        weights={link.id: np.asarray(link.weight, dtype=float) for link in theory.links},
         baselines={n.id: np.asarray(n.baseline, dtype=float) for n in theory.nodes.values()},
         tables={node: table_array(theory, node) for node in theory.tables},
     )
@@ -76,6 +76,10 @@ def draw_parameters(theory: Theory, n_draws: int, seed: int | None = 0) -> Param
         n.id: _dirichlet(rng, n.baseline_confidence * np.asarray(n.baseline), n_draws)
         for n in theory.nodes.values()
     }
+    # Feedback (lag 1) links last, so adding one leaves the other draws unchanged.
+    weights.update(
+        {link.id: rng.normal(link.weight, link.weight_sd, size=n_draws) for link in theory.links if link.lag}
+    )
     tables = {}
     for node in theory.tables:
         point = table_array(theory, node)

@@ -75,7 +75,8 @@ class Link:
 
     @property
     def id(self) -> str:
-        return f"{self.source}:{self.target}"
+        """``FROM:TO``; a feedback link is ``FROM:TO@lag1``."""
+        return f"{self.source}:{self.target}" + (f"@lag{self.lag}" if self.lag else "")
 
     @property
     def weight(self) -> float:

@@ -53,6 +53,23 @@ def register(subparsers) -> None:
     export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     export.set_defaults(run=run_export)
 
+    rounds = subparsers.add_parser(
+        "rounds",
+        help="the trust-building loop unrolled over rounds: P(still intact) by round",
+        description=(
+            "Unroll the feedback links (lag: 1) over rounds and estimate, by Monte Carlo forward "
+            "sampling, the probability that the partnership has not dissolved by each round. "
+            "Findings on contexts hold in every round; findings on trust, conflict, ... apply to round 1."
+        ),
+    )
+    _common.add_model(rounds)
+    rounds.add_argument("--rounds", type=int, default=5, help="number of rounds (default 5)")
+    rounds.add_argument("--samples", type=int, default=20_000, help="Monte Carlo samples (default 20000)")
+    _common.add_findings(rounds)
+    _common.add_draws(rounds)
+    _common.add_output(rounds, plot=True)
+    rounds.set_defaults(run=run_rounds)
+
 
 def run_check(args: argparse.Namespace) -> int:
     model = load_model(args.model)
@@ -91,4 +108,31 @@ def run_export(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     path = export_model(model, Path(args.out), args.format, force=args.force)
     print(f"wrote {path}")
+    return 0
+
+
+def run_rounds(args: argparse.Namespace) -> int:
+    from ..rounds import survival
+    from ..theory import load_theory
+
+    theory = load_theory(args.model) if args.model is None or Path(args.model).is_dir() else None
+    if theory is None:
+        from .._errors import BayesCMOError
+
+        raise BayesCMOError(f"{args.model}: the round-by-round view needs a priors folder (its lag: 1 links)")
+    table = survival(
+        theory,
+        args.rounds,
+        evidence=_common.parse_findings(args.evidence, "--evidence"),
+        do=_common.parse_findings(args.do, "--do"),
+        n_draws=args.draws,
+        samples=args.samples,
+        seed=args.seed,
+        level=args.level,
+    )
+    _common.emit(table, args)
+    if args.plot:
+        from ..plots.rounds import plot_survival
+
+        _common.save_figure(plot_survival(table), args.plot, args.force)
     return 0

@@ -1,0 +1,25 @@
+"""P(still intact) by round."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._style import PALETTE, new_axes
+
+
+def plot_survival(frame: pd.DataFrame, ax=None, *, label: str | None = None):
+    """Line of ``p_intact`` by ``round`` with its credible band (or ±2 Monte Carlo s.e.)."""
+    fig, ax = new_axes(ax, width=6.0, height=4.0)
+    colour = PALETTE[len(ax.lines) % len(PALETTE)]
+    if {"ci_low", "ci_high"} <= set(frame.columns):
+        low, high, band = frame["ci_low"], frame["ci_high"], "credible interval"
+    else:
+        low, high, band = frame["p_intact"] - 2 * frame["std_error"], frame["p_intact"] + 2 * frame["std_error"], "±2 s.e."
+    ax.fill_between(frame["round"], low, high, color=colour, alpha=0.2, linewidth=0)
+    ax.plot(frame["round"], frame["p_intact"], marker="o", color=colour, label=f"{label or 'P(still intact)'} ({band})")
+    ax.set_xlabel("round")
+    ax.set_ylabel("P(partnership still intact)")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(list(frame["round"]))
+    ax.legend(frameon=False, loc="lower left")
+    return fig
