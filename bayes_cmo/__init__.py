@@ -18,12 +18,27 @@ from .network import Model, build_model, export_model, load_model, to_pgmpy
 from .sample_size import sample_size
 from .sensitivity import judgement_sensitivity
 from .shift import compare_scenarios, shift, sweep
+from .cases import read_cases
+from .priors_io import write_priors
+from .refinement import compare_models, data_conflict, refine
+from .simulate import set_link_weight, simulate_cases
+from .update import UpdateResult, expected_counts, update_priors
 from .theory import Claim, Link, Node, Scenario, Theory, default_priors_path, load_theory
 from .voi import best_measurements, value_of_information
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "UpdateResult",
+    "compare_models",
+    "data_conflict",
+    "expected_counts",
+    "read_cases",
+    "refine",
+    "set_link_weight",
+    "simulate_cases",
+    "update_priors",
+    "write_priors",
     "BayesCMOError",
     "Claim",
     "Link",
