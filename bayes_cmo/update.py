@@ -59,7 +59,7 @@ from scipy.special import expit, logit
 
 from . import cases as cases_mod
 from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from .elicitation import Parameters, elicited_parameters, link_design, table_array
+from .elicitation import elicited_parameters, link_design, table_array
 from .network import Model, build_model
 from .theory import Theory
 
