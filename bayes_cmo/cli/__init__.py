@@ -12,10 +12,10 @@ import warnings
 from collections.abc import Sequence
 
 from .._errors import BayesCMOError
-from . import model_verbs, plan_verbs, update_verbs
+from . import model_verbs, plan_verbs, update_verbs, whatif_verbs
 
 #: Verb groups, in the order ``--help`` lists them.
-VERB_MODULES = [model_verbs, plan_verbs, update_verbs]
+VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs]
 
 
 def build_parser() -> argparse.ArgumentParser:

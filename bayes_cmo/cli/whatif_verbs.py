@@ -1,0 +1,219 @@
+"""shift, sweep, scenarios: how much evidence about a context moves the outcomes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..shift import compare_scenarios, shift, sweep
+from . import _common
+
+_MODES = {"observe": ("observe",), "do": ("do",), "both": ("observe", "do")}
+
+
+def register(subparsers) -> None:
+    one = subparsers.add_parser(
+        "shift",
+        help="how much each state of one context shifts the targets (observed and do), vs the baseline",
+        description=(
+            "For each state of a context: P(target | context = state) against the baseline P(target), "
+            "observed (conditioning) and intervened (do), as change, ratio and change in log-odds. "
+            "Example: bayes-cmo shift --context legal_agreements --target synergy --target dissolution --draws 1000"
+        ),
+    )
+    _common.add_model(one)
+    one.add_argument("--context", "-c", required=True, metavar="NODE", help="the context (any node) whose states to compare")
+    _targets(one)
+    _background(one)
+    one.add_argument("--mode", choices=sorted(_MODES), default="both", help="observe (condition), do (intervene) or both (default)")
+    _common.add_draws(one)
+    _common.add_output(one, plot=True)
+    one.set_defaults(run=run_shift)
+
+    many = subparsers.add_parser(
+        "sweep",
+        help="the shift of every context at once, ranked by impact (tornado chart with --plot)",
+        description=(
+            "The shift of every context node (with --mechanisms also every mechanism) on the targets, "
+            "one row per context, state, target state and mode, contexts ranked by their largest change. "
+            "Example: bayes-cmo sweep --target synergy --target dissolution --draws 1000 --plot tornado.png"
+        ),
+    )
+    _common.add_model(many)
+    _targets(many)
+    _background(many)
+    many.add_argument(
+        "--context", "-c", action="append", default=None, metavar="NODE",
+        help="sweep only these nodes (repeatable; default: every context)",
+    )
+    many.add_argument("--mechanisms", action="store_true", help="also sweep every mechanism node")
+    many.add_argument("--mode", choices=sorted(_MODES), default="observe", help="observe (default), do or both")
+    many.add_argument("--top", type=int, metavar="N", help="keep only the N most influential contexts")
+    _common.add_draws(many)
+    _common.add_output(many, plot=True)
+    many.add_argument("--heatmap", metavar="FILE.png", help="also draw the context x target heatmap")
+    many.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    many.set_defaults(run=run_sweep)
+
+    side = subparsers.add_parser(
+        "scenarios",
+        help="named scenarios (scenarios.yaml) side by side, each against the baseline",
+        description=(
+            "P(target) under each named scenario from the priors' scenarios.yaml (e.g. enforced merger, "
+            "voluntary alliance with a legal agreement) against the baseline. "
+            "Example: bayes-cmo scenarios --target synergy --target dissolution --draws 1000 --plot scenarios.png"
+        ),
+    )
+    _common.add_model(side)
+    _targets(side)
+    side.add_argument("--scenario", "-s", action="append", default=None, metavar="ID", help="scenario id (repeatable; default: all)")
+    _common.add_draws(side)
+    _common.add_output(side, plot=True)
+    side.set_defaults(run=run_scenarios)
+
+
+def _targets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target", "-t", action="append", required=True, metavar="NODE",
+        help="outcome to watch, e.g. synergy or dissolution (repeatable)",
+    )
+
+
+def _background(parser: argparse.ArgumentParser) -> None:
+    _common.add_findings(parser, do=False)
+    parser.add_argument("--scenario", "-s", metavar="ID", help="background scenario from scenarios.yaml (its evidence and do())")
+
+
+def _check_outputs(args: argparse.Namespace, *paths: str | None) -> None:
+    """Refuse existing output files before any work is done."""
+    for path in paths:
+        if path:
+            _common.check_new_file(Path(path), args.force)
+
+
+def _labels(model) -> dict[str, str] | None:
+    if model.theory is None:
+        return None
+    return {n: node.label for n, node in model.theory.nodes.items()}
+
+
+def _pct(value: float) -> str:
+    return "" if pd.isna(value) else f"{value * 100:.1f}%"
+
+
+def _pp(value: float) -> str:
+    return "" if pd.isna(value) else f"{value * 100:+.1f}"
+
+
+def _highest_pole(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each target's last state (synergy, dissolved): the other rows of a binary target are mirror images."""
+    last = frame.groupby("target", sort=False)["target_state"].agg(lambda s: list(dict.fromkeys(s))[-1])
+    return frame[frame["target_state"] == frame["target"].map(last)]
+
+
+def _terminal(frame: pd.DataFrame, level: float, key: list[str]) -> str:
+    shown = _highest_pole(frame)
+    table = shown[key].copy()
+    table["outcome"] = [f"P({s})" for s in shown["target_state"]]
+    table["baseline"] = shown["p_baseline"].map(_pct)
+    table["p"] = shown["p"].map(_pct)
+    if "ci_low" in shown:
+        table[f"p {level:.0%} CI"] = [f"[{_pct(lo)}, {_pct(hi)}]" for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
+    table["change pp"] = shown["delta"].map(_pp)
+    if "delta_ci_low" in shown:
+        table[f"change {level:.0%} CI"] = [
+            f"[{_pp(lo)}, {_pp(hi)}]" for lo, hi in zip(shown["delta_ci_low"], shown["delta_ci_high"])
+        ]
+    table["ratio"] = shown["ratio"].map(lambda v: f"{v:.2f}")
+    table["d log-odds"] = shown["delta_logodds"].map(lambda v: f"{v:+.2f}")
+    table = table.drop(columns=["target_state"], errors="ignore")
+    return table.to_string(index=False)
+
+
+def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[str]) -> None:
+    if args.csv:
+        _common.write_atomic(Path(args.csv), frame.to_csv(index=False), force=args.force)
+    if args.json:
+        _common.emit(frame.assign(), argparse.Namespace(json=True, csv=None, force=args.force))
+        return
+    print(header)
+    print(_terminal(frame, args.level, key))
+    print("(each target's highest state shown; change in percentage points; --json / --csv give every state and column)")
+    if args.csv:
+        print(f"wrote {args.csv}")
+
+
+def _describe_background(args: argparse.Namespace, evidence: dict[str, str]) -> str:
+    parts = [f"{k}={v}" for k, v in evidence.items()]
+    if getattr(args, "scenario", None):
+        parts.insert(0, f"scenario {args.scenario}")
+    return ", ".join(parts) or "nothing observed"
+
+
+def _draws_note(args: argparse.Namespace) -> str:
+    return f"  [{args.draws} draws, seed {args.seed}, {args.level:.0%} intervals]" if args.draws else ""
+
+
+def run_shift(args: argparse.Namespace) -> int:
+    _check_outputs(args, args.csv, args.plot)
+    model = _common.model_from(args)
+    evidence = _common.parse_findings(args.evidence, "--evidence")
+    frame = shift(
+        model, args.context, args.target, evidence=evidence, scenario=args.scenario,
+        modes=_MODES[args.mode], level=args.level,
+    )
+    header = f"shift by {args.context} vs baseline ({_describe_background(args, evidence)}){_draws_note(args)}"
+    _emit(frame, args, header, ["state", "mode", "target", "target_state"])
+    if args.plot:
+        from ..plots.whatif import tornado
+
+        _common.save_figure(tornado(frame, mode=None, labels=_labels(model)), args.plot, args.force)
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    _check_outputs(args, args.csv, args.plot, args.heatmap)
+    if args.top is not None and args.top < 1:
+        from .._errors import BayesCMOError
+
+        raise BayesCMOError(f"--top must be a positive number of contexts, got {args.top}")
+    model = _common.model_from(args)
+    evidence = _common.parse_findings(args.evidence, "--evidence")
+    frame = sweep(
+        model, args.target, evidence=evidence, scenario=args.scenario, contexts=args.context,
+        include_mechanisms=args.mechanisms, modes=_MODES[args.mode], level=args.level,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
+    if args.top is not None:
+        keep = list(dict.fromkeys(frame["context"]))[: args.top]
+        frame = frame[frame["context"].isin(keep)].reset_index(drop=True)
+    header = (
+        f"shift of each context vs baseline ({_describe_background(args, evidence)}), "
+        f"most influential first{_draws_note(args)}"
+    )
+    _emit(frame, args, header, ["context", "state", "mode", "target", "target_state"])
+    if args.plot or args.heatmap:
+        from ..plots.whatif import shift_heatmap, tornado
+
+        mode = None if args.mode == "both" else args.mode
+        if args.plot:
+            _common.save_figure(tornado(frame, mode=mode, labels=_labels(model)), args.plot, args.force)
+        if args.heatmap:
+            _common.save_figure(shift_heatmap(frame, mode=mode, labels=_labels(model)), args.heatmap, args.force)
+    return 0
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    _check_outputs(args, args.csv, args.plot)
+    model = _common.model_from(args)
+    frame = compare_scenarios(model, args.target, args.scenario, level=args.level)
+    header = f"named scenarios vs baseline (nothing observed){_draws_note(args)}"
+    _emit(frame, args, header, ["scenario", "target", "target_state"])
+    if args.plot:
+        from ..plots.whatif import scenario_chart
+
+        _common.save_figure(scenario_chart(frame, labels=_labels(model)), args.plot, args.force)
+    return 0
