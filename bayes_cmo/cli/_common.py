@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -148,4 +149,4 @@ def save_figure(fig, path: str | None, force: bool) -> None:
     if target.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise BayesCMOError(f"--plot {path}: expected a .png, .pdf or .svg file name")
     fig.savefig(target, dpi=200, bbox_inches="tight")
-    print(f"wrote {target}")
+    print(f"wrote {target}", file=sys.stderr)  # stdout stays pure table / JSON
