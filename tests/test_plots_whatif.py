@@ -1,0 +1,102 @@
+"""What-if figures: returned figures, labelled axes, one bar per plotted row, ax= accepted."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from bayes_cmo import BayesCMOError, compare_scenarios, shift, sweep  # noqa: E402
+from bayes_cmo.plots.whatif import scenario_chart, shift_heatmap, tornado  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def drawn(toy_model):
+    return toy_model.with_draws(40, seed=0)
+
+
+@pytest.fixture(scope="module")
+def swept(drawn):
+    return sweep(drawn, ["synergy", "initial_trust"])
+
+
+def bars(ax) -> list[Rectangle]:
+    return [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_tornado_one_panel_per_target(swept):
+    fig = tornado(swept, labels={"legal_agreements": "Legal agreements (formal)"})
+    assert isinstance(fig, Figure)
+    axes = fig.axes
+    assert len(axes) == 2
+    shown = swept[(swept["mode"] == "observe") & swept["target_state"].isin(["synergy", "high"])]
+    for ax, target in zip(axes, ["synergy", "initial_trust"]):
+        rows = shown[shown["target"] == target]
+        assert len(bars(ax)) == len(rows) == 4
+        assert "percentage points" in ax.get_xlabel()
+        assert ax.get_title()
+        # widths are the changes, in the frame's ranked order
+        widths = sorted(round(b.get_width(), 12) for b in bars(ax))
+        assert widths == sorted(round(d, 12) for d in rows["delta"])
+    labels = [t.get_text() for t in axes[0].get_yticklabels()]
+    assert labels[0].startswith("Legal agreements (formal): ")  # the most influential context first
+    assert "Mandated: yes" in labels
+    # interval whiskers come from the frame's interval columns: one segment per bar, none without draws
+    (whiskers,) = [c for c in axes[0].collections if isinstance(c, LineCollection)]
+    assert len(whiskers.get_segments()) == 4
+    point = tornado(swept.drop(columns=["ci_low", "ci_high", "delta_ci_low", "delta_ci_high"]))
+    assert not [c for c in point.axes[0].collections if isinstance(c, LineCollection)]
+
+
+def test_tornado_into_given_ax_dodges_targets_and_modes(swept):
+    fig, ax = plt.subplots()
+    out = tornado(swept, mode=None, ax=ax, top=1)
+    assert out is fig
+    assert len(bars(ax)) == 2 * 2 * 2  # 2 states of the top context x 2 targets x 2 modes
+    assert ax.get_legend() is not None
+    assert ax.get_xlabel()
+
+
+def test_tornado_bad_state(swept):
+    with pytest.raises(BayesCMOError, match="The 'target_state' parameter of tornado"):
+        tornado(swept, target_state="maybe")
+    with pytest.raises(BayesCMOError, match="lacks column"):
+        tornado(swept.drop(columns=["delta"]))
+
+
+def test_heatmap_cells_and_labels(toy_model, swept):
+    fig = shift_heatmap(swept)
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure)
+    # 4 context states x 2 targets, each annotated
+    assert len(ax.texts) == 8
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Synergy\nP(synergy)", "Initial trust\nP(high)"]
+    fig2, ax2 = plt.subplots()
+    assert shift_heatmap(shift(toy_model, "mandated", "synergy"), mode=None, ax=ax2) is fig2
+    assert len(ax2.texts) == 2 * 2  # 2 states x (1 target x 2 modes)
+
+
+def test_scenario_chart(drawn):
+    table = compare_scenarios(drawn, ["synergy", "initial_trust"])
+    fig = scenario_chart(table)
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert len(bars(ax)) == table["scenario"].nunique()
+        assert ax.get_xlabel() == "probability"
+        assert "baseline" in ax.get_title()
+    assert fig.axes[0].get_yticklabels()[0].get_text() == "Enforced, no agreement"
+    fig2, ax = plt.subplots()
+    assert scenario_chart(table, ax=ax) is fig2
+    assert len(bars(ax)) == 2 * table["scenario"].nunique()
