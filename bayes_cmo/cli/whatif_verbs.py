@@ -143,7 +143,7 @@ def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[
     print(_terminal(frame, args.level, key))
     print("(each target's highest state shown; change in percentage points; --json / --csv give every state and column)")
     if args.csv:
-        print(f"wrote {args.csv}")
+        print(f"wrote {args.csv}", file=sys.stderr)  # stdout stays pure table / JSON
 
 
 def _describe_background(args: argparse.Namespace, evidence: dict[str, str]) -> str:
