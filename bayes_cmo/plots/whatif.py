@@ -152,7 +152,7 @@ def tornado(
     modes = list(dict.fromkeys(data["mode"]))
 
     if ax is None:
-        fig, axes = _subplots(len(targets), height=1.3 + 0.3 * len(keys))
+        fig, axes = _subplots(len(targets), height=max(2.6, 1.3 + 0.3 * len(keys) * max(1, len(modes) * 0.75)))
         panels = [(a, [(t, m) for m in modes]) for a, t in zip(axes, targets)]
     else:
         fig, axes = ax.figure, [ax]
@@ -186,8 +186,11 @@ def tornado(
             )
         a.set_xlabel("change (percentage points)")
         a.grid(axis="y", visible=False)
-        if n > 1:
+        if n > 1 and ax is not None:
             a.legend(fontsize="small", frameon=False, loc="best")
+    if ax is None and len(modes) > 1:  # one legend for all panels, clear of the bars
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside upper right", ncols=len(modes), fontsize="small", frameon=False)
     lead = axes[0]
     lead.set_yticks(range(len(keys)))
     lead.set_yticklabels([f"{_name(c, labels)}: {label(s)}" for c, s in keys])
