@@ -9,6 +9,7 @@ labels); by default ``legal_agreements`` reads "Legal agreements".
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -233,6 +234,16 @@ def shift_heatmap(
     n_rows, n_cols = table.shape
     fig, ax = _new(ax, width=6.0 + 1.7 * n_cols, height=1.4 + 0.32 * n_rows)
     limit = float(np.nanmax(np.abs(table.to_numpy()))) or 1.0
+    with warnings.catch_warnings():  # seaborn 0.13 calls a colormap method matplotlib is retiring
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        _heatmap(table, ax, limit)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=0)
+    return fig
+
+
+def _heatmap(table: pd.DataFrame, ax, limit: float) -> None:
     sns.heatmap(
         table,
         ax=ax,
@@ -247,10 +258,6 @@ def shift_heatmap(
         linecolor="white",
         cbar_kws={"label": "change (percentage points)", "shrink": 0.8},
     )
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(axis="x", rotation=0)
-    return fig
 
 
 def _new(ax, width: float, height: float):
