@@ -52,7 +52,7 @@ def _pp(value: float) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?", default=str(Path(__file__).parent / "output"), help="output folder")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "output"), help="output folder (default analysis/output)")
     parser.add_argument("--priors", default=None, help="priors folder (default: the shipped priors)")
     parser.add_argument("--draws", type=int, default=1000, help="parameter draws (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
