@@ -39,7 +39,7 @@ import opt_einsum
 from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pgmpy.models import DiscreteBayesianNetwork
+    from bayes_cmo._pgmpy import DiscreteBayesianNetwork
 
 __all__ = [
     "NetworkArrays",
