@@ -19,6 +19,18 @@ class ZeroProbabilityEvidence(BayesCMOError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """"; did you mean 'x'?" for a near miss, else ''."""
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """"; did you mean 'x'?" for a near miss, else ''.
+
+    Tries, in order: a different capitalisation, the one choice that contains
+    the word (``legal`` -> ``legal_agreements``), then the closest spelling.
+    """
+    word, choices = str(word), [str(c) for c in choices]
+    lowered = [c for c in choices if c.lower() == word.lower()]
+    containing = [c for c in choices if word and word.lower() in c.lower()]
+    if lowered:
+        match = lowered
+    elif len(containing) == 1 and len(word) >= 3:
+        match = containing
+    else:
+        match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""

@@ -153,3 +153,19 @@ def test_any_links_file_gives_theory_or_one_line_error(toy_copy, links):
 
         for cpt in build_cpts(theory).values():
             assert abs(cpt.sum(axis=0) - 1).max() < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("word", "choices", "expected"),
+    [
+        ("presnt", ["absent", "present"], "; did you mean 'present'?"),
+        ("legal", ["legal_agreements", "trust"], "; did you mean 'legal_agreements'?"),
+        ("Trust", ["initial_trust", "trust"], "; did you mean 'trust'?"),
+        ("trust", ["initial_trust", "trust_x"], "; did you mean 'trust_x'?"),  # two contain it: closest spelling
+        ("zzz", ["trust"], ""),
+    ],
+)
+def test_did_you_mean(word, choices, expected):
+    from bayes_cmo._errors import did_you_mean
+
+    assert did_you_mean(word, choices) == expected
