@@ -13,12 +13,12 @@ For each replicate study:
    curve is smooth and monotone in expectation.
 
 The update fits the family of the link's target node — the weights of every
-link into it and its cutpoints — by maximum a posteriori under the Normal
-priors (weights: Normal(elicited weight, weight_sd); cutpoints: the node's
-Dirichlet(ess * baseline) on the baseline they imply, each state's parameter
-floored at 1.5 so an unobserved state cannot be pushed to probability 0), with
-the rest of the network held at its elicited values, and a Laplace
-(Normal) approximation for the interval. Blanks are handled exactly: with the
+link into it and its cutpoints — by maximum a posteriori under the family
+model of :mod:`bayes_cmo._ordered_logit` (weights: Normal(elicited weight,
+weight_sd); cutpoints: ess * baseline pseudo-observations at eta = 0, the same
+prior as :mod:`bayes_cmo.update`), with the rest of the network held at its
+elicited values, and a Laplace (Normal) approximation for the interval
+(exact Hessian of the log posterior, by differences of the analytic gradient). Blanks are handled exactly: with the
 family's CPT factored out, the engine gives each case's likelihood over the
 family's configurations once (one batched contraction for all replicates), and
 the observed-data likelihood of the family parameters is then a small sum.
@@ -29,26 +29,24 @@ instead of the elicited one: "how many cases until the data alone settle it".
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
 from scipy.stats import norm
 
 from . import _engine
 from ._errors import BayesCMOError, did_you_mean
-from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters, link_design
+from ._ordered_logit import Family, laplace_covariance, one_blas_thread
+from .elicitation import build_cpts, draw_parameters, elicited_parameters
 from .network import Model
-from .sensitivity import _logit_sd
 from .simulate import simulate_cases
 from .theory import Theory
 
 #: sd of the sceptical prior on the studied weight (log-odds): 95% within +/-4.
 SCEPTICAL_SD = 2.0
-#: Smallest Dirichlet parameter of a baseline state in the update (see _Family).
-ALPHA_FLOOR = 1.5
 #: Default grid of study sizes.
 DEFAULT_N = (10, 20, 40, 80)
 #: Cases per engine contraction (bounds memory).
@@ -80,129 +78,22 @@ def _check_args(n, missing, replicates, level, prior):
     return grid
 
 
-class _Family:
-    """The ordered-logit family of one node: parameters, priors, log posterior and gradient."""
+def _analysis_family(theory: Theory, node: str, studied: str, prior: str) -> tuple[Family, int]:
+    """The studied link's target family with the analysis prior, and the studied weight's index in theta."""
+    fam = Family.from_theory(theory, node)
+    index = fam.links.index(studied)
+    if prior == "sceptical":
+        mean, sd = fam.prior_mean.copy(), fam.prior_sd.copy()
+        mean[index], sd[index] = 0.0, SCEPTICAL_SD
+        fam = dataclasses.replace(fam, prior_mean=mean, prior_sd=sd)
+    return fam, index
 
-    def __init__(self, theory: Theory, node: str, studied: str, prior: str):
-        self.node = node
-        self.links = list(theory.links_into(node))
-        self.k = theory.nodes[node].card
-        self.designs = np.stack([link_design(theory, link).ravel() for link in self.links])  # (L, P)
-        self.index = [link.id for link in self.links].index(studied)
-        node_ = theory.nodes[node]
-        base = np.clip(np.asarray(node_.baseline, dtype=float), 1e-6, 1.0)
-        base = base / base.sum()
-        cum = np.clip(np.cumsum(base)[:-1], 1e-6, 1 - 1e-6)
-        # Dirichlet(ess * baseline) on the node's baseline, floored so that a state no small
-        # study happens to observe cannot have its probability pushed to zero.
-        self.alpha = np.maximum(node_.baseline_confidence * base, ALPHA_FLOOR)
-        self.n_links = len(self.links)
-        self.mean = np.concatenate([[link.weight for link in self.links], logit(cum)])
-        # sds: weights' Normal priors; for cutpoints only a scale for the scoring steps
-        self.sd = np.concatenate([[link.weight_sd for link in self.links], _logit_sd(node_.baseline_confidence, cum)])
-        if prior == "sceptical":
-            self.mean[self.index], self.sd[self.index] = 0.0, SCEPTICAL_SD
 
-    def _log_prior(self, theta):
-        """Log prior density (up to a constant) and its gradient.
-
-        Weights: Normal(mean, sd). Cutpoints: the Dirichlet(alpha) density of the
-        baseline they imply, times the Jacobian prod f(c_j) of the map c -> baseline.
-        """
-        w, cuts = theta[: self.n_links], theta[self.n_links :]
-        mw, sw = self.mean[: self.n_links], self.sd[: self.n_links]
-        big_f = expit(cuts)
-        small_f = big_f * (1.0 - big_f)
-        base = np.diff(np.concatenate([[0.0], big_f, [1.0]]))
-        if np.any(base <= 0):  # crossed cutpoints: not an ordered logit
-            return -np.inf, np.zeros_like(theta)
-        value = -0.5 * np.sum(((w - mw) / sw) ** 2) + np.sum((self.alpha - 1.0) * np.log(base)) + np.sum(np.log(small_f))
-        a = (self.alpha - 1.0) / base
-        grad_c = small_f * (a[:-1] - a[1:]) + (1.0 - 2.0 * big_f)
-        return value, np.concatenate([-(w - mw) / sw**2, grad_c])
-
-    def _pieces(self, theta):
-        n_links = len(self.links)
-        eta = theta[:n_links] @ self.designs  # (P,)
-        cuts = theta[n_links:]
-        z = cuts[:, None] - eta[None, :]  # (K-1, P)
-        cdf = np.concatenate([np.zeros((1, eta.size)), expit(z), np.ones((1, eta.size))])
-        dens = np.concatenate([np.zeros((1, eta.size)), expit(z) * expit(-z), np.zeros((1, eta.size))])
-        pi = np.maximum(np.diff(cdf, axis=0), 1e-300)  # (K, P)
-        return pi, dens
-
-    def _jacobian(self, theta):
-        """pi (K, P) and d pi / d theta (K * P, n_params)."""
-        pi, dens = self._pieces(theta)
-        n_links = len(self.links)
-        k, p = pi.shape
-        jac = np.zeros((k, p, theta.size))
-        # d pi(b) / d eta = -(f(c_b - eta) - f(c_{b-1} - eta)), and eta is linear in the weights
-        jac[:, :, :n_links] = (-(dens[1:] - dens[:-1]))[:, :, None] * self.designs.T[None, :, :]
-        # cutpoint c_j bounds state j from above and state j + 1 from below
-        for j in range(k - 1):
-            jac[j, :, n_links + j] = dens[j + 1]
-            jac[j + 1, :, n_links + j] = -dens[j + 1]
-        return pi, jac.reshape(k * p, theta.size)
-
-    def objective(self, theta, q, per_case=False):
-        """Negative log posterior and its gradient (and per-case score vectors).
-
-        ``q`` is (cases, K * P): each case's likelihood of every family
-        configuration with the family's own CPT factored out, so a case's
-        likelihood is ``q @ pi`` and its score ``(q / lik) @ d pi / d theta``.
-        """
-        pi, jac = self._jacobian(theta)
-        lik = q @ pi.ravel()  # (cases,)
-        scores = (q / lik[:, None]) @ jac  # (cases, n_params)
-        log_prior, prior_grad = self._log_prior(theta)
-        with np.errstate(divide="ignore"):
-            value = -np.log(lik).sum() - log_prior
-        grad = -scores.sum(axis=0) - prior_grad
-        return (value, grad, scores) if per_case else (value, grad)
-
-    def hessian(self, theta, q, h=1e-5):
-        """Hessian of the negative log posterior: central differences of the analytic gradient."""
-        size = theta.size
-        hess = np.empty((size, size))
-        for j in range(size):
-            step = np.zeros(size)
-            step[j] = h
-            hess[:, j] = (self.objective(theta + step, q)[1] - self.objective(theta - step, q)[1]) / (2 * h)
-        return 0.5 * (hess + hess.T)
-
-    def fit(self, q, start, max_iter=100):
-        """(MAP, Laplace sd of the studied weight).
-
-        Scoring steps with the outer product of the per-case scores plus the
-        prior precision (always positive definite, so always a descent
-        direction) and backtracking; then the exact Hessian (finite
-        differences of the analytic gradient) for the Laplace sd.
-        """
-        theta = np.asarray(start, dtype=float).copy()
-        precision = np.diag(1.0 / self.sd**2)
-        value, grad, scores = self.objective(theta, q, per_case=True)
-        for _ in range(max_iter):
-            step = np.linalg.solve(scores.T @ scores + precision, grad)
-            t = 1.0
-            while True:
-                new = theta - t * step
-                new_value, new_grad, new_scores = self.objective(new, q, per_case=True)
-                if np.isfinite(new_value) and new_value <= value - 1e-4 * t * (grad @ step):
-                    break
-                t *= 0.5
-                if t < 1e-8:
-                    new, new_value, new_grad, new_scores = theta, value, grad, scores
-                    break
-            moved = np.max(np.abs(new - theta))
-            theta, value, grad, scores = new, new_value, new_grad, new_scores
-            if moved < 1e-8:
-                break
-        vals, vecs = np.linalg.eigh(self.hessian(theta, q))
-        if vals.min() <= 0:
-            return theta, np.nan
-        cov = (vecs / vals) @ vecs.T
-        return theta, float(np.sqrt(cov[self.index, self.index]))
+def _fit(fam: Family, q: np.ndarray, start: np.ndarray, index: int) -> tuple[np.ndarray, float]:
+    """(MAP, Laplace sd of weight ``index``; NaN if the Hessian is not positive definite)."""
+    theta = fam.fit(start, q=q)
+    cov = laplace_covariance(fam.hessian(theta, q=q))
+    return theta, float(np.sqrt(cov[index, index]))
 
 
 def _likelihoods(frames: list[pd.DataFrame], net: _engine.NetworkArrays, coded: list[str]) -> dict[str, np.ndarray]:
@@ -306,16 +197,17 @@ def sample_size(
         q[start : start + _CHUNK] = _engine.query(analysis, list(family), likelihoods=part).reshape(-1, q.shape[1])
     q = q.reshape(int(replicates), n_max, -1)
 
-    fam = _Family(theory, target, studied.id, prior)
+    fam, index = _analysis_family(theory, target, studied.id, prior)
     z = norm.ppf(0.5 + level / 2.0)
     means = np.full((int(replicates), len(grid)), np.nan)
     sds = np.full_like(means, np.nan)
-    for r in tqdm(range(int(replicates)), desc="updating", disable=not show, leave=False):
-        start = fam.mean.copy()
-        for i, size in enumerate(grid):
-            theta, sd = fam.fit(q[r, :size], start)
-            means[r, i], sds[r, i] = theta[fam.index], sd
-            start = theta  # warm start: the next study extends this one
+    with one_blas_thread():
+        for r in tqdm(range(int(replicates)), desc="updating", disable=not show, leave=False):
+            start = fam.prior_mode()
+            for i, size in enumerate(grid):
+                theta, sd = _fit(fam, q[r, :size], start, index)
+                means[r, i], sds[r, i] = theta[index], sd
+                start = theta  # warm start: the next study extends this one
 
     rows = []
     true_sign = np.sign(true_weight)
@@ -337,8 +229,8 @@ def sample_size(
     frame = pd.DataFrame(rows)
     frame.attrs.update(
         link=studied.id,
-        prior_ci_width=float(2.0 * z * fam.sd[fam.index]),
-        prior_p_sign_correct=float(np.mean(np.sign(fam.mean[fam.index]) == true_sign)) if fam.mean[fam.index] else 0.5,
+        prior_ci_width=float(2.0 * z * fam.prior_sd[index]),
+        prior_p_sign_correct=float(np.mean(np.sign(fam.prior_mean[index]) == true_sign)) if fam.prior_mean[index] else 0.5,
         level=level,
         missing=missing,
         coded=list(coded),

@@ -19,11 +19,11 @@ M-step, per node
       posterior mean ``alpha / sum(alpha)``.
     * Explicit-table nodes: the same, one Dirichlet per parent configuration
       (``ess`` = the node's ``baseline_confidence``).
-    * Nodes built from link weights (ordered logit, see
-      :mod:`bayes_cmo.elicitation`): the weights of the links into the node and
-      its cutpoints maximise the expected complete-data log-likelihood plus
-      the log prior: ``weight ~ Normal(elicited weight, weight_sd)`` and the
-      baseline (the distribution at eta = 0, i.e. the cutpoints) gets
+    * Nodes built from link weights (ordered logit, the family model of
+      :mod:`bayes_cmo._ordered_logit`): the weights of the links into the node
+      and its cutpoints maximise the expected complete-data log-likelihood
+      plus the log prior: ``weight ~ Normal(elicited weight, weight_sd)`` and
+      the baseline (the distribution at eta = 0, i.e. the cutpoints) gets
       ``ess * baseline`` pseudo-observations at eta = 0 (the Dirichlet kernel
       with exponent ``ess * baseline``, so with no cases the mode is exactly
       the elicited baseline). L-BFGS with the analytic gradient; cutpoints are
@@ -34,7 +34,8 @@ Iteration stops when the observed-data log-posterior
 by less than ``tol * (1 + |value|)``, or after ``max_iter`` iterations.
 
 Uncertainty (Laplace): at the mode, the posterior precision of a node's
-parameters is the prior's (weights: ``1 / weight_sd**2``; pseudo-counts) plus
+parameters is the prior's (weights: ``1 / weight_sd**2``; pseudo-counts; by
+central differences of the prior's analytic gradient) plus
 the observed-data information estimated from the per-case scores (outer
 product of each case's gradient of ``log P(e_i)``, obtained from its family
 posterior by Fisher's identity, so missing values reduce information as they
@@ -44,7 +45,6 @@ the inverse, blockwise per node; intervals are ``mean +/- z * sd``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -54,12 +54,12 @@ from pathlib import Path
 import numpy as np
 import opt_einsum
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.special import expit, logit
 
 from . import cases as cases_mod
 from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from .elicitation import elicited_parameters, link_design, table_array
+from ._ordered_logit import families, laplace_covariance
+from ._ordered_logit import one_blas_thread as _one_blas_thread
+from .elicitation import elicited_parameters, table_array
 from .network import Model, build_model
 from .theory import Theory
 
@@ -217,133 +217,6 @@ def _as_cases(cases, model: Model) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------
-# M-step: ordered-logit nodes
-
-
-@dataclass
-class _LogitNode:
-    """Design and prior of one node built from link weights."""
-
-    node: str
-    links: tuple[str, ...]
-    design: np.ndarray  # (L, G+1): last column is the eta = 0 pseudo-configuration
-    prior_mean: np.ndarray  # (L,)
-    prior_sd: np.ndarray  # (L,)
-    pseudo: np.ndarray  # (K,) ess * baseline
-    card: int
-
-    def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self.links)
-        w, a = theta[:n], theta[n:]
-        cut = np.cumsum(np.concatenate([a[:1], np.exp(a[1:])]))
-        return w, cut
-
-    def pack(self, w: np.ndarray, baseline: np.ndarray) -> np.ndarray:
-        cut = logit(np.clip(np.cumsum(baseline)[:-1], 1e-12, 1 - 1e-12))
-        gaps = np.maximum(np.diff(cut), 1e-8)
-        return np.concatenate([np.asarray(w, dtype=float), cut[:1], np.log(gaps)])
-
-    def probabilities(self, theta: np.ndarray) -> np.ndarray:
-        """(K, G+1)"""
-        w, cut = self.unpack(theta)
-        eta = w @ self.design
-        cdf = expit(cut[:, None] - eta[None, :])
-        ones = np.ones((1, eta.shape[0]))
-        return np.diff(np.concatenate([0 * ones, cdf, ones]), axis=0)
-
-    def objective(self, theta: np.ndarray, counts: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log posterior and gradient; ``counts`` (K, G+1) or per case (E, K, G+1)."""
-        value, grad = self.loglik(theta, counts)
-        w = theta[: len(self.links)]
-        z = (w - self.prior_mean) / self.prior_sd
-        value = value.sum() - 0.5 * float(z @ z) if value.ndim else value - 0.5 * float(z @ z)
-        grad = grad.sum(axis=0) if grad.ndim == 2 else grad
-        grad = grad.copy()
-        grad[: len(self.links)] -= z / self.prior_sd
-        return -float(value), -grad
-
-    def loglik(self, theta: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected log-likelihood and its gradient in theta (per case if counts has a case axis)."""
-        w, cut = self.unpack(theta)
-        eta = w @ self.design
-        cdf = expit(cut[:, None] - eta[None, :])  # (K-1, G)
-        ones = np.ones((1, eta.shape[0]))
-        probs = np.diff(np.concatenate([0 * ones, cdf, ones]), axis=0)  # (K, G)
-        safe = np.clip(probs, 1e-300, None)
-        value = np.where(counts > 0, counts * np.log(safe), 0.0).sum(axis=(-2, -1))
-        ratio = counts / safe  # (..., K, G)
-        dens = cdf * (1 - cdf)
-        pad = np.concatenate([0 * ones, dens, 0 * ones])  # (K+1, G)
-        d_eta = -(ratio * (pad[1:] - pad[:-1])).sum(axis=-2)  # (..., G)
-        d_w = d_eta @ self.design.T  # (..., L)
-        d_cut = dens * (ratio[..., :-1, :] - ratio[..., 1:, :])  # (..., K-1, G)
-        d_cut = d_cut.sum(axis=-1)
-        a = theta[len(self.links):]
-        # c_j = a_1 + sum_{m=2..j} exp(a_m)
-        tail = np.flip(np.cumsum(np.flip(d_cut, axis=-1), axis=-1), axis=-1)  # sum over j >= m
-        d_a = tail * np.concatenate([[1.0], np.exp(a[1:])])
-        return value, np.concatenate([d_w, d_a], axis=-1)
-
-
-def _logit_nodes(theory: Theory) -> dict[str, _LogitNode]:
-    out = {}
-    for node in theory.order():
-        if node in theory.tables or not theory.parents(node):
-            continue
-        links = theory.links_into(node)
-        design = np.stack([np.asarray(link_design(theory, link), dtype=float).ravel() for link in links])
-        design = np.concatenate([design, np.zeros((len(links), 1))], axis=1)
-        n = theory.nodes[node]
-        out[node] = _LogitNode(
-            node=node,
-            links=tuple(link.id for link in links),
-            design=design,
-            prior_mean=np.array([link.weight for link in links], dtype=float),
-            prior_sd=np.array([link.weight_sd for link in links], dtype=float),
-            pseudo=n.baseline_confidence * np.asarray(n.baseline, dtype=float),
-            card=n.card,
-        )
-    return out
-
-
-def _flat_counts(spec: _LogitNode, counts: np.ndarray, per_case: bool) -> np.ndarray:
-    """(K, G+1) with the pseudo-counts in the last column, or per case (E, K, G+1) without them."""
-    if per_case:
-        flat = counts.reshape(counts.shape[0], spec.card, -1)
-        return np.concatenate([flat, np.zeros((*flat.shape[:-1], 1))], axis=-1)
-    flat = counts.reshape(spec.card, -1)
-    return np.concatenate([flat, spec.pseudo[:, None]], axis=1)
-
-
-def _fit_logit(spec: _LogitNode, counts: np.ndarray, theta0: np.ndarray) -> np.ndarray:
-    flat = _flat_counts(spec, counts, per_case=False)
-    res = minimize(
-        spec.objective, theta0, args=(flat,), jac=True, method="L-BFGS-B",
-        options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9},
-    )
-    return res.x
-
-
-def _logit_prior_hessian(spec: _LogitNode, theta: np.ndarray) -> np.ndarray:
-    """Hessian of the negative log prior (Normal weights + pseudo-counts), by differencing its gradient."""
-    zero = np.zeros((spec.card, spec.design.shape[1]))
-    zero[:, -1] = spec.pseudo
-    return _numeric_jacobian(lambda t: spec.objective(t, zero)[1], theta)
-
-
-def _numeric_jacobian(fun, x: np.ndarray) -> np.ndarray:
-    n = len(x)
-    out = np.empty((n, n))
-    for i in range(n):
-        h = 1e-5 * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        out[:, i] = (fun(up) - fun(down)) / (2 * h)
-    return 0.5 * (out + out.T)
-
-
-# ----------------------------------------------------------------------------
 # The update
 
 
@@ -413,24 +286,12 @@ def update_priors(
         return _update(theory, model, cases, max_iter, tol, progress)
 
 
-def _one_blas_thread():
-    """Many tiny optimisations: multithreaded BLAS only adds contention (20 s vs 6 s measured)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn, a pgmpy dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, tol: float, progress: bool) -> UpdateResult:
     estep = _EStep(model, cases)
-    specs = _logit_nodes(theory)
+    specs = families(theory)
     order = theory.order()
     params = elicited_parameters(theory)
-    theta = {
-        node: spec.pack([params.weights[link] for link in spec.links], params.baselines[node])
-        for node, spec in specs.items()
-    }
+    theta = {node: spec.prior_mode() for node, spec in specs.items()}
     prior_tables = {node: table_array(theory, node) for node in theory.tables}
     roots = [n for n in order if not theory.parents(n) and n not in theory.tables]
 
@@ -443,7 +304,7 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
             alpha = theory.nodes[node].baseline_confidence * prior_tables[node] + counts[node]
             tables[node] = alpha / alpha.sum(axis=0, keepdims=True)
         for node, spec in specs.items():
-            theta[node] = _fit_logit(spec, counts[node], theta[node])
+            theta[node] = spec.fit(theta[node], counts=counts[node])
         return baselines, tables
 
     def cpts_of(baselines, tables):
@@ -454,7 +315,7 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
             elif node in baselines:
                 out[node] = baselines[node]
             else:
-                out[node] = specs[node].probabilities(theta[node])[:, :-1].reshape(model.network.cpts[node].shape)
+                out[node] = specs[node].probabilities(theta[node]).reshape(model.network.cpts[node].shape)
         return out
 
     def log_prior(baselines, tables):
@@ -465,9 +326,7 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
             alpha = theory.nodes[node].baseline_confidence * prior_tables[node]
             total += float(np.sum(np.where(alpha > 0, alpha * np.log(np.clip(tables[node], 1e-300, None)), 0.0)))
         for node, spec in specs.items():
-            zero = np.zeros((spec.card, spec.design.shape[1]))
-            zero[:, -1] = spec.pseudo
-            total -= spec.objective(theta[node], zero)[0]
+            total += spec.log_prior(theta[node])[0]
         return total
 
     cpts = dict(model.network.cpts)
@@ -509,11 +368,11 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
     posterior_sd: dict[str, float] = {}
     for node, spec in specs.items():
         t = theta[node]
-        hess = _logit_prior_hessian(spec, t)
+        hess = spec.hessian(t)  # the prior's
         if per_case is not None:
-            _, scores = spec.loglik(t, _flat_counts(spec, per_case[node], per_case=True))
+            scores = spec.scores(t, per_case[node])
             hess = hess + scores.T @ scores
-        cov = np.linalg.inv(hess)
+        cov = laplace_covariance(hess)
         w, _ = spec.unpack(t)
         for j, link_id in enumerate(spec.links):
             new_links[link_id] = float(w[j])
@@ -554,7 +413,7 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
         n_obs = observed.get(node_id, 0)
         if node_id in specs:
             kind = "links"
-            baseline = specs[node_id].probabilities(theta[node_id])[:, -1]
+            baseline = specs[node_id].implied_baseline(theta[node_id])
         elif node_id in theory.tables:
             kind, baseline = "table", np.asarray(node.baseline)
         else:

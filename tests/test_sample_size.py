@@ -10,7 +10,7 @@ from scipy.optimize import check_grad, minimize
 from scipy.special import expit
 
 from bayes_cmo import BayesCMOError, build_model, load_theory
-from bayes_cmo.sample_size import _Family, sample_size
+from bayes_cmo.sample_size import _analysis_family, _fit, sample_size
 
 TOY = Path(__file__).parent / "data" / "toy"
 COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates"]
@@ -70,18 +70,19 @@ def test_uncoded_nodes_carry_no_information(theory):
 
 def test_family_fit_matches_direct_optimisation(theory):
     # Complete data: the family likelihood is the plain ordered-logit likelihood of the counts.
-    fam = _Family(theory, "initial_trust", "legal_agreements:initial_trust", "elicited")
+    fam, index = _analysis_family(theory, "initial_trust", "legal_agreements:initial_trust", "elicited")
+    start = fam.prior_mode()
     rng = np.random.default_rng(0)
-    n_cells = fam.k * fam.designs.shape[1]
+    n_cells = fam.card * fam.design.shape[1]
     q = np.zeros((50, n_cells))
     q[np.arange(50), rng.integers(0, n_cells, size=50)] = 1.0
-    assert check_grad(lambda t: fam.objective(t, q)[0], lambda t: fam.objective(t, q)[1], fam.mean + 0.2) < 1e-4
-    theta, sd = fam.fit(q, fam.mean)
-    direct = minimize(lambda t: fam.objective(t, q)[0], fam.mean, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000})
+    assert check_grad(lambda t: fam.objective(t, q=q)[0], lambda t: fam.objective(t, q=q)[1], start + 0.2) < 1e-4
+    theta, sd = _fit(fam, q, start, index)
+    direct = minimize(lambda t: fam.objective(t, q=q)[0], start, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000})
     np.testing.assert_allclose(theta, direct.x, atol=1e-4)
     assert 0 < sd < 0.4  # data narrow the medium-confidence prior
-    # two-state node: the cutpoint prior is the logistic-Beta density with its mode at the baseline
-    assert expit(fam.mean[-1]) == pytest.approx(0.5)
+    # two-state node: the cutpoint prior has its mode at the baseline
+    assert expit(start[-1]) == pytest.approx(0.5)
 
 
 def test_bad_arguments(theory):
