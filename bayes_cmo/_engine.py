@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -43,7 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "NetworkArrays",
+    "ancestral_set",
     "arrays_from_pgmpy",
+    "differentiate",
     "evidence_likelihoods",
     "intervene",
     "marginals",
@@ -454,15 +456,37 @@ def _prepare(
 
 # ---------------------------------------------------------------------------
 # contraction
+#
+# Every query, P(e) and derivative goes through one planner (_compile): the
+# relevant CPTs (ancestors of the query, evidence and differentiated
+# variables; barren nodes are pruned) and likelihood matrices are contracted
+# pairwise along an opt_einsum path, each step one numpy einsum with
+# precomputed subscripts. Internally the draw axis is the LAST axis of every
+# term and the evidence-set axis comes just before it; numpy's einsum then
+# loops over draws contiguously, several times faster than with draws first.
+# Public results use the engine's usual layout, (*batch, E, ...).
+#
+# Derivatives (Darwiche's differential approach): Z(e) is multilinear in the
+# CPT entries, so dZ/dtheta_v(x | u) = P(x, u, e) / theta_v(x | u), and
+#   theta_v * dZ/dtheta_v / Z   = P(v, parents | e)       (family posterior)
+#   sum_u dZ/dtheta_v(x | u)    = P(e | do(v = x))         (v unobserved)
+# The forward pass keeps every pairwise intermediate; the backward pass walks
+# the same steps in reverse. Adjoints carry the output indices (evidence sets,
+# draws), so one backward pass gives the derivative of every Z[d, e].
 
 
-_PLAN_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+_PLAN_CACHE: OrderedDict[tuple, _Plan] = OrderedDict()
 _PLAN_CACHE_SIZE = 512
 
 
-def _ancestral_set(net: NetworkArrays, roots: set[str]) -> list[str]:
-    keep = set(roots)
-    stack = list(roots)
+def ancestral_set(net: NetworkArrays, variables: Iterable[str]) -> list[str]:
+    """``variables`` and all their ancestors, in network (topological) order.
+
+    Nodes outside this set are barren for a query on ``variables``: summing
+    them out gives 1, so the engine leaves them out of the contraction.
+    """
+    keep = {_check_variable(net, v, "in ancestral_set") for v in variables}
+    stack = list(keep)
     while stack:
         for p in net.parents[stack.pop()]:
             if p not in keep:
@@ -479,7 +503,7 @@ _SEARCH_SECONDS = 0.3
 
 
 # Evidence sets are contracted in chunks when the plan's largest intermediate
-# would exceed this many float64 elements (2**24 elements = 128 MiB).
+# (or adjoint) would exceed this many float64 elements (2**24 elements = 128 MiB).
 _MAX_INTERMEDIATE = 2**24
 
 
@@ -494,73 +518,188 @@ def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> tuple[list, int]:
     return path, int(info.largest_intermediate)
 
 
-def _plan(
-    net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int
-) -> tuple[list[str], Any, bool]:
-    """(CPTs to include, compiled contraction, whether the output has a draw axis)."""
-    key = (net._structure, qvars, evars, net.batch_size, n_sets)
+@dataclass(frozen=True)
+class _Plan:
+    """A compiled contraction: leaves are ``kept`` CPTs, then ``evars`` likelihoods."""
+
+    kept: tuple[str, ...]
+    evars: tuple[str, ...]
+    has_d: bool  # some kept CPT carries the draw axis
+    forward: tuple[tuple[tuple[int, ...], int, str], ...]  # (input ids, output id, einsum subscripts)
+    final: int
+    final_eq: str | None  # a lone leaf with indices left to sum
+    # reverse steps: (output id, ((input id, subscripts, other input ids, reshape or None, shape), ...))
+    backward: tuple[tuple[int, tuple[tuple[int, str, tuple[int, ...], tuple | None, tuple], ...]], ...]
+    wanted: tuple[int, ...]  # leaf ids of the differentiated CPTs, in ``wrt`` order
+    largest: int  # elements of the largest intermediate (or adjoint)
+
+
+def _compile(
+    net: NetworkArrays,
+    qvars: tuple[str, ...],
+    evars: tuple[str, ...],
+    wrt: tuple[str, ...],
+    n_sets: int,
+) -> _Plan:
+    """Plan for ``P(qvars, e)`` (and, with ``wrt`` and no ``qvars``, dZ/dCPT), cached by structure."""
+    key = (net._structure, qvars, evars, wrt, net.batch_size, n_sets)
     hit = _PLAN_CACHE.get(key)
     if hit is not None:
         _PLAN_CACHE.move_to_end(key)
         return hit
-    kept = _ancestral_set(net, set(qvars) | set(evars))
-    if not kept:  # nothing to contract: P(no evidence) = 1
-        plan = (kept, None, False)
-        _PLAN_CACHE[key] = plan
-        return plan
-    sym = {v: opt_einsum.get_symbol(i + 2) for i, v in enumerate(kept)}
+    assert not (qvars and wrt), "derivatives are of P(e), without query variables"
+    kept = tuple(ancestral_set(net, (*qvars, *evars, *wrt)))
     d, e = opt_einsum.get_symbol(0), opt_einsum.get_symbol(1)
+    sym = {v: opt_einsum.get_symbol(i + 2) for i, v in enumerate(kept)}
     cards = net.cards
-    terms, shapes = [], []
-    has_d = False
-    for v in kept:
-        idx = sym[v] + "".join(sym[p] for p in net.parents[v])
-        shape = (cards[v], *(cards[p] for p in net.parents[v]))
-        if net.is_batched(v):
-            has_d = True
-            idx, shape = d + idx, (net.batch_size, *shape)
-        terms.append(idx)
-        shapes.append(shape)
-    for v in evars:
-        terms.append(e + sym[v])
-        shapes.append((n_sets, cards[v]))
-    out = (d if has_d else "") + (e if evars else "") + "".join(sym[q] for q in qvars)
-    eq = ",".join(terms) + "->" + out
-    path, largest = _choose_path(eq, shapes)
-    expr = opt_einsum.contract_expression(eq, *shapes, optimize=path)
-    expr.bayes_cmo_largest_intermediate = largest
-    plan = (kept, expr, has_d)
+    size = {sym[v]: cards[v] for v in kept}
+    has_d = any(net.is_batched(v) for v in kept)
+    if has_d:
+        size[d] = net.batch_size
+    if evars:
+        size[e] = n_sets
+    out = "".join(sym[q] for q in qvars) + (e if evars else "") + (d if has_d else "")
+    terms = [
+        sym[v] + "".join(sym[p] for p in net.parents[v]) + (d if net.is_batched(v) else "")
+        for v in kept
+    ]
+    terms += [sym[v] + e for v in evars]
+    n_leaves = len(terms)
+
+    def last_out(chars: str) -> str:  # output indices last, in the order of `out`
+        return "".join(c for c in chars if c not in out) + "".join(c for c in out if c in chars)
+
+    def adjoint(term: str) -> str:  # a term's derivative carries every output index
+        return "".join(c for c in term if c not in out) + out
+
+    def n_elements(term: str) -> int:
+        return int(np.prod([size[c] for c in term], dtype=np.int64))
+
+    path: list = []
+    if n_leaves > 1:
+        path, _ = _choose_path(",".join(terms) + "->" + out, [tuple(size[c] for c in t) for t in terms])
+    index = dict(enumerate(terms))
+    live = list(range(n_leaves))
+    steps: list[tuple[tuple[int, ...], int]] = []
+    for positions in path:
+        ids = tuple(live[p] for p in positions)
+        for p in sorted(positions, reverse=True):
+            live.pop(p)
+        needed = set(out).union(*(index[i] for i in live))
+        union = "".join(dict.fromkeys("".join(index[i] for i in ids)))
+        new = len(index)
+        index[new] = last_out("".join(c for c in union if c in needed))
+        steps.append((ids, new))
+        live.append(new)
+    final = live[0] if live else -1
+    final_eq = None if not live or index[final] == out else f"{index[final]}->{out}"
+    largest = max((n_elements(t) for t in index.values()), default=1)
+
+    wanted = tuple(kept.index(v) for v in wrt)
+    below = {i: i in wanted for i in range(n_leaves)}  # a wanted CPT at or below this node
+    for ids, new in steps:
+        below[new] = any(below[i] for i in ids)
+    backward = []
+    for ids, new in reversed(steps):
+        if not below[new]:
+            continue
+        grad_new = adjoint(index[new])
+        ops = []
+        for i in ids:
+            if not below[i]:
+                continue
+            others = tuple(j for j in ids if j != i)
+            target = adjoint(index[i])
+            have = set(grad_new).union(*(index[j] for j in others))
+            present = "".join(c for c in target if c in have)
+            reshape = None
+            if present != target:  # indices summed within this operand alone: broadcast back
+                reshape = tuple(size[c] if c in have else 1 for c in target)
+            eq = ",".join([grad_new, *(index[j] for j in others)]) + "->" + present
+            ops.append((i, eq, others, reshape, tuple(size[c] for c in target)))
+            largest = max(largest, n_elements(target))
+        backward.append((new, tuple(ops)))
+    plan = _Plan(
+        kept=kept,
+        evars=evars,
+        has_d=has_d,
+        forward=tuple((ids, new, ",".join(index[i] for i in ids) + "->" + index[new]) for ids, new in steps),
+        final=final,
+        final_eq=final_eq,
+        backward=tuple(backward),
+        wanted=wanted,
+        largest=largest,
+    )
     _PLAN_CACHE[key] = plan
     if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
         _PLAN_CACHE.popitem(last=False)
     return plan
 
 
+def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int) -> _Plan:
+    """The plan of a query ``P(qvars, e)``."""
+    return _compile(net, qvars, evars, (), n_sets)
+
+
+def _forward(net: NetworkArrays, plan: _Plan, likelihoods: Mapping[str, np.ndarray]) -> dict[int, np.ndarray]:
+    """Leaves in the internal layout (draws last, likelihoods ``(card, E)``) and every intermediate."""
+    values: dict[int, np.ndarray] = {}
+    for i, v in enumerate(plan.kept):
+        cpt = net.cpts[v]
+        values[i] = np.ascontiguousarray(np.moveaxis(cpt, 0, -1)) if net.is_batched(v) else cpt
+    n_cpts = len(plan.kept)
+    for j, v in enumerate(plan.evars):
+        values[n_cpts + j] = np.ascontiguousarray(likelihoods[v].T)
+    for ids, new, eq in plan.forward:
+        values[new] = np.einsum(eq, *(values[i] for i in ids))
+    return values
+
+
+def _result(net: NetworkArrays, plan: _Plan, values: dict[int, np.ndarray]) -> np.ndarray:
+    res = values[plan.final]
+    return res if plan.final_eq is None else np.einsum(plan.final_eq, res)
+
+
+def _public(net: NetworkArrays, plan: _Plan, arr: np.ndarray, n_sets: int, core: int) -> np.ndarray:
+    """Internal ``(*core, [E], [D])`` to the public ``(*batch, E, *core)`` (a view where possible)."""
+    if plan.has_d:
+        arr = np.moveaxis(arr, -1, 0)
+    if plan.evars:
+        arr = np.moveaxis(arr, -1, 1 if plan.has_d else 0)
+    else:  # no e axis in the contraction: add it
+        arr = np.expand_dims(arr, 1 if plan.has_d else 0)
+    if net.batch_size is not None and not plan.has_d:  # every batched CPT was pruned
+        arr = arr[np.newaxis]
+    batch = () if net.batch_size is None else (net.batch_size,)
+    return np.broadcast_to(arr, (*batch, n_sets, *arr.shape[arr.ndim - core :]))
+
+
+def _chunks(likelihoods: Mapping[str, np.ndarray], n_sets: int, largest: int):
+    """Memory guard: equal chunks of the evidence sets, as (likelihoods, size), or None if not needed."""
+    if not likelihoods or n_sets <= 1 or largest <= _MAX_INTERMEDIATE:
+        return None
+    n_chunks = min(n_sets, -(-largest // _MAX_INTERMEDIATE))
+    step = -(-n_sets // n_chunks)
+    return [
+        ({v: m[start : start + step] for v, m in likelihoods.items()}, min(step, n_sets - start))
+        for start in range(0, n_sets, step)
+    ]
+
+
 def _joint(net: NetworkArrays, qvars: tuple[str, ...], ev: _Evidence) -> np.ndarray:
     """Unnormalised ``P(qvars, e)`` shaped ``(*batch, E, *cards of qvars)``."""
     evars = tuple(ev.likelihoods)
     n_sets = 1 if ev.n_sets is None else ev.n_sets
-    kept, expr, has_d = _plan(net, qvars, evars, n_sets if evars else 0)
-    largest = getattr(expr, "bayes_cmo_largest_intermediate", 0)
-    if evars and n_sets > 1 and largest > _MAX_INTERMEDIATE:
-        # Memory guard: contract the evidence sets in equal chunks and stack.
-        n_chunks = min(n_sets, -(-largest // _MAX_INTERMEDIATE))
-        step = -(-n_sets // n_chunks)
-        parts = []
-        for start in range(0, n_sets, step):
-            stop = min(start + step, n_sets)
-            sub = {v: m[start:stop] for v, m in ev.likelihoods.items()}
-            parts.append(_joint(net, qvars, _Evidence(sub, stop - start, None, ())))
+    plan = _plan(net, qvars, evars, n_sets if evars else 0)
+    chunks = _chunks(ev.likelihoods, n_sets, plan.largest)
+    if chunks is not None:
+        parts = [_joint(net, qvars, _Evidence(sub, n, None, ())) for sub, n in chunks]
         return np.concatenate(parts, axis=0 if net.batch_size is None else 1)
-    operands = [net.cpts[v] for v in kept] + [ev.likelihoods[v] for v in evars]
-    res = expr(*operands) if operands else np.ones(())
-    if not evars:  # no e axis in the contraction: add it
-        res = np.expand_dims(res, 1 if has_d else 0)
-    if net.batch_size is not None and not has_d:  # every batched CPT was pruned
-        res = res[np.newaxis]
-    batch = () if net.batch_size is None else (net.batch_size,)
-    cards = net.cards
-    return np.broadcast_to(res, (*batch, n_sets, *(cards[q] for q in qvars)))
+    if not plan.kept:  # nothing to contract: P(no evidence) = 1
+        batch = () if net.batch_size is None else (net.batch_size,)
+        return np.ones((*batch, n_sets))
+    res = _result(net, plan, _forward(net, plan, ev.likelihoods))
+    return _public(net, plan, res, n_sets, len(qvars))
 
 
 def _check_query_vars(net: NetworkArrays, variables: Sequence[str]) -> tuple[str, ...]:
@@ -646,3 +785,88 @@ def probability_of_evidence(
     """Unnormalised ``P(e)`` (likelihood-weighted for soft evidence), shape ``(*batch, E)``."""
     ev = _prepare(net, evidence_sets, likelihoods)
     return np.array(_joint(net, (), ev))
+
+
+# ---------------------------------------------------------------------------
+# differentiation
+
+
+def differentiate(
+    net: NetworkArrays,
+    evidence_sets: Sequence[Mapping[str, str]] | None = None,
+    *,
+    likelihoods: Mapping[str, np.ndarray] | None = None,
+    wrt: Sequence[str] | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``Z = P(e)`` and its derivative with respect to CPTs, for every draw and evidence set.
+
+    Evidence is given as for :func:`query` (hard ``evidence_sets`` and/or soft
+    ``likelihoods``, each ``(E, card)``; ``E = 1`` when none is given).
+    ``wrt`` names the CPTs to differentiate; by default every node the
+    evidence depends on (the evidence variables and their ancestors). Naming
+    other nodes is fine: they are then kept in the contraction.
+
+    Returns ``(z, grads)``:
+
+    * ``z``: unnormalised ``P(e)``, shaped ``(*batch, E)``, as
+      :func:`probability_of_evidence`;
+    * ``grads[v]``: ``dZ[..., i] / dcpt_v`` for each set ``i``, shaped
+      ``(*batch, E, card[v], *card[parents[v]])`` -- the CPT's own layout
+      with the engine's usual ``(*batch, E)`` in front. ``batch`` is ``(D,)``
+      for a batched network, else ``()``. For a batched CPT the derivative is
+      with respect to the draw's own CPT; for an unbatched (shared) CPT it is
+      still per draw (each draw's Z depends on the shared CPT).
+
+    Useful identities, with ``cpt`` broadcast to the gradient's shape (an
+    ``E`` axis inserted before its own axes) and ``z`` to match::
+
+        cpt * grads[v] / z           == P(v, parents(v) | e_i)   (family posterior)
+        grads[v] summed over parents == P(e_i | do(v = x))        (v unobserved)
+
+    The arrays may be read-only views. ``Z = 0`` is not an error here (the
+    derivatives are still defined); callers decide. One forward contraction
+    keeps the pairwise intermediates along an opt_einsum path, one backward
+    pass goes through the same steps; the plan is cached by structure like
+    :func:`query`'s. Evidence sets are processed in chunks when the largest
+    intermediate would exceed the engine's memory guard.
+    """
+    ev = _prepare(net, evidence_sets, likelihoods)
+    if wrt is None:
+        targets = tuple(ancestral_set(net, ev.likelihoods))
+    else:
+        if isinstance(wrt, str):
+            raise BayesCMOError("wrt must be a sequence of variable names; wrap a single name in a list")
+        targets = tuple(_check_variable(net, v, "in wrt") for v in wrt)
+        if len(set(targets)) != len(targets):
+            raise BayesCMOError(f"duplicate variables in wrt: {list(targets)}")
+    return _differentiate(net, ev.likelihoods, 1 if ev.n_sets is None else ev.n_sets, targets)
+
+
+def _differentiate(
+    net: NetworkArrays, likelihoods: Mapping[str, np.ndarray], n_sets: int, wrt: tuple[str, ...]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    evars = tuple(likelihoods)
+    plan = _compile(net, (), evars, wrt, n_sets if evars else 0)
+    chunks = _chunks(likelihoods, n_sets, plan.largest)
+    if chunks is not None:
+        parts = [_differentiate(net, sub, n, wrt) for sub, n in chunks]
+        axis = 0 if net.batch_size is None else 1
+        z = np.concatenate([p[0] for p in parts], axis=axis)
+        return z, {v: np.concatenate([p[1][v] for p in parts], axis=axis) for v in wrt}
+    if not plan.kept:  # no evidence, nothing to differentiate: P(no evidence) = 1
+        batch = () if net.batch_size is None else (net.batch_size,)
+        return np.ones((*batch, n_sets)), {}
+    values = _forward(net, plan, likelihoods)
+    z = _result(net, plan, values)
+    # the final node carries every output index (a lone leaf: also indices to sum)
+    grads: dict[int, np.ndarray] = {plan.final: np.ones(values[plan.final].shape)}
+    for new, ops in plan.backward:
+        g = grads.pop(new)
+        for i, eq, others, reshape, shape in ops:
+            res = np.einsum(eq, g, *(values[j] for j in others))
+            grads[i] = res if reshape is None else np.broadcast_to(res.reshape(reshape), shape)
+    out = {
+        v: _public(net, plan, grads[i], n_sets, 1 + len(net.parents[v]))
+        for v, i in zip(wrt, plan.wanted, strict=True)
+    }
+    return _public(net, plan, z, n_sets, 0), out

@@ -8,8 +8,9 @@ E-step
     sum over cases. All cases go through ONE batched einsum contraction: each
     finding is an ``(E, card)`` likelihood matrix (all-ones rows where a case
     left the node blank), the contraction gives ``P(e)`` per case, and reverse
-    differentiation of ``sum_e log P(e)`` through the same contraction path
-    gives every family's posterior at once, because
+    differentiation of each ``P(e)`` through the same contraction path
+    (:func:`bayes_cmo._engine.differentiate`) gives every family's posterior
+    for every case at once, because
     ``P(x, u | e) = theta(x|u) * dP(e)/dtheta(x|u) / P(e)`` (Darwiche's
     differential approach). Unlike pgmpy's EM, no row with a blank is dropped.
 
@@ -52,9 +53,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import opt_einsum
 import pandas as pd
 
+from . import _engine
 from . import cases as cases_mod
 from ._errors import BayesCMOError, ZeroProbabilityEvidence
 from ._ordered_logit import families, laplace_covariance
@@ -73,130 +74,48 @@ METHOD = (
 
 
 # ----------------------------------------------------------------------------
-# E-step: one contraction for all cases, all families by reverse differentiation
-
-
-class _Contraction:
-    """``P(e)`` per case as one einsum, and its gradients with respect to every CPT."""
-
-    def __init__(self, net, observed: tuple[str, ...], n_cases: int, per_case: bool = True):
-        self.variables = net.variables
-        self.observed = observed
-        sym = {v: opt_einsum.get_symbol(i + 1) for i, v in enumerate(net.variables)}
-        e = opt_einsum.get_symbol(0)
-        cards = net.cards
-        self.terms: list[str] = []
-        shapes = []
-        for v in net.variables:
-            idx = sym[v] + "".join(sym[p] for p in net.parents[v])
-            shape = (cards[v], *(cards[p] for p in net.parents[v]))
-            if per_case:  # a case axis on every CPT, so gradients keep one row per case
-                idx, shape = e + idx, (n_cases, *shape)
-            self.terms.append(idx)
-            shapes.append(shape)
-        for v in observed:
-            self.terms.append(e + sym[v])
-            shapes.append((n_cases, cards[v]))
-        self.output = e
-        self.n_cpts = len(net.variables)
-        views = [np.empty(s, dtype=np.uint8) for s in shapes]  # shapes only, for planning
-        opt = "greedy" if len(self.terms) > 12 else "optimal"  # greedy plans in ms and runs as fast here
-        self.path, _ = opt_einsum.contract_path(",".join(self.terms) + "->" + e, *views, optimize=opt)
-
-    def run(self, cpts: list[np.ndarray], likelihoods: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(P(e) per case, expected family posteriors summed over cases or per case)."""
-        ops: list[np.ndarray] = list(cpts) + list(likelihoods)
-        idx: list[str] = list(self.terms)
-        ids: list[int] = list(range(len(ops)))
-        nodes: dict[int, tuple[np.ndarray, str]] = {i: (ops[i], idx[i]) for i in ids}
-        steps = []
-        next_id = len(ops)
-        for positions in self.path:
-            positions = sorted(positions, reverse=True)
-            inputs = [ids.pop(p) for p in positions]
-            in_idx = [idx.pop(p) for p in positions]
-            keep = set(self.output).union(*idx) if idx else set(self.output)
-            seen: list[str] = []
-            for s in "".join(in_idx):
-                if s in keep and s not in seen:
-                    seen.append(s)
-            out_idx = "".join(seen)
-            arrays = [nodes[i][0] for i in inputs]
-            result = opt_einsum.contract(",".join(in_idx) + "->" + out_idx, *arrays)
-            nodes[next_id] = (result, out_idx)
-            steps.append((inputs, in_idx, next_id, out_idx))
-            ids.append(next_id)
-            idx.append(out_idx)
-            next_id += 1
-        final, final_idx = nodes[ids[0]]
-        z = np.asarray(final)
-        if final_idx != self.output:
-            z = opt_einsum.contract(final_idx + "->" + self.output, z)
-        if not np.all(z > 0):
-            raise ZeroProbabilityEvidence(str(int(np.argmin(z))))
-        grads: dict[int, np.ndarray] = {ids[0]: 1.0 / z}
-        needs = self._needs(steps)
-        for inputs, in_idx, out_id, out_idx in reversed(steps):
-            g = grads.pop(out_id)
-            for j, (i, ia) in enumerate(zip(inputs, in_idx, strict=True)):
-                if not needs.get(i, False):
-                    continue
-                others = [(nodes[inputs[k]][0], in_idx[k]) for k in range(len(inputs)) if k != j]
-                avail = set(out_idx).union(*(s for _, s in others))
-                kept = "".join(s for s in ia if s in avail)
-                gi = opt_einsum.contract(
-                    ",".join([out_idx, *(s for _, s in others)]) + "->" + kept, g, *(a for a, _ in others)
-                )
-                if kept != ia:  # indices summed within this operand alone: broadcast back
-                    shape = [nodes[i][0].shape[p] if s in kept else 1 for p, s in enumerate(ia)]
-                    gi = np.broadcast_to(np.reshape(gi, shape), nodes[i][0].shape)
-                grads[i] = grads[i] + gi if i in grads else gi
-        counts = [np.asarray(cpts[v] * grads[v]) for v in range(self.n_cpts)]
-        return z, counts
-
-    def _needs(self, steps) -> dict[int, bool]:
-        """Which nodes of the contraction tree have a CPT below them (gradients needed)."""
-        needs = {i: i < self.n_cpts for i in range(len(self.terms))}
-        for inputs, _, out_id, _ in steps:
-            needs[out_id] = any(needs[i] for i in inputs)
-        return needs
+# E-step: one contraction for all cases, all families by reverse differentiation (_engine.differentiate)
 
 
 class _EStep:
     """Family posteriors of a fixed set of cases under changing CPTs.
 
-    The case axis is put on every CPT term: the contraction is then E
-    independent problems side by side, which numpy runs faster than the shared
-    form, and the gradients come out per case (needed for the Laplace sd).
+    A thin wrapper around :func:`bayes_cmo._engine.differentiate`: the cases
+    are the evidence sets, and ``cpt * dP(e)/dcpt / P(e)`` is every family's
+    posterior per case (kept per case for the Laplace sd). The contraction
+    plan is cached by the engine, so EM iterations reuse it.
     """
 
     def __init__(self, model: Model, cases: pd.DataFrame):
-        net = model.network
-        self.net = net
+        self.net = model.network
         self.n_cases = len(cases)
         self.likelihoods = cases_mod.case_likelihoods(cases, model)
         self.ids = list(cases[cases_mod.ID_COLUMN])
         self.rows = cases.attrs.get("rows", {})
         self.source = cases.attrs.get("source", "cases")
-        self.plan = _Contraction(net, tuple(self.likelihoods), self.n_cases) if self.n_cases else None
 
     def __call__(self, cpts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(log P(e) per case, {node: P(node, parents | case), shaped (E, K, *parent cards)})."""
         variables = self.net.variables
-        if self.plan is None:
+        if not self.n_cases:
             return np.zeros(0), {v: np.zeros((0, *np.shape(cpts[v]))) for v in variables}
-        arrays = [np.asarray(cpts[v], dtype=float) for v in variables]
-        arrays = [np.broadcast_to(a, (self.n_cases, *a.shape)) for a in arrays]
-        try:
-            z, counts = self.plan.run(arrays, [self.likelihoods[v] for v in self.plan.observed])
-        except ZeroProbabilityEvidence as exc:
-            i = int(str(exc))
+        net = _engine.with_cpts(self.net, **{v: cpts[v] for v in variables})
+        if self.likelihoods:
+            z, grads = _engine.differentiate(net, likelihoods=self.likelihoods, wrt=variables)
+        else:  # every case blank everywhere
+            z, grads = _engine.differentiate(net, [{}] * self.n_cases, wrt=variables)
+        if not np.all(z > 0):
+            i = int(np.argmin(z))
             case = self.ids[i]
             raise ZeroProbabilityEvidence(
                 f"{self.source}: {self.rows.get(case, f'row {i}')} (case '{case}'): its findings have "
                 "probability zero under the model (an explicit table rules this combination out)"
-            ) from None
-        return np.log(z), dict(zip(variables, counts, strict=True))
+            )
+        families = {}
+        for v in variables:
+            g = grads[v]
+            families[v] = net.cpts[v] * g / z.reshape(-1, *[1] * (g.ndim - 1))
+        return np.log(z), families
 
 
 def expected_counts(model: Model, cases: pd.DataFrame | str | Path) -> dict[str, np.ndarray]:

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from bayes_cmo._engine import (
     NetworkArrays,
+    ancestral_set,
     arrays_from_pgmpy,
+    differentiate,
     evidence_likelihoods,
     intervene,
     marginals,
@@ -556,3 +558,194 @@ def test_agrees_with_brute_force_enumeration(case):
         expected = np.stack([m / zz for m, zz in zip(expected_q, expected_z)])
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
         np.testing.assert_allclose(got.reshape(len(sets), -1).sum(-1), 1.0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# differentiate: Z = P(e) and dZ/dCPT in one forward and one backward pass
+
+
+def _family_posterior(net, v, z, grad):
+    """cpt * dZ/dcpt / Z, shaped like grad: (*batch, E, card[v], *card[parents])."""
+    cpt = net.cpts[v]
+    core = 1 + len(net.parents[v])
+    cpt = np.expand_dims(cpt, cpt.ndim - core)  # E axis before the CPT's own axes
+    return cpt * grad / z.reshape(z.shape + (1,) * core)
+
+
+def _normalised(net):
+    """The network with every CPT column summing to one exactly (bundled BIFs are off by ~1e-7),
+    so that pruning barren nodes changes nothing beyond rounding."""
+    return with_cpts(net, **{v: np.asarray(c) / np.sum(c, axis=0, keepdims=True) for v, c in net.cpts.items()})
+
+
+def _random_cpt(net, v, rng):
+    shape = net.cpts[v].shape[net.cpts[v].ndim - 1 - len(net.parents[v]) :]
+    g = rng.gamma(np.ones(shape))
+    return g / g.sum(axis=0, keepdims=True)
+
+
+def test_differentiate_equals_finite_differences(example):
+    """Z is linear in each CPT, so Z(theta + t*delta) - Z(theta) = t * <dZ/dtheta, delta> exactly."""
+    _, net = example("asia")
+    rng = np.random.default_rng(5)
+    sets = random_evidence_sets(net, rng, n_sets=6) + [{"dysp": "yes", "xray": "no"}]
+    soft = {"bronc": rng.uniform(0.1, 1.0, size=(len(sets), 2))}
+    for kwargs in ({}, {"likelihoods": soft}):
+        z, grads = differentiate(net, sets, wrt=list(net.variables), **kwargs)
+        np.testing.assert_allclose(z, probability_of_evidence(net, sets, **kwargs), rtol=1e-12)
+        for v in net.variables:
+            assert grads[v].shape == (len(sets), *net.cpts[v].shape)
+            for _ in range(3):
+                delta = _random_cpt(net, v, rng) - net.cpts[v]  # keeps the columns summing to one
+                for t in (0.5, 1e-4):
+                    moved = with_cpts(net, **{v: net.cpts[v] + t * delta})
+                    diff = (probability_of_evidence(moved, sets, **kwargs) - z) / t
+                    predicted = (grads[v] * delta).reshape(len(sets), -1).sum(axis=1)
+                    np.testing.assert_allclose(diff, predicted, rtol=1e-6, atol=1e-10)
+    # and entry by entry, by central differences, on one entry per node
+    z, grads = differentiate(net, sets)
+    h = 1e-7  # within the CPT column-sum tolerance
+    for v in grads:
+        cpt = np.array(net.cpts[v])
+        entry = tuple(int(rng.integers(n)) for n in cpt.shape)
+        up, down = cpt.copy(), cpt.copy()
+        up[entry] += h
+        down[entry] -= h
+        if down[entry] < 0:
+            continue
+        fd = (
+            probability_of_evidence(with_cpts(net, **{v: up}), sets)
+            - probability_of_evidence(with_cpts(net, **{v: down}), sets)
+        ) / (2 * h)
+        np.testing.assert_allclose(fd, grads[v][(slice(None), *entry)], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["asia", "alarm"])
+def test_differentiate_gives_family_posteriors(example, name):
+    net = _normalised(example(name)[1])
+    rng = np.random.default_rng(17)
+    sets = random_evidence_sets(net, rng, n_sets=5, max_obs=6)
+    z, grads = differentiate(net, sets, wrt=list(net.variables))
+    assert z.shape == (5,)
+    np.testing.assert_allclose(z, probability_of_evidence(net, sets), rtol=1e-10)
+    for v in net.variables:
+        family = [v, *net.parents[v]]
+        np.testing.assert_allclose(
+            _family_posterior(net, v, z, grads[v]), query(net, family, sets), atol=1e-10
+        )
+
+
+@pytest.mark.parametrize("name", ["asia", "alarm"])
+def test_differentiate_batched_draws(example, name):
+    net = _normalised(example(name)[1])
+    rng = np.random.default_rng(23)
+    D = 3
+    batched = with_cpts(net, **dirichlet_draws(net, D, rng))
+    sets = random_evidence_sets(net, rng, n_sets=4, max_obs=5)
+    z, grads = differentiate(batched, sets, wrt=list(net.variables))
+    assert z.shape == (D, 4)
+    np.testing.assert_allclose(z, probability_of_evidence(batched, sets), rtol=1e-10)
+    for v in net.variables:
+        assert grads[v].shape == (D, 4, *net.cpts[v].shape)
+        family = [v, *net.parents[v]]
+        np.testing.assert_allclose(
+            _family_posterior(batched, v, z, grads[v]), query(batched, family, sets), atol=1e-10
+        )
+    # per draw: the same as differentiating that draw's network alone
+    for d in range(D):
+        one = with_cpts(net, **{v: batched.cpts[v][d] for v in net.variables})
+        z1, g1 = differentiate(one, sets, wrt=list(net.variables))
+        np.testing.assert_allclose(z[d], z1, rtol=1e-12)
+        for v in net.variables:
+            np.testing.assert_allclose(grads[v][d], g1[v], rtol=1e-10, atol=1e-14)
+
+
+def test_differentiate_per_case_equals_one_case_at_a_time(example):
+    _, net = example("alarm")
+    rng = np.random.default_rng(29)
+    sets = random_evidence_sets(net, rng, n_sets=6, max_obs=8)
+    soft = {"HRBP": rng.uniform(0.0, 1.0, size=(6, len(net.states["HRBP"])))}
+    z, grads = differentiate(net, sets, likelihoods=soft)
+    assert set(grads) == set(ancestral_set(net, {v for s in sets for v in s} | {"HRBP"}))
+    for i, ev in enumerate(sets):
+        zi, gi = differentiate(net, [ev], likelihoods={"HRBP": soft["HRBP"][i : i + 1]}, wrt=list(grads))
+        np.testing.assert_allclose(z[i], zi[0], rtol=1e-12)
+        for v in grads:
+            np.testing.assert_allclose(grads[v][i], gi[v][0], rtol=1e-10, atol=1e-15)
+
+
+def test_differentiate_shapes_and_edge_cases():
+    net = sprinkler_net()
+    # no evidence: Z = 1, dZ/dcpt = P(parents) broadcast over the node's states
+    z, grads = differentiate(net, wrt=["wet", "rain"])
+    assert z.shape == (1,) and grads["wet"].shape == (1, 2, 2, 2)
+    np.testing.assert_allclose(z, 1.0)
+    np.testing.assert_allclose(grads["rain"], 1.0)
+    joint = query(net, ["sprinkler", "rain"])[0]
+    np.testing.assert_allclose(grads["wet"][0], np.broadcast_to(joint, (2, 2, 2)), atol=1e-15)
+    z, grads = differentiate(net)
+    assert grads == {}
+    np.testing.assert_array_equal(z, [1.0])
+    # a lone root with no evidence
+    z, grads = differentiate(net, wrt=["rain"])
+    np.testing.assert_allclose(grads["rain"], 1.0)
+    # do(): summing the gradient over the parents gives P(e | do(v = x))
+    z, grads = differentiate(net, [{"wet": "yes"}], wrt=["sprinkler"])
+    for k, state in enumerate(net.states["sprinkler"]):
+        want = probability_of_evidence(intervene(net, {"sprinkler": state}), [{"wet": "yes"}])
+        np.testing.assert_allclose(grads["sprinkler"][0, k].sum(), want[0], rtol=1e-12)
+    # default wrt: the evidence and its ancestors (barren nodes pruned)
+    _, grads = differentiate(net, [{"sprinkler": "on"}])
+    assert list(grads) == ["rain", "sprinkler"]
+    # a partially batched network: only wet carries draws, rain's gradient still has a draw axis
+    D = 4
+    wet = np.repeat(net.cpts["wet"][None], D, axis=0).copy()
+    wet[:, 0, 1, 1] = [0.0, 0.1, 0.2, 0.3]
+    wet[:, 1, 1, 1] = 1 - wet[:, 0, 1, 1]
+    b = with_cpts(net, wet=wet)
+    z, grads = differentiate(b, [{"wet": "yes"}, {}], wrt=["rain", "wet"])
+    assert z.shape == (D, 2) and grads["rain"].shape == (D, 2, 2)
+    np.testing.assert_allclose(z, probability_of_evidence(b, [{"wet": "yes"}, {}]), rtol=1e-12)
+    np.testing.assert_allclose(
+        _family_posterior(b, "rain", z, grads["rain"]), query(b, ["rain"], [{"wet": "yes"}, {}]), atol=1e-12
+    )
+    z, grads = differentiate(b, [{"sprinkler": "on"}], wrt=["rain"])  # draws pruned, still there
+    assert z.shape == (D, 1) and grads["rain"].shape == (D, 1, 2)
+    # zero probability is not an error here
+    z, _ = differentiate(net, [{"wet": "yes", "sprinkler": "off", "rain": "no"}])
+    assert z[0] == 0.0
+    with pytest.raises(BayesCMOError, match="unknown variable 'wett' in wrt"):
+        differentiate(net, wrt=["wett"])
+    with pytest.raises(BayesCMOError, match="duplicate"):
+        differentiate(net, wrt=["wet", "wet"])
+    with pytest.raises(BayesCMOError, match="sequence"):
+        differentiate(net, wrt="wet")
+
+
+def test_differentiate_memory_guard_chunks_evidence_sets(example, monkeypatch):
+    from bayes_cmo import _engine
+
+    _, net = example("asia")
+    rng = np.random.default_rng(31)
+    batched = with_cpts(net, **dirichlet_draws(net, 3, rng))
+    sets = random_evidence_sets(net, rng, n_sets=7)
+    z, grads = differentiate(batched, sets, wrt=list(net.variables))
+    monkeypatch.setattr(_engine, "_MAX_INTERMEDIATE", 8)
+    _engine._PLAN_CACHE.clear()
+    calls = []
+    real = _engine._compile
+    monkeypatch.setattr(_engine, "_compile", lambda *a: calls.append(a[-1]) or real(*a))
+    z2, grads2 = differentiate(batched, sets, wrt=list(net.variables))
+    assert len(set(calls)) > 1
+    np.testing.assert_allclose(z2, z, rtol=1e-14)
+    for v in net.variables:
+        np.testing.assert_allclose(grads2[v], grads[v], rtol=1e-13, atol=1e-16)
+
+
+def test_ancestral_set():
+    net = sprinkler_net()
+    assert ancestral_set(net, ["sprinkler"]) == ["rain", "sprinkler"]
+    assert ancestral_set(net, []) == []
+    assert ancestral_set(net, {"wet"}) == ["rain", "sprinkler", "wet"]
+    with pytest.raises(BayesCMOError, match="did you mean"):
+        ancestral_set(net, ["wett"])
