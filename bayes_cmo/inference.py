@@ -10,6 +10,7 @@ import pandas as pd
 from . import _engine
 from ._errors import BayesCMOError, did_you_mean
 from .network import Model
+from .theory import Scenario
 
 #: Default credible level for intervals over parameter draws.
 DEFAULT_LEVEL = 0.9
@@ -39,6 +40,52 @@ def check_targets(model: Model, targets: Sequence[str] | str) -> list[str]:
         if target not in model.network.states:
             raise BayesCMOError(f"target: unknown node '{target}'{did_you_mean(target, model.variables)}")
     return targets
+
+
+def target_state_index(model: Model, target: str, state: str | None = None) -> int:
+    """Index of ``state`` of ``target`` (default: its highest state), or a one-line error."""
+    states = model.states(target)
+    if state is None:
+        return len(states) - 1
+    if str(state) in states:
+        return states.index(str(state))
+    raise BayesCMOError(
+        f"unknown state '{state}' for {target} (expected one of {', '.join(states)}){did_you_mean(state, states)}"
+    )
+
+
+def resolve_scenario(model: Model, scenario: Scenario | str | None) -> Scenario | None:
+    """A scenario of the model's theory by id (or as given)."""
+    if scenario is None or isinstance(scenario, Scenario):
+        return scenario
+    if model.theory is None:
+        raise BayesCMOError(f"unknown scenario '{scenario}': {model.source or 'this model'} is a network file and has no scenarios")
+    return model.theory.scenario(str(scenario))
+
+
+def background(
+    model: Model,
+    evidence: Mapping[str, str] | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: Scenario | str | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Findings and interventions of a scenario merged with explicit ones, checked against the model."""
+    scenario = resolve_scenario(model, scenario)
+    findings = dict(scenario.evidence) if scenario else {}
+    interventions = dict(scenario.do) if scenario else {}
+    for given, merged, what in ((evidence, findings, "evidence"), (do, interventions, "do")):
+        for node, state in check_findings(model, given, what).items():
+            if node in merged and merged[node] != state:
+                raise BayesCMOError(
+                    f"{what}: {node}={state} contradicts scenario '{scenario.id}' ({node}={merged[node]})"
+                )
+            merged[node] = state
+    check_findings(model, findings, "evidence")
+    check_findings(model, interventions, "do")
+    both = sorted(set(findings) & set(interventions))
+    if both:
+        raise BayesCMOError(f"'{both[0]}' is both observed and intervened on in the background; choose one")
+    return findings, interventions
 
 
 def posterior(

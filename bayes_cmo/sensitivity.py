@@ -37,9 +37,9 @@ import pandas as pd
 from scipy.special import expit, logit, polygamma
 
 from . import _engine
-from ._errors import BayesCMOError, did_you_mean
+from ._errors import BayesCMOError
 from .elicitation import Parameters, build_cpts, elicited_parameters
-from .inference import check_findings, check_targets
+from .inference import background, check_targets, target_state_index
 from .network import Model
 from .theory import Theory
 
@@ -150,25 +150,11 @@ def judgement_sensitivity(
     if model.network.batch_size is not None:
         raise BayesCMOError("The 'model' parameter of judgement_sensitivity must have point values, not parameter draws.")
     (target,) = check_targets(model, [target])
-    evidence = dict(evidence or {})
-    do = dict(do or {})
-    if scenario is not None:
-        chosen = theory.scenario(scenario)
-        evidence = {**chosen.evidence, **evidence}
-        do = {**chosen.do, **do}
-    evidence = check_findings(model, evidence, "evidence")
-    do = check_findings(model, do, "do")
+    evidence, do = background(model, evidence, do, scenario)
     if target in evidence or target in do:
         raise BayesCMOError(f"'{target}' is both the target and given as evidence/intervention; drop one of them")
     states = model.states(target)
-    if state is None:
-        k_state = len(states) - 1
-    elif str(state) in states:
-        k_state = states.index(str(state))
-    else:
-        raise BayesCMOError(
-            f"unknown state '{state}' for {target} (expected one of {', '.join(states)}){did_you_mean(state, states)}"
-        )
+    k_state = target_state_index(model, target, state)
 
     point = elicited_parameters(theory)
     if model.parameters is not None and model.parameters.n_draws is None:

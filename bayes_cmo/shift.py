@@ -39,7 +39,7 @@ from scipy.special import logit
 
 from . import _engine
 from ._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
-from .inference import DEFAULT_LEVEL, check_findings, check_targets
+from .inference import DEFAULT_LEVEL, background, check_findings, check_targets, resolve_scenario
 from .network import Model
 from .theory import Scenario
 
@@ -94,39 +94,6 @@ def _check_modes(modes: Any, func: str) -> tuple[str, ...]:
             f"The 'modes' parameter of {func} must be a non-empty subset of {list(MODES)}. Got {list(modes)!r} instead."
         )
     return modes
-
-
-def _scenario(model: Model, scenario: Scenario | str | None) -> Scenario | None:
-    if scenario is None or isinstance(scenario, Scenario):
-        return scenario
-    if model.theory is None:
-        raise BayesCMOError(f"unknown scenario '{scenario}': {model.source or 'this model'} is a network file and has no scenarios")
-    return model.theory.scenario(str(scenario))
-
-
-def _background(
-    model: Model,
-    evidence: Mapping[str, str] | None,
-    do: Mapping[str, str] | None,
-    scenario: Scenario | str | None,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Merged findings and interventions of the scenario and the explicit arguments."""
-    scenario = _scenario(model, scenario)
-    findings = dict(scenario.evidence) if scenario else {}
-    interventions = dict(scenario.do) if scenario else {}
-    for given, merged, what in ((evidence, findings, "evidence"), (do, interventions, "do")):
-        for node, state in check_findings(model, given, what).items():
-            if node in merged and merged[node] != state:
-                raise BayesCMOError(
-                    f"{what}: {node}={state} contradicts scenario '{scenario.id}' ({node}={merged[node]})"
-                )
-            merged[node] = state
-    check_findings(model, findings, "evidence")
-    check_findings(model, interventions, "do")
-    both = sorted(set(findings) & set(interventions))
-    if both:
-        raise BayesCMOError(f"'{both[0]}' is both observed and intervened on in the background; choose one")
-    return findings, interventions
 
 
 def _describe(findings: Mapping[str, str], interventions: Mapping[str, str]) -> str:
@@ -299,7 +266,7 @@ def _prepare(model: Model, targets, evidence, do, scenario, modes, level, func):
         raise BayesCMOError(f"The 'targets' parameter of {func} must not repeat a node. Got {targets!r} instead.")
     modes = _check_modes(modes, func)
     level = _check_level(level, func)
-    findings, interventions = _background(model, evidence, do, scenario)
+    findings, interventions = background(model, evidence, do, scenario)
     _check_background_targets(targets, findings, interventions)
     net = _engine.intervene(model.network, interventions) if interventions else model.network
     return targets, modes, level, findings, interventions, net
@@ -429,7 +396,7 @@ def compare_scenarios(
             raise BayesCMOError(f"{model.source or 'the model'}: has no scenarios (add a scenarios.yaml to the priors folder)")
         chosen = list(model.theory.scenarios)
     else:
-        chosen = [_scenario(model, s) for s in ([scenarios] if isinstance(scenarios, (str, Scenario)) else scenarios)]
+        chosen = [resolve_scenario(model, s) for s in ([scenarios] if isinstance(scenarios, (str, Scenario)) else scenarios)]
         if not chosen:
             raise BayesCMOError("The 'scenarios' parameter of compare_scenarios must name at least one scenario. Got [] instead.")
     net = model.network
@@ -437,7 +404,7 @@ def compare_scenarios(
     baseline = _engine.marginals(net, targets)
     frames = []
     for scenario in chosen:
-        findings, interventions = _background(model, None, None, scenario)
+        findings, interventions = background(model, None, None, scenario)
         _check_background_targets(targets, findings, interventions)
         scenario_net = _engine.intervene(net, interventions) if interventions else net
         result = _engine.marginals(scenario_net, targets, [findings])

@@ -37,7 +37,7 @@ import pandas as pd
 from . import _engine
 from ._errors import BayesCMOError, did_you_mean
 from ._files import read_csv
-from .inference import DEFAULT_LEVEL, check_findings, check_targets
+from .inference import DEFAULT_LEVEL, check_findings, check_targets, target_state_index
 from .network import Model
 
 #: Largest joint P(T, picks, X | e) the greedy search builds (cells).
@@ -109,15 +109,7 @@ def _setup(model, target, evidence, candidates, costs, state, caller):
     evidence = check_findings(model, evidence, "evidence")
     if target in evidence:
         raise BayesCMOError(f"'{target}' is both the target and given as evidence; drop one of them")
-    states = model.states(target)
-    if state is None:
-        state_index = len(states) - 1
-    elif str(state) in states:
-        state_index = states.index(str(state))
-    else:
-        raise BayesCMOError(
-            f"unknown state '{state}' for {target} (expected one of {', '.join(states)}){did_you_mean(state, states)}"
-        )
+    state_index = target_state_index(model, target, state)
     if costs is not None and not isinstance(costs, Mapping):
         costs = read_costs(costs, model)
     if costs is not None:

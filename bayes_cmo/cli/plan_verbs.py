@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .._errors import BayesCMOError
+from ..inference import background
 from ..network import load_model
 from ..sample_size import DEFAULT_N, sample_size
 from ..sensitivity import judgement_sensitivity
@@ -89,22 +90,12 @@ def register(subparsers) -> None:
     size.set_defaults(run=run_sample_size)
 
 
-def _scenario(model, scenario_id):
-    if not scenario_id:
-        return {}, {}
-    if model.theory is None:
-        raise BayesCMOError("--scenario needs a priors folder (scenarios.yaml)")
-    chosen = model.theory.scenario(scenario_id)
-    return dict(chosen.evidence), dict(chosen.do)
-
-
 def run_voi(args: argparse.Namespace) -> int:
     model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
-    scen_evidence, scen_do = _scenario(model, args.scenario)
+    evidence, scen_do = background(model, evidence, None, args.scenario)
     if scen_do:
         raise BayesCMOError(f"scenario '{args.scenario}' has interventions; value of information uses findings only")
-    evidence = {**scen_evidence, **evidence}
     ranking = value_of_information(model, args.target, evidence=evidence, costs=args.costs, state=args.state)
     best = None
     if args.k > 1:
