@@ -723,10 +723,33 @@ def _raise_if_zero(net: NetworkArrays, z: np.ndarray, ev: _Evidence) -> None:
     draw = f" (draw {where[0]})" if len(where) == 2 else ""
     n_bad = int(bad.any(axis=0).sum()) if bad.ndim == 2 else int(bad.sum())
     more = f"; {n_bad - 1} other set(s) also impossible" if n_bad > 1 else ""
+    culprit = ""
+    if ev.sets is not None and not ev.soft_vars:
+        culprit = _smallest_conflict(net, ev.sets[i], where[0] if draw else None)
     raise ZeroProbabilityEvidence(
         f"evidence set {i} has probability zero under the model{draw}: "
-        f"{ev.describe(i)}{more}"
+        f"{ev.describe(i)}{culprit}{more}"
     )
+
+
+def _smallest_conflict(net: NetworkArrays, findings: Mapping[str, Any], draw: int | None) -> str:
+    """'; conflicting: a=x, b=y' naming the smallest impossible subset (up to 3 findings), else ''."""
+    from itertools import combinations
+
+    items = sorted(findings.items())
+    if draw is not None:
+        net = with_cpts(net, **{v: net.cpts[v][draw] for v in net.variables if net.is_batched(v)})
+    for size in (1, 2, 3):
+        subsets = [dict(c) for c in combinations(items, size)]
+        if not subsets or len(subsets) > 2000 or size >= len(items):
+            break
+        z = probability_of_evidence(net, subsets)
+        for subset, p in zip(subsets, z, strict=True):
+            if not p > 0:
+                named = ", ".join(f"{k}={v}" for k, v in subset.items())
+                what = "is impossible on its own" if size == 1 else "cannot occur together"
+                return f"; {named} {what} under the model"
+    return ""
 
 
 def query(

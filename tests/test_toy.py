@@ -123,3 +123,17 @@ def test_impossible_evidence_names_the_findings(toy_theory, tmp_path):
     model = load_model(folder)
     with pytest.raises(ZeroProbabilityEvidence, match="synergy"):
         posterior(model, "legal_agreements", {"synergy": "synergy"})
+
+
+def test_impossible_findings_name_the_conflicting_pair(toy_copy):
+    from bayes_cmo import load_model
+
+    (toy_copy / "tables").mkdir()
+    # Low initial trust never gives synergy; high trust does half the time.
+    (toy_copy / "tables" / "synergy.csv").write_text("initial_trust,inertia,synergy\nlow,1,0\nhigh,0.5,0.5\n")
+    model = load_model(toy_copy)
+    evidence = {"legal_agreements": "present", "synergy": "synergy", "initial_trust": "low"}
+    with pytest.raises(ZeroProbabilityEvidence, match="initial_trust=low, synergy=synergy cannot occur together"):
+        posterior(model, "mandated", evidence)
+    # Each finding alone, and any other pair, is possible.
+    assert posterior(model, "mandated", {"legal_agreements": "present", "synergy": "synergy"})["mandated"].sum() == pytest.approx(1)
