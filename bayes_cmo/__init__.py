@@ -12,7 +12,8 @@ Importing this package does not import pgmpy (slow); the functions that need it 
 
 from ._errors import BayesCMOError, ZeroProbabilityEvidence
 from .cases import read_cases
-from .claims import check_claims, summary
+from .claims import check_claims
+from .describe import link_table, summary
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from .inference import mean_score, posterior, what_if
 from .network import Model, build_model, export_model, load_model, to_pgmpy
@@ -53,6 +54,7 @@ __all__ = [
     "expected_counts",
     "export_model",
     "judgement_sensitivity",
+    "link_table",
     "load_model",
     "load_theory",
     "mean_score",

@@ -46,36 +46,3 @@ def check_claims(model: Model) -> pd.DataFrame:
         )
     columns = ["claim", "statement", "target", "mode", "expect", "score_compare", "score_against", "difference", "holds"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def summary(model: Model) -> pd.DataFrame:
-    """Nodes by role, links, and the largest parent set: one row per fact."""
-    theory = model.theory
-    if theory is None:
-        network = model.network
-        largest = max(network.variables, key=lambda v: len(network.parents[v]))
-        return pd.DataFrame(
-            [
-                ("nodes", len(network.variables)),
-                ("arcs", sum(len(p) for p in network.parents.values())),
-                ("largest parent set", f"{largest} ({len(network.parents[largest])})"),
-            ],
-            columns=["item", "value"],
-        )
-    largest = max(theory.nodes, key=lambda n: len(theory.parents(n)))
-    cells = max(
-        theory.nodes[n].card * int(pd.Series([theory.nodes[p].card for p in theory.parents(n)]).prod())
-        for n in theory.nodes
-    )
-    rows = [(f"{role} nodes", len(theory.by_role(role))) for role in ("context", "mechanism", "outcome")]
-    rows += [
-        ("links (same round)", len(theory.dag_links)),
-        ("links (feedback, lag 1)", len(theory.links) - len(theory.dag_links)),
-        ("moderated links", sum(1 for link in theory.links if link.moderator)),
-        ("explicit tables", len(theory.tables)),
-        ("largest parent set", f"{largest} ({len(theory.parents(largest))}: {', '.join(theory.parents(largest))})"),
-        ("largest table (cells)", cells),
-        ("claims", len(theory.claims)),
-        ("scenarios", len(theory.scenarios)),
-    ]
-    return pd.DataFrame(rows, columns=["item", "value"])

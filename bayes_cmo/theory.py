@@ -197,6 +197,8 @@ def load_theory(path: str | Path | None = None) -> Theory:
     ``claims.yaml``, ``scenarios.yaml`` and ``tables/<node>.csv``.
     """
     folder = Path(path) if path is not None else default_priors_path()
+    if folder.is_file():
+        raise BayesCMOError(f"{folder}: this needs a priors folder (nodes.yaml, links.yaml), not a network file")
     if not folder.is_dir():
         raise BayesCMOError(f"{folder}: not a priors folder (expected a folder with nodes.yaml and links.yaml)")
     nodes = _parse_nodes(folder / "nodes.yaml")

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..claims import check_claims, summary
+from ..claims import check_claims
+from ..describe import link_table, summary
 from ..inference import what_if
 from ..network import FORMATS, export_model, load_model
 from . import _common
@@ -52,6 +53,20 @@ def register(subparsers) -> None:
     export.add_argument("--out", required=True, metavar="FILE", help="file to write (never overwritten without --force)")
     export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     export.set_defaults(run=run_export)
+
+    links = subparsers.add_parser(
+        "links",
+        help="the CMO links as a table with their citations (and the theory as a figure with --plot)",
+        description=(
+            "One row per CMO link: sign, strength, weight and its sd, confidence, the evidence behind it, "
+            "moderator, lag, and the paper's section and sentence. --node keeps the links touching one node; "
+            "--plot draws the whole programme theory."
+        ),
+    )
+    _common.add_model(links)
+    links.add_argument("--node", metavar="NODE", help="only the links into, out of, or moderated by NODE")
+    _common.add_output(links, plot=True)
+    links.set_defaults(run=run_links)
 
     rounds = subparsers.add_parser(
         "rounds",
@@ -101,6 +116,23 @@ def run_query(args: argparse.Namespace) -> int:
         given = ", ".join([f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()])
         print(f"P(target | {given or 'nothing observed'})" + (f"  [{args.draws} draws, {args.level:.0%} interval]" if args.draws else ""))
     _common.emit(table, args)
+    return 0
+
+
+def run_links(args: argparse.Namespace) -> int:
+    from ..theory import load_theory
+
+    table = link_table(load_theory(args.model), args.node)
+    if args.json:
+        _common.emit(table, args)
+    else:
+        if args.csv:
+            _common.write_atomic(Path(args.csv), table.to_csv(index=False), force=args.force)
+        print(_common.format_table(table[["link", "sign", "strength", "confidence", "studies", "moderator", "lag", "section"]]))
+    if args.plot:
+        from ..plots.theory import plot_theory
+
+        _common.save_figure(plot_theory(load_theory(args.model)), args.plot, args.force)
     return 0
 
 

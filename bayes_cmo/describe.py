@@ -1,0 +1,89 @@
+"""The theory as tables a researcher can paste: nodes, CMO links with their citations, a summary."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._errors import BayesCMOError, did_you_mean
+from .network import Model
+from .theory import Theory
+
+LINK_COLUMNS = [
+    "link", "from", "to", "sign", "strength", "weight", "weight_sd", "confidence",
+    "studies", "basis", "moderator", "multipliers", "lag", "section", "cmo",
+]
+
+
+def link_table(theory: Theory, node: str | None = None) -> pd.DataFrame:
+    """One row per CMO link (optionally only those touching ``node``), with its citation.
+
+    Columns: ``link`` (FROM:TO), ``from``, ``to``, ``sign`` (+/-), ``strength``
+    (the verbal word or number), ``weight`` (signed log-odds, pole to pole),
+    ``weight_sd``, ``confidence``, ``studies`` and ``basis`` (the evidence
+    behind it), ``moderator`` and ``multipliers`` (context-dependent links),
+    ``lag`` (1 = feedback from the previous round), ``section`` and ``cmo``
+    (where in the paper, and the paper's sentence).
+    """
+    if node is not None and node not in theory.nodes:
+        raise BayesCMOError(f"unknown node '{node}'{did_you_mean(node, theory.nodes)}")
+    rows = []
+    for link in theory.links:
+        if node is not None and node not in (link.source, link.target, link.moderator):
+            continue
+        multipliers = ""
+        if link.moderator:
+            states = theory.nodes[link.moderator].states
+            multipliers = ", ".join(f"{s}: {m:g}" for s, m in zip(states, link.multipliers, strict=True))
+        rows.append(
+            {
+                "link": link.id,
+                "from": link.source,
+                "to": link.target,
+                "sign": "+" if link.sign > 0 else "-",
+                "strength": link.strength_label,
+                "weight": link.weight,
+                "weight_sd": link.weight_sd,
+                "confidence": link.confidence,
+                "studies": link.evidence.get("studies"),
+                "basis": link.evidence.get("basis", ""),
+                "moderator": link.moderator or "",
+                "multipliers": multipliers,
+                "lag": link.lag,
+                "section": str(link.citation.get("section", "")),
+                "cmo": " ".join(str(link.citation.get("cmo") or link.citation.get("text") or "").split()),
+            }
+        )
+    return pd.DataFrame(rows, columns=LINK_COLUMNS)
+
+
+def summary(model: Model) -> pd.DataFrame:
+    """Nodes by role, links, and the largest parent set: one row per fact (``item``, ``value``)."""
+    theory = model.theory
+    if theory is None:
+        network = model.network
+        largest = max(network.variables, key=lambda v: len(network.parents[v]))
+        return pd.DataFrame(
+            [
+                ("nodes", len(network.variables)),
+                ("arcs", sum(len(p) for p in network.parents.values())),
+                ("largest parent set", f"{largest} ({len(network.parents[largest])})"),
+            ],
+            columns=["item", "value"],
+        )
+    largest = max(theory.nodes, key=lambda n: len(theory.parents(n)))
+    cells = max(
+        theory.nodes[n].card * int(pd.Series([theory.nodes[p].card for p in theory.parents(n)]).prod())
+        for n in theory.nodes
+    )
+    rows = [(f"{role} nodes", len(theory.by_role(role))) for role in ("context", "mechanism", "outcome")]
+    rows += [
+        ("links (same round)", len(theory.dag_links)),
+        ("links (feedback, lag 1)", len(theory.links) - len(theory.dag_links)),
+        ("moderated links", sum(1 for link in theory.links if link.moderator)),
+        ("explicit tables", len(theory.tables)),
+        ("largest parent set", f"{largest} ({len(theory.parents(largest))}: {', '.join(theory.parents(largest))})"),
+        ("largest table (cells)", cells),
+        ("claims", len(theory.claims)),
+        ("scenarios", len(theory.scenarios)),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
