@@ -13,6 +13,16 @@ Format (CSV, or a pandas DataFrame in Python)::
   as blank too, unless they are a state name); in a DataFrame so are
   ``None``/``NaN``.
 
+A file saved from a spreadsheet is read as the spreadsheet shows it, wherever
+the reading is unambiguous: a UTF-8 byte-order mark, Windows line endings,
+``;`` or tab separators (when the header has no comma), spaces around cells,
+trailing empty columns (no header, no values) and rows blank in every cell are
+accepted silently. Headers and states match case-insensitively with spaces or
+hyphens for underscores (``Legal Agreements`` is ``legal_agreements``,
+``Present`` is ``present``) when exactly one name matches. Anything else, such
+as ``yes`` for a node whose states are ``absent``/``present``, is an error
+with a did-you-mean.
+
 :func:`read_cases` validates a file or frame against a model and returns a
 clean frame (strings, ``None`` for blanks). Mistakes are one-line
 :class:`BayesCMOError` messages naming the file, row and column; a column that
@@ -22,8 +32,8 @@ information but is not wrong.
 
 from __future__ import annotations
 
-import csv
 import difflib
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -60,17 +70,13 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
         raw = source.copy()
         raw.columns = [str(c).strip() for c in raw.columns]
         rows = [f"row {i}" for i in range(len(raw))]  # 0-based positions, as in frame.iloc
-        _check_duplicate_columns(list(raw.columns), where)
     elif isinstance(source, (str, Path)):
         path = Path(source)
         where = str(path)
         if path.is_dir():
             raise BayesCMOError(f"{path}: is a folder; expected a CSV file of cases")
-        if path.suffix.lower() in _SPREADSHEETS:
-            raise BayesCMOError(f"{path}: not a CSV file (a spreadsheet); save it as CSV (comma-separated) first")
-        raw = read_csv(path)
-        rows = [f"row {i + 2}" for i in range(len(raw))]  # header is row 1, as a spreadsheet shows it
-        _check_duplicate_columns(_header(path), where)
+        raw, numbers = read_table(path)
+        rows = [f"row {i}" for i in numbers]  # as a spreadsheet shows it: the header is row 1
     else:
         raise BayesCMOError(
             f"The 'source' parameter of read_cases must be a CSV path or a DataFrame. Got {type(source).__name__} instead."
@@ -78,6 +84,8 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
     if not isinstance(model, Model):
         raise BayesCMOError(f"The 'model' parameter of read_cases must be a Model. Got {type(model).__name__} instead.")
     net = model.network
+    raw.columns = [_canonical(c, [ID_COLUMN, *TEXT_COLUMNS, *net.variables]) for c in raw.columns]
+    _check_duplicate_columns(list(raw.columns), where)
 
     if ID_COLUMN not in raw.columns:
         near = difflib.get_close_matches(ID_COLUMN, [str(c) for c in raw.columns], n=1, cutoff=0.6)
@@ -114,24 +122,31 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
     for column in TEXT_COLUMNS:
         if column in raw.columns:
             out[column] = pd.Series([_cell(v) or "" for v in raw[column]], dtype=object)
+    empty = []
     for node in (v for v in net.variables if v in nodes):  # network order
         states = net.states[node]
         values = []
         for row, case_id, value in zip(rows, ids, raw[node], strict=True):
             text = _cell(value, blanks=() if isinstance(value, str) and value.strip() in states else BLANKS)
             if text is not None and text not in states:
+                text = _canonical(text, states)
+            if text is not None and text not in states:
                 raise BayesCMOError(
                     f"{where}: {row} (case '{case_id}'), column {node}: unknown state '{text}' "
-                    f"(expected one of {', '.join(states)}, or blank if not observed){did_you_mean(text, states)}"
+                    f"(expected one of {', '.join(states)}, or blank if not observed){_state_hint(text, states)}"
                 )
             values.append(text)
         out[node] = pd.Series(values, dtype=object)
         if len(out) and all(v is None for v in values):
-            warnings.warn(
-                f"{where}: column '{node}' is blank in every case; it carries no information",
-                AllBlankColumnWarning,
-                stacklevel=2,
-            )
+            empty.append(node)
+    if empty:  # one warning, however many columns
+        names = ", ".join(f"'{node}'" for node in empty)
+        warnings.warn(
+            f"{where}: column{'s' if len(empty) > 1 else ''} {names} "
+            f"{'are' if len(empty) > 1 else 'is'} blank in every case; {'they carry' if len(empty) > 1 else 'it carries'} no information",
+            AllBlankColumnWarning,
+            stacklevel=2,
+        )
     out.attrs["source"] = where
     out.attrs["rows"] = dict(zip(ids, rows, strict=True))
     return out
@@ -144,10 +159,77 @@ def _cell(value, blanks: Sequence[str] = BLANKS) -> str | None:
     return None if text in blanks or text == "" else text
 
 
-def _header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        first = next(csv.reader(handle), [])
-    return [c.strip() for c in first]
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip()).lower()
+
+
+def _canonical(name: str, known: Sequence[str]) -> str:
+    """``name`` itself if known, else the one known name equal to it up to case and spaces/hyphens for underscores."""
+    if name in known:
+        return name
+    matches = [k for k in known if _key(k) == _key(name)]
+    return matches[0] if len(matches) == 1 else name
+
+
+_YES_NO = {"yes": -1, "y": -1, "true": -1, "no": 0, "n": 0, "false": 0}
+
+
+def _state_hint(text: str, states: Sequence[str]) -> str:
+    """did-you-mean, and for a yes/no answer to a two-state node, which state means which."""
+    pole = _YES_NO.get(text.lower())
+    if pole is not None and len(states) == 2:  # states run from the absent/lowest pole up
+        return f"; did you mean '{states[pole]}'?"
+    return did_you_mean(text, states)
+
+
+def _separator(path: Path) -> str:
+    """',' unless the first line has no comma but a ';' (Excel in many locales) or a tab."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except (UnicodeDecodeError, OSError):
+        return ","  # read_csv reports it
+    if "," not in first:
+        for sep in (";", "\t"):
+            if sep in first:
+                return sep
+    return ","
+
+
+def read_table(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
+    """A CSV saved from a spreadsheet, as strings: the frame and each row's spreadsheet row number.
+
+    Forgiving where the reading is unambiguous (see the module docstring): a
+    byte-order mark, CRLF, ``;``/tab separators, surrounding spaces, trailing
+    columns with neither header nor values, rows blank in every cell (dropped;
+    the row numbers still count them). Header names are stripped but not
+    otherwise changed; ``frame.attrs["separator"]`` is the separator found.
+    Spreadsheet files (``.xlsx`` ...) are refused with a hint to save as CSV.
+    """
+    path = Path(path)
+    if path.suffix.lower() in _SPREADSHEETS:
+        raise BayesCMOError(f"{path}: not a CSV file (a spreadsheet); save it as CSV (comma-separated) first")
+    sep = _separator(path)
+    grid = read_csv(path, header=None, sep=sep, encoding="utf-8-sig", skip_blank_lines=False)
+    grid = grid.map(lambda v: _cell(v, blanks=("",)))  # None for empty cells
+    if grid.empty:
+        raise BayesCMOError(f"{path}: not a readable CSV file (the file is empty)")
+    header = [v or "" for v in grid.iloc[0]]
+    body = grid.iloc[1:]
+    keep = [j for j, name in enumerate(header) if name or body.iloc[:, j].notna().any()]
+    for j in keep:
+        if not header[j]:
+            raise BayesCMOError(
+                f"{path}: row 1, column {j + 1}: blank header above values; name the column (e.g. a node id) or delete it"
+            )
+    body = body.iloc[:, keep]
+    filled = body.notna().any(axis=1).to_numpy()
+    values = body[filled].to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    frame = pd.DataFrame(values, columns=[header[j] for j in keep], dtype=object)
+    numbers = [int(i) + 1 for i in body.index[filled]]  # iloc 1 is spreadsheet row 2
+    frame.attrs["separator"] = sep
+    return frame, numbers
 
 
 def _check_duplicate_columns(columns: list[str], where: str) -> None:

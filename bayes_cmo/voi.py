@@ -20,7 +20,11 @@ costs, each step maximises gain per unit cost.
 
 Costs come from a CSV with columns ``node,cost``. The file lists what *can* be
 measured: with costs, the candidates are the nodes in the file (a node the file
-leaves out is not ranked); costs must be positive numbers.
+leaves out is not ranked); costs must be positive numbers. A file saved from a
+spreadsheet is read as :func:`bayes_cmo.cases.read_table` reads case files
+(byte-order mark, ``;`` separators, blank rows and trailing empty columns;
+headers and node ids up to case and spaces for underscores), and in a
+``;``-separated file a decimal comma (``1,5``) is read as a decimal point.
 
 With a batched model (parameter draws), each value is the mean over draws and
 ``*_ci_low`` / ``*_ci_high`` columns give the credible interval.
@@ -36,7 +40,7 @@ import pandas as pd
 
 from . import _engine
 from ._errors import BayesCMOError, did_you_mean
-from ._files import read_csv
+from .cases import _canonical, read_table
 from .inference import DEFAULT_LEVEL, check_findings, check_targets, target_state_index
 from .network import Model
 
@@ -75,27 +79,36 @@ def _expected_abs_change(joint: np.ndarray, state: int) -> np.ndarray:
 def read_costs(path: str | Path, model: Model) -> dict[str, float]:
     """``{node: cost}`` from a CSV with columns node,cost; one-line errors naming file and row."""
     path = Path(path)
-    frame = read_csv(path)
+    frame, numbers = read_table(path)
+    frame.columns = [_canonical(c, ("node", "cost")) for c in frame.columns]
     for column in ("node", "cost"):
         if column not in frame.columns:
             raise BayesCMOError(
-                f"{path}: missing column '{column}' (expected columns node,cost)"
+                f"{path}: row 1: missing column '{column}' (expected columns node,cost)"
                 f"{did_you_mean(column, frame.columns)}"
             )
+    decimal_comma = frame.attrs.get("separator") == ";"
     costs: dict[str, float] = {}
-    for i, row in frame.iterrows():
-        where = f"{path}, row {int(i) + 2}"  # +1 header, +1 one-based
-        node = row["node"]
+    for number, node, text in zip(numbers, frame["node"], frame["cost"], strict=True):
+        where = f"{path}, row {number}"
+        if node is None:
+            raise BayesCMOError(f"{where}, column node: blank node id (cost {text}); name the node or delete the row")
+        node = _canonical(node, model.variables)
         if node not in model.network.states:
             raise BayesCMOError(f"{where}, column node: unknown node '{node}'{did_you_mean(node, model.variables)}")
         if node in costs:
             raise BayesCMOError(f"{where}, column node: '{node}' is listed twice")
+        if text is None:
+            raise BayesCMOError(
+                f"{where}, column cost: blank cost for '{node}' (expected a positive number; "
+                "leave the node out of the file if it cannot be measured)"
+            )
         try:
-            cost = float(row["cost"])
+            cost = float(text.replace(",", ".") if decimal_comma else text)
         except ValueError:
-            raise BayesCMOError(f"{where}, column cost: expected a positive number, got '{row['cost']}'") from None
+            cost = np.nan
         if not np.isfinite(cost) or cost <= 0:
-            raise BayesCMOError(f"{where}, column cost: expected a positive number, got '{row['cost']}'")
+            raise BayesCMOError(f"{where}, column cost: expected a positive number for '{node}', got '{text}'")
         costs[node] = cost
     if not costs:
         raise BayesCMOError(f"{path}: no rows (expected columns node,cost and one row per measurable node)")
