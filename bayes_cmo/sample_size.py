@@ -78,6 +78,24 @@ def _check_args(n, missing, replicates, level, prior):
     return grid
 
 
+def _studied_link(theory: Theory, link: str):
+    """The link ``FROM:TO``; a lagged link or a link that does not exist says so in one step."""
+    ids = {other.id: other for other in theory.links}
+    if link in ids:
+        return ids[link]
+    lagged = [other for other in theory.links if other.lag and f"{other.source}:{other.target}" == link]
+    if lagged:
+        return lagged[0]  # refused below as a feedback link
+    source, sep, target = str(link).partition(":")
+    if sep and source in theory.nodes and target in theory.nodes:
+        into = [other.id for other in theory.links_into(target)]
+        raise BayesCMOError(
+            f"unknown link '{link}': {source} is not a cause of {target} in the theory"
+            f"{'; links into ' + target + ': ' + ', '.join(into) if into else ''}"
+        )
+    return theory.link(link)  # one-line error with did-you-mean
+
+
 def _analysis_family(theory: Theory, node: str, studied: str, prior: str) -> tuple[Family, int]:
     """The studied link's target family with the analysis prior, and the studied weight's index in theta."""
     fam = Family.from_theory(theory, node)
@@ -149,7 +167,7 @@ def sample_size(
             f"The 'model_or_theory' parameter of sample_size must be a Model or a Theory. Got {type(model_or_theory).__name__} instead."
         )
     grid = _check_args(n, missing, replicates, level, prior)
-    studied = theory.link(link)  # did-you-mean on a typo
+    studied = _studied_link(theory, link)
     if studied.lag:
         raise BayesCMOError(f"link '{link}' is a feedback (lagged) link; choose a link within one round")
     if studied.target in theory.tables:
