@@ -15,8 +15,8 @@ original YAML files are kept; per-entry comments are not.
 
 Atomic and never overwriting: everything is written into a temporary folder
 next to the target, checked by loading it, then renamed into place. An
-existing target is refused unless ``force``; the input priors folder is
-refused always.
+existing target is refused unless ``force``; the input priors folder, and a
+folder holding it or the case file, are refused always.
 """
 
 from __future__ import annotations
@@ -58,6 +58,12 @@ def write_priors(
     src = Path(source.path) if source.path is not None else None
     if src is not None and out.resolve() == src.resolve():
         raise BayesCMOError(f"{out}: is the input priors folder; write the update to a new folder (--out)")
+    inputs = [src] if src is not None else []
+    if isinstance(result, UpdateResult) and Path(str(result.cases.attrs.get("source", ""))).is_file():
+        inputs.append(Path(result.cases.attrs["source"]))
+    for given in inputs:  # replacing ``out`` (force) would delete it
+        if given.resolve().is_relative_to(out.resolve()):
+            raise BayesCMOError(f"{out}: holds the input {given}; write the update to a new folder (--out)")
     if out.exists() and not out.is_dir():
         raise BayesCMOError(f"{out}: exists and is not a folder; choose another --out")
     if out.exists() and not force:

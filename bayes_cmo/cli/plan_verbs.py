@@ -11,8 +11,17 @@ from ..inference import background
 from ..network import load_model
 from ..sample_size import DEFAULT_N, sample_size
 from ..sensitivity import judgement_sensitivity
-from ..voi import best_measurements, value_of_information
+from ..voi import best_measurements, read_costs, value_of_information
 from . import _common
+from .update_verbs import check_level, check_missing, check_not_input, check_plot_name
+
+
+def _check_outputs(args: argparse.Namespace, model, *more_inputs) -> None:
+    """--csv / --plot: never one of the inputs; the plot's suffix checked before the work."""
+    check_plot_name(args.plot)
+    inputs = (args.model or model.source, *more_inputs)
+    check_not_input(args.csv, "--csv", inputs)
+    check_not_input(args.plot, "--plot", inputs)
 
 
 def register(subparsers) -> None:
@@ -39,7 +48,11 @@ def register(subparsers) -> None:
     voi.add_argument("--state", metavar="STATE", help="target state for the expected change (default: its highest state)")
     _common.add_findings(voi, do=False)
     voi.add_argument("--scenario", metavar="ID", help="a scenario from scenarios.yaml as background evidence")
-    voi.add_argument("--costs", metavar="FILE.csv", help="cost per measurement: CSV with columns node,cost (lists what can be measured)")
+    voi.add_argument(
+        "--costs",
+        metavar="FILE.csv",
+        help="cost per measurement: CSV with columns node,cost (lists what can be measured; ';' and a decimal comma are fine)",
+    )
     voi.add_argument("--k", type=int, default=1, metavar="K", help="size of the best set of measurements (default 1: ranking only)")
     _common.add_output(voi, plot=True)
     voi.set_defaults(run=run_voi)
@@ -91,17 +104,22 @@ def register(subparsers) -> None:
 
 
 def run_voi(args: argparse.Namespace) -> int:
+    if args.k < 1:
+        raise BayesCMOError(f"--k must be a positive integer, got {args.k}")
     model = _common.model_from(args)
+    _check_outputs(args, model, args.costs)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     evidence, scen_do = background(model, evidence, None, args.scenario)
     if scen_do:
         raise BayesCMOError(f"scenario '{args.scenario}' has interventions; value of information uses findings only")
-    ranking = value_of_information(model, args.target, evidence=evidence, costs=args.costs, state=args.state)
+    costs = read_costs(args.costs, model) if args.costs else None  # read once, for the ranking and the best set
+    ranking = value_of_information(model, args.target, evidence=evidence, costs=costs, state=args.state)
     best = None
     if args.k > 1:
-        best = best_measurements(model, args.target, args.k, evidence=evidence, costs=args.costs)
-    elif args.k < 1:
-        raise BayesCMOError(f"--k must be a positive integer, got {args.k}")
+        if args.k > len(ranking):
+            pool = f"the nodes in {args.costs}" if costs else "the nodes neither the target nor observed"
+            raise BayesCMOError(f"--k {args.k}: at most {len(ranking)} measurements can be chosen ({pool})")
+        best = best_measurements(model, args.target, args.k, evidence=evidence, costs=costs)
     if args.json and best is not None:
         if args.csv:
             _common.write_atomic(Path(args.csv), ranking.to_csv(index=False), force=args.force)
@@ -128,6 +146,7 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise BayesCMOError(f"--top must be 0 (all) or a positive number, got {args.top}")
     model = load_model(args.model)
+    _check_outputs(args, model)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     do = _common.parse_findings(args.do, "--do")
     table = judgement_sensitivity(model, args.target, args.state, evidence=evidence, do=do, scenario=args.scenario)
@@ -146,7 +165,14 @@ def run_sensitivity(args: argparse.Namespace) -> int:
 
 
 def run_sample_size(args: argparse.Namespace) -> int:
+    if min(args.n) < 1:
+        raise BayesCMOError(f"--n {min(args.n)}: study sizes must be positive numbers of cases")
+    if args.replicates < 2:
+        raise BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
+    check_missing(args.missing)
+    check_level(args.level)
     model = load_model(args.model)
+    _check_outputs(args, model)
     table = sample_size(
         model,
         args.link,

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..cases import read_cases
@@ -13,9 +14,53 @@ from ..network import build_model, load_model
 from ..priors_io import write_priors
 from ..refinement import compare_models, data_conflict, refine
 from ..simulate import parse_link_setting, set_link_weight, simulate_cases
+from ..theory import default_priors_path
 from ..update import DEFAULT_MAX_ITER, update_priors
 from .._errors import BayesCMOError
 from . import _common
+
+
+def check_not_input(output: str | Path | None, option: str, inputs: Iterable[str | Path | None]) -> None:
+    """Refuse an output that is an input, lies inside an input folder, or would replace a folder holding an input.
+
+    Applies even with --force: nothing the user gave is ever modified.
+    """
+    if not output:
+        return
+    target = Path(output).resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        source = Path(given).resolve()
+        if target == source:
+            problem = f"is the input {given}"
+        elif source.is_relative_to(target):
+            problem = f"would replace the folder holding the input {given}"
+        elif source.is_dir() and target.is_relative_to(source):
+            problem = f"is inside the input folder {given}"
+        else:
+            continue
+        raise BayesCMOError(f"{option} {output}: {problem}; inputs are never overwritten, choose another name")
+
+
+def check_plot_name(path: str | None) -> None:
+    """The --plot suffix, checked before the work rather than after it."""
+    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise BayesCMOError(f"--plot {path}: expected a .png, .pdf or .svg file name")
+
+
+def check_level(level: float) -> None:
+    if not 0.0 < level < 1.0:
+        hint = f"; did you mean {level / 100:g}?" if 1.0 < level < 100.0 else ", e.g. 0.9"
+        raise BayesCMOError(f"--level {level:g}: expected a credible level between 0 and 1{hint}")
+
+
+def check_missing(missing: float) -> None:
+    if not 0.0 <= missing < 1.0:
+        hint = f"; did you mean {missing / 100:g}?" if 1.0 < missing < 100.0 else (
+            " (1 would leave every cell blank)" if missing == 1.0 else ""
+        )
+        raise BayesCMOError(f"--missing {missing:g}: expected the fraction of blank cells, at least 0 and below 1{hint}")
 
 
 def register(subparsers) -> None:
@@ -31,7 +76,11 @@ def register(subparsers) -> None:
             "Example: bayes-cmo update cases.csv --out priors_v2"
         ),
     )
-    update.add_argument("cases", metavar="CASES.csv", help="case data file")
+    update.add_argument(
+        "cases",
+        metavar="CASES.csv",
+        help="case data file (as saved from a spreadsheet: ';' separators, a byte-order mark, blank rows are fine)",
+    )
     update.add_argument("--out", required=True, metavar="DIR", help="new priors folder to write (never overwritten without --force)")
     _common.add_model(update)
     update.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
@@ -86,16 +135,26 @@ def _print_warnings(caught) -> None:
 
 
 def run_update(args: argparse.Namespace) -> int:
+    # Every check before the work: a mistake costs seconds, not an EM run.
     out = Path(args.out)
-    if out.exists() and not args.force:  # fail before the work
+    if args.max_iter < 1:
+        raise BayesCMOError(f"--max-iter {args.max_iter}: expected a positive number of EM iterations")
+    check_level(args.level)
+    check_plot_name(args.plot)
+    model = load_model(args.model)
+    inputs = (args.cases, args.model or model.source)
+    for option, value in (("--out", args.out), ("--report", args.report), ("--conflict-report", args.conflict_report), ("--plot", args.plot)):
+        check_not_input(value, option, inputs)
+    if out.exists() and not args.force:
         raise BayesCMOError(f"{out}: already exists; choose another --out or pass --force to replace it")
     for option in ("report", "conflict_report", "plot"):
         if getattr(args, option):
             _common.check_new_file(Path(getattr(args, option)), args.force)
-    model = load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cases = read_cases(args.cases, model)
+    if not len(cases):
+        raise BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank); expected one row per partnership")
     _print_warnings(caught)
     progress = not args.quiet and sys.stderr.isatty()
     result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
@@ -141,6 +200,12 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    if args.n < 1:
+        raise BayesCMOError(f"--n {args.n}: expected a positive number of cases to simulate")
+    check_missing(args.missing)
+    if out.is_dir():
+        raise BayesCMOError(f"--out {out}: is a folder; expected a CSV file name, e.g. {out / 'cases.csv'}")
+    check_not_input(out, "--out", [args.model or default_priors_path()])
     _common.check_new_file(out, args.force)
     if args.set_link:
         model = load_model(args.model)
@@ -161,6 +226,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    check_not_input(args.csv, "--csv", [args.priors_a, args.priors_b])
     model_a, model_b = load_model(args.priors_a), load_model(args.priors_b)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     table = compare_models(model_a, model_b, targets=args.target, evidence=evidence)
