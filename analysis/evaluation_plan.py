@@ -55,15 +55,28 @@ def main(argv=None) -> int:
     parser.add_argument("--replicates", type=int, default=100, help="simulated studies per size (default 100)")
     parser.add_argument("--force", action="store_true", help="replace existing figures")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except bc.BayesCMOError as exc:  # a mistake in the input: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def _run(args) -> int:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder for the figures")
+    if args.replicates < 2:
+        raise bc.BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
     existing = [name for name in FIGURES if (out / name).exists()]
     if existing and not args.force:
         print(f"{out}: {', '.join(existing)} already exist; pass --force to replace them", file=sys.stderr)
         return 2
 
     theory = bc.load_theory(args.priors)
+    if out.resolve().is_relative_to(Path(theory.path).resolve()):
+        raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {theory.path}; choose another folder")
+    out.mkdir(parents=True, exist_ok=True)
     model = bc.build_model(theory)
     print(f"Evaluation plan for the programme theory in {theory.path} ({len(theory.nodes)} nodes, {len(theory.dag_links)} links)")
     print("=" * 78)

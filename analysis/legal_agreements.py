@@ -61,14 +61,21 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out}: is a file; expected a folder for the tables and figures", file=sys.stderr)
+        return 2
+    if args.draws < 1:
+        print(f"error: --draws {args.draws}: expected a positive number of parameter draws", file=sys.stderr)
+        return 2
     existing = [name for name in TABLES + FIGURES if (out / name).exists()]
     if existing and not args.force:
         print(f"{out}: {', '.join(existing)} already exist; choose another folder or pass --force", file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
 
     try:
         model = bc.load_model(args.priors).with_draws(args.draws, seed=args.seed)
+        if model.theory is not None and out.resolve().is_relative_to(Path(model.theory.path).resolve()):
+            raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {model.theory.path}; choose another folder")
         one = bc.shift(model, CONTEXT, TARGETS, level=args.level)
         every = bc.sweep(model, TARGETS, modes="observe", level=args.level)
         scenarios = bc.compare_scenarios(model, TARGETS, level=args.level)
@@ -76,6 +83,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     labels = {n: node.label for n, node in model.theory.nodes.items()}
+    out.mkdir(parents=True, exist_ok=True)
 
     for name, frame in zip(TABLES, (one, every, scenarios)):
         _atomic(out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))

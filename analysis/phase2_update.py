@@ -19,6 +19,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import bayes_cmo as bc
@@ -27,18 +28,34 @@ from bayes_cmo.plots.update import conflict_plot, forest_plot
 HERE = Path(__file__).parent
 
 
-def main() -> None:
+EXAMPLE = HERE / "example_cases.csv"
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default=str(HERE / "example_cases.csv"))
+    parser.add_argument("--cases", default=str(EXAMPLE))
     parser.add_argument("--out", default=str(HERE / "output"))
     parser.add_argument("--priors", default=None, help="priors folder (default: the shipped priors)")
     parser.add_argument("--force", action="store_true", help="replace earlier outputs")
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except bc.BayesCMOError as exc:  # a mistake in the input: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def _run(args) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder for the updated priors and figures")
     model = bc.load_model(args.priors)
+    if model.theory is not None and out.resolve().is_relative_to(Path(model.theory.path).resolve()):
+        raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {model.theory.path}; choose another folder")
     cases = bc.read_cases(args.cases, model)
+    if not len(cases):
+        raise bc.BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank)")
+    out.mkdir(parents=True, exist_ok=True)
     result = bc.update_priors(model, cases)
     links = bc.refine(result, level=0.9)
     conflict = bc.data_conflict(result.model, cases)
@@ -49,10 +66,14 @@ def main() -> None:
     print(moved[["link", "prior_weight", "posterior_weight", "posterior_low", "posterior_high", "n_both", "verdict"]]
           .round(2).to_string(index=False) if len(moved) else "  none")
     print("\nVerdicts:", links["verdict"].value_counts().to_dict())
-    legal = links.set_index("link").loc["legal_agreements:initial_trust"]
-    print(f"legal_agreements -> initial_trust (simulated truth 3.0): prior {legal.prior_weight:.2f}, "
-          f"posterior {legal.posterior_weight:.2f} [{legal.posterior_low:.2f}, {legal.posterior_high:.2f}], "
-          f"{legal.n_both} cases saw both ends: {legal.verdict} (40 cases move it, but not yet beyond the prior)")
+    indexed = links.set_index("link")
+    if "legal_agreements:initial_trust" in indexed.index:
+        legal = indexed.loc["legal_agreements:initial_trust"]
+        example = Path(args.cases).resolve() == EXAMPLE.resolve()
+        print(f"legal_agreements -> initial_trust{' (simulated truth 3.0)' if example else ''}: prior {legal.prior_weight:.2f}, "
+              f"posterior {legal.posterior_weight:.2f} [{legal.posterior_low:.2f}, {legal.posterior_high:.2f}], "
+              f"{legal.n_both} cases saw both ends: {legal.verdict}"
+              f"{' (40 cases move it, but not yet beyond the prior)' if example else ''}")
     print("\nCases the theory explains worst (data conflict > 0):")
     print(conflict[conflict["flagged"]].head(5).round(2).to_string(index=False))
 
@@ -73,7 +94,8 @@ def main() -> None:
 
     print("\nHeadline queries, default priors (a) vs updated (b):")
     print(bc.compare_models(model, result.model).round(4).to_string(index=False))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
