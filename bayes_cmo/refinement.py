@@ -47,9 +47,15 @@ def _check_level(level: float) -> float:
 
 
 def verdict(prior: float, low: float, high: float, informed: bool = True) -> str:
-    """The verdict for one link: elicited weight ``prior``, posterior interval ``[low, high]``."""
+    """The verdict for one link: elicited weight ``prior``, posterior interval ``[low, high]``.
+
+    An interval that could not be computed (NaN: the Laplace approximation
+    failed) is "undetermined", never a silent "consistent".
+    """
     if not informed:
         return "no information"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "undetermined"
     if prior > 0 and high < 0 or prior < 0 and low > 0:
         return "reversed"
     if prior == 0:

@@ -342,3 +342,15 @@ def test_cli_all_blank_column_warns(tmp_path, capsys):
 def test_cli_simulate_bad_link_and_network_file(tmp_path, capsys):
     code = main(["simulate", "--model", str(TOY), "--n", "3", "--out", str(tmp_path / "c.csv"), "--set-link", "legal:trust=2"])
     assert code == 2 and "unknown link" in capsys.readouterr().err
+
+
+def test_verdict_of_a_failed_interval_is_undetermined():
+    from bayes_cmo.refinement import verdict
+
+    assert verdict(1.0, float("nan"), float("nan")) == "undetermined"
+    assert verdict(1.0, 1.2, 2.0) == "strengthened"
+    assert verdict(1.0, 0.2, 0.8) == "weakened"
+    assert verdict(1.0, -2.0, -0.5) == "reversed"
+    assert verdict(1.0, 0.5, 1.5) == "consistent"
+    assert verdict(-1.0, -2.0, -1.2) == "strengthened"
+    assert verdict(1.0, 0.5, 1.5, informed=False) == "no information"

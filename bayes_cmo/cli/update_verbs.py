@@ -187,7 +187,7 @@ def run_update(args: argparse.Namespace) -> int:
     shown = links[["link", "prior_weight", "posterior_weight", "posterior_low", "posterior_high", "sd_ratio", "n_both", "verdict"]]
     print(_common.format_table(shown, digits=2))
     counts = links["verdict"].value_counts()
-    print("\n" + ", ".join(f"{counts[v]} {v}" for v in ("strengthened", "weakened", "reversed", "consistent", "no information") if v in counts))
+    print("\n" + ", ".join(f"{counts[v]} {v}" for v in ("strengthened", "weakened", "reversed", "consistent", "undetermined", "no information") if v in counts))
     flagged = conflict[conflict["flagged"]]
     print()
     if flagged.empty:

@@ -13,6 +13,7 @@ VERDICT_COLOURS = {
     "weakened": PALETTE[1],
     "reversed": PALETTE[3],
     "consistent": PALETTE[0],
+    "undetermined": PALETTE[4],
     "no information": PALETTE[7],
 }
 
