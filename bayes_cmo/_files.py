@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,29 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
-    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    """A mapping where a repeated key is an error (YAML would silently keep the last one)."""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (first on line {seen[key] + 1}); the later one would silently win",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        except TypeError:  # an unhashable key: let the default constructor report it
+            pass
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def read_yaml(path: Path) -> Any:
@@ -37,8 +59,12 @@ def read_yaml(path: Path) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BayesCMOError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise BayesCMOError(f"{path}: is a folder; expected a YAML file") from None
     except UnicodeDecodeError as exc:
         raise BayesCMOError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise BayesCMOError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -51,6 +77,8 @@ def read_yaml(path: Path) -> Any:
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     """Read a CSV as strings; anything pandas cannot parse is one line naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise BayesCMOError(f"{path}: is a folder; expected a CSV file")
     if not path.is_file():
         raise BayesCMOError(f"{path}: file not found")
     try:
@@ -60,8 +88,21 @@ def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BayesCMOError(f"{path}: not a readable CSV file ({first})") from None
+    except OSError as exc:
+        raise BayesCMOError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda col: col.str.strip())
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row's names as written (pandas renames blank and repeated ones), stripped."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for row in csv.reader(handle, skipinitialspace=True):
+                return [name.strip() for name in row]
+    except (UnicodeDecodeError, OSError, csv.Error):
+        pass  # read_csv reports these
+    return []
 
 
 def file_sha256(path: Path) -> str:

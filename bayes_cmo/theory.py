@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import scales
 from ._errors import BayesCMOError, did_you_mean
-from ._files import read_csv, read_yaml
+from ._files import csv_header, read_csv, read_yaml
 
 ROLES = ("context", "mechanism", "outcome")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -201,6 +201,10 @@ def load_theory(path: str | Path | None = None) -> Theory:
         raise BayesCMOError(f"{folder}: this needs a priors folder (nodes.yaml, links.yaml), not a network file")
     if not folder.is_dir():
         raise BayesCMOError(f"{folder}: not a priors folder (expected a folder with nodes.yaml and links.yaml)")
+    for name in ("nodes.yaml", "links.yaml"):
+        twin = folder / (name[:-5] + ".yml")
+        if not (folder / name).exists() and twin.exists():
+            raise BayesCMOError(f"{folder / name}: file not found; found {twin.name}, rename it {name}")
     nodes = _parse_nodes(folder / "nodes.yaml")
     links = _parse_links(folder / "links.yaml", nodes)
     tables = _parse_tables(folder / "tables", nodes)
@@ -243,6 +247,24 @@ def _number(value: Any, where: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise BayesCMOError(f"{where}: {what} must be a number, got {value!r}")
     return float(value)
+
+
+def _mapping(value: Any, where: str, what: str) -> dict[str, Any]:
+    """An optional free-form mapping (evidence, citation): a list or a bare string is a mistake."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BayesCMOError(f"{where}: {what} must be a mapping (field: value), got {value!r}")
+    return dict(value)
+
+
+def _text(value: Any, where: str, what: str, default: str = "") -> str:
+    """An optional text field: a string or a number, never a list or mapping."""
+    if value is None:
+        return default
+    if isinstance(value, (list, Mapping)):
+        raise BayesCMOError(f"{where}: {what} must be text, got {value!r}")
+    return str(value).strip()
 
 
 def _probability(value: Any, where: str) -> float:
@@ -292,11 +314,14 @@ def _parse_nodes(file: Path) -> dict[str, Node]:
         if node_id in nodes:
             raise BayesCMOError(f"{where}: duplicate node id '{node_id}'")
         role = _require(entry, "role", where)
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise BayesCMOError(f"{where}: role must be one of {', '.join(ROLES)}, got '{role}'{did_you_mean(role, ROLES)}")
         states = _require(entry, "states", where)
         if not isinstance(states, list) or len(states) < 2:
             raise BayesCMOError(f"{where}: states must be a list of at least two names, got {states!r}")
+        for state in states:
+            if isinstance(state, (list, Mapping)) or state is None or str(state).strip() == "":
+                raise BayesCMOError(f"{where}: each state must be a name, got {state!r}")
         states = tuple(str(s) for s in states)
         dupes = sorted({s for s in states if states.count(s) > 1})
         if dupes:
@@ -312,14 +337,14 @@ def _parse_nodes(file: Path) -> dict[str, Node]:
             raise BayesCMOError(f"{where}: baseline_confidence must be positive, got {confidence:g}")
         nodes[node_id] = Node(
             id=node_id,
-            label=str(entry.get("label", node_id.replace("_", " ").capitalize())),
+            label=_text(entry.get("label"), where, "label", node_id.replace("_", " ").capitalize()),
             role=role,
             states=states,
             baseline=baseline,
             ordered=ordered,
             baseline_confidence=confidence,
-            description=str(entry.get("description", "") or "").strip(),
-            source=str(entry.get("source", "") or "").strip(),
+            description=_text(entry.get("description"), where, "description"),
+            source=_text(entry.get("source"), where, "source"),
         )
     if not nodes:
         raise BayesCMOError(f"{file}: no nodes")
@@ -376,7 +401,7 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
         if source.id == target.id:
             raise BayesCMOError(f"{where}: a node cannot be its own parent")
         sign_value = _require(entry, "sign", where)
-        if sign_value not in _SIGNS:
+        if isinstance(sign_value, (bool, list, Mapping)) or sign_value not in _SIGNS:
             raise BayesCMOError(f"{where}: sign must be '+' or '-', got {sign_value!r}")
         strength_value = _require(entry, "strength", where)
         if isinstance(strength_value, str):
@@ -417,7 +442,7 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
             moderator = mod.id
             multipliers = _parse_state_map(spec.get("multipliers"), mod, f"{where}, moderator.multipliers", default=1.0)
         lag = entry.get("lag", 0)
-        if lag not in (0, 1):
+        if isinstance(lag, bool) or lag not in (0, 1):
             raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {lag!r}")
         sd = entry.get("weight_sd")
         if sd is not None:
@@ -440,8 +465,8 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
                 moderator=moderator,
                 multipliers=multipliers,
                 lag=int(lag),
-                evidence=dict(entry.get("evidence") or {}),
-                citation=dict(entry.get("citation") or {}),
+                evidence=_mapping(entry.get("evidence"), where, "evidence"),
+                citation=_mapping(entry.get("citation"), where, "citation"),
                 sd=sd,
             )
         )
@@ -483,7 +508,7 @@ def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
     claims: list[Claim] = []
     for i, entry in enumerate(_entries(read_yaml(file), file, "claims")):
         where = f"{file}: claims[{i}]"
-        claim_id = str(_require(entry, "id", where))
+        claim_id = _text(_require(entry, "id", where), where, "id")
         where = f"{file}: claim '{claim_id}'"
         _check_fields(entry, _CLAIM_FIELDS, where)
         if claim_id in {c.id for c in claims}:
@@ -495,22 +520,22 @@ def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
         if target.id in {**compare, **against, **given}:
             raise BayesCMOError(f"{where}: the target '{target.id}' cannot also be in compare/against/given")
         expect = _require(entry, "expect", where)
-        if expect not in ("increase", "decrease"):
+        if not isinstance(expect, str) or expect not in ("increase", "decrease"):
             raise BayesCMOError(f"{where}: expect must be 'increase' or 'decrease', got {expect!r}{did_you_mean(expect, ('increase', 'decrease'))}")
         mode = entry.get("mode", "do")
-        if mode not in ("do", "observe"):
-            raise BayesCMOError(f"{where}: mode must be 'do' or 'observe', got {mode!r}")
+        if not isinstance(mode, str) or mode not in ("do", "observe"):
+            raise BayesCMOError(f"{where}: mode must be 'do' or 'observe', got {mode!r}{did_you_mean(mode, ('do', 'observe'))}")
         claims.append(
             Claim(
                 id=claim_id,
-                statement=str(entry.get("statement", claim_id)),
+                statement=_text(entry.get("statement"), where, "statement", claim_id),
                 compare=compare,
                 against=against,
                 given=given,
                 target=target.id,
                 expect=expect,
                 mode=mode,
-                citation=dict(entry.get("citation") or {}),
+                citation=_mapping(entry.get("citation"), where, "citation"),
             )
         )
     return tuple(claims)
@@ -523,7 +548,7 @@ def _parse_scenarios(file: Path, nodes: Mapping[str, Node]) -> tuple[Scenario, .
     scenarios: list[Scenario] = []
     for i, entry in enumerate(_entries(read_yaml(file), file, "scenarios")):
         where = f"{file}: scenarios[{i}]"
-        scenario_id = str(_require(entry, "id", where))
+        scenario_id = _text(_require(entry, "id", where), where, "id")
         where = f"{file}: scenario '{scenario_id}'"
         _check_fields(entry, _SCENARIO_FIELDS, where)
         if scenario_id in {s.id for s in scenarios}:
@@ -536,32 +561,79 @@ def _parse_scenarios(file: Path, nodes: Mapping[str, Node]) -> tuple[Scenario, .
         scenarios.append(
             Scenario(
                 id=scenario_id,
-                label=str(entry.get("label", scenario_id)),
+                label=_text(entry.get("label"), where, "label", scenario_id),
                 evidence=evidence,
                 do=do,
-                description=str(entry.get("description", "") or "").strip(),
-                citation=dict(entry.get("citation") or {}),
+                description=_text(entry.get("description"), where, "description"),
+                citation=_mapping(entry.get("citation"), where, "citation"),
             )
         )
     return tuple(scenarios)
 
 
+#: Spreadsheet files someone may drop into tables/ instead of a CSV export.
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
+def _read_table(file: Path) -> tuple[pd.DataFrame, list[int]]:
+    """A table CSV as strings, and each row's spreadsheet row number (the header is row 1).
+
+    Forgives what spreadsheets add: a byte-order mark, CRLF, trailing columns
+    with neither header nor values, rows blank in every cell.
+    """
+    raw = read_csv(file, skip_blank_lines=False)
+    header = csv_header(file)
+    if len(header) == len(raw.columns):
+        raw.columns = header
+    names = list(raw.columns)
+    keep = []
+    for j, name in enumerate(names):
+        if name:
+            keep.append(j)
+        elif raw.iloc[:, j].ne("").any():
+            raise BayesCMOError(f"{file}: column {j + 1} has values but no header; name it (a parent node or a state) or delete it")
+    raw = raw.iloc[:, keep]
+    names = list(raw.columns)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise BayesCMOError(f"{file}: column '{dupes[0]}' appears twice in the header row")
+    if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
+        sep = "semicolons" if ";" in names[0] else "tabs"
+        raise BayesCMOError(f"{file}: the header row looks separated by {sep}; save the table as comma-separated CSV")
+    filled = raw.ne("").any(axis=1).to_numpy()
+    rows = [i + 2 for i in range(len(raw)) if filled[i]]
+    return raw[filled].reset_index(drop=True), rows
+
+
 def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataFrame]:
     """Explicit CPTs: one row per parent configuration, a column per child state."""
     tables: dict[str, pd.DataFrame] = {}
+    if folder.exists() and not folder.is_dir():
+        raise BayesCMOError(f"{folder}: expected a folder of NODE.csv tables, found a file")
     if not folder.is_dir():
         return tables
-    for file in sorted(folder.glob("*.csv")):
+    for file in sorted(folder.iterdir()):
+        if file.name.startswith(".") or file.is_dir():
+            continue
+        if file.suffix.lower() in _SPREADSHEETS:
+            raise BayesCMOError(f"{file}: a spreadsheet, not a CSV file; save it as CSV (comma-separated) as {file.stem}.csv")
+        if file.suffix.lower() != ".csv":
+            continue
         node = known_node(nodes, file.stem, f"{file}: file name")
-        raw = read_csv(file)
+        raw, row_numbers = _read_table(file)
         missing = [s for s in node.states if s not in raw.columns]
         if missing:
-            raise BayesCMOError(f"{file}: missing a probability column for state(s) {', '.join(missing)} of {node.id}")
+            spare = [c for c in raw.columns if c not in nodes and c not in node.states]
+            near = did_you_mean(missing[0], spare)
+            hint = f"; column {near[len('; did you mean '):-1]} looks like it: rename it '{missing[0]}'" if near else ""
+            raise BayesCMOError(
+                f"{file}: missing a probability column for state(s) {', '.join(missing)} of {node.id}{hint}"
+            )
         parents = [c for c in raw.columns if c not in node.states]
         for col in parents:
             known_node(nodes, col, f"{file}: column")
         frame = raw.copy()
-        for row, values in enumerate(raw.itertuples(index=False), start=2):
+        for row, values in zip(row_numbers, raw.itertuples(index=False), strict=True):
             record = dict(zip(raw.columns, values, strict=True))
             for col in parents:
                 known_state(nodes[col], record[col], f"{file}: row {row}, column {col}")

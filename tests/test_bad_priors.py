@@ -169,3 +169,90 @@ def test_did_you_mean(word, choices, expected):
     from bayes_cmo._errors import did_you_mean
 
     assert did_you_mean(word, choices) == expected
+
+
+# ---------------------------------------------------------------------------
+# hand-edit mistakes that used to pass silently or end in a traceback
+
+SILENT_CASES = [
+    # a repeated key: YAML keeps the later value without a word
+    ("claims.yaml", "    expect: increase\n", "    expect: increase\n    expect: decrease\n", r"claims.yaml:\d+: malformed YAML \(duplicate key 'expect'"),
+    # a list where a mapping is expected: dict([{...}]) silently scrambled it
+    ("links.yaml", 'citation: {section: toy, cmo: "Legal agreements -> greater initial trust"}', "citation: [toy]", r"links.yaml: link legal_agreements -> initial_trust: citation must be a mapping"),
+    ("links.yaml", "    confidence: low\n", "    confidence: low\n    evidence: [{studies: 2}]\n", r"evidence must be a mapping"),
+    ("links.yaml", "    confidence: low\n", "    confidence: low\n    lag: true\n", r"lag must be 0 .* got True"),
+    ("nodes.yaml", "    label: Synergy\n", "    label: [Synergy, outcome]\n", r"node 'synergy': label must be text"),
+    ("nodes.yaml", "states: [inertia, synergy]", "states: [inertia, [synergy]]", r"node 'synergy': each state must be a name"),
+    ("claims.yaml", "- id: legal_raises_trust", "- id: [legal_raises_trust]", r"claims.yaml: claims\[0\]: id must be text"),
+    ("scenarios.yaml", "  - id: enforced\n", "  - id: enforced\n    citation: page 3\n", r"scenario 'enforced': citation must be a mapping"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "message"), SILENT_CASES)
+def test_hand_edit_mistake_is_one_line_error(toy_copy, name, old, new, message):
+    edit(toy_copy, name, old, new)
+    with pytest.raises(BayesCMOError, match=message) as info:
+        load_theory(toy_copy)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["nodes.yaml", "claims.yaml"])
+def test_folder_in_place_of_a_file(toy_copy, capsys, name):
+    (toy_copy / name).unlink()
+    (toy_copy / name).mkdir()
+    assert main(["check", "--model", str(toy_copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{name}: is a folder" in err
+
+
+def test_nodes_yml_is_named(toy_copy):
+    (toy_copy / "nodes.yaml").rename(toy_copy / "nodes.yml")
+    with pytest.raises(BayesCMOError, match=r"nodes.yaml: file not found; found nodes.yml, rename it nodes.yaml"):
+        load_theory(toy_copy)
+
+
+GOOD_TABLE = [0.7, 0.3, 0.1, 0.9]  # P(inertia), P(synergy) for initial_trust low, high
+
+SPREADSHEET_TABLES = [
+    ("bom", b"\xef\xbb\xbfinitial_trust,inertia,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n"),
+    ("crlf", b"initial_trust,inertia,synergy\r\nlow,0.7,0.3\r\nhigh,0.1,0.9\r\n"),
+    ("blank lines", b"initial_trust,inertia,synergy\n\nlow,0.7,0.3\n\n\nhigh,0.1,0.9\n\n"),
+    ("empty trailing row and column", b"\xef\xbb\xbfinitial_trust,inertia,synergy,\r\nlow,0.7,0.3,\r\nhigh,0.1,0.9,\r\n,,,\r\n"),
+    ("spaces", b" initial_trust , inertia , synergy \nlow , 0.7 , 0.3\nhigh, 0.1, 0.9\n"),
+]
+
+
+@pytest.mark.parametrize(("label", "data"), SPREADSHEET_TABLES, ids=[c[0] for c in SPREADSHEET_TABLES])
+def test_table_saved_by_a_spreadsheet_reads_as_shown(toy_copy, label, data):
+    from bayes_cmo import build_cpts
+
+    (toy_copy / "tables").mkdir()
+    (toy_copy / "tables" / "synergy.csv").write_bytes(data)
+    cpt = build_cpts(load_theory(toy_copy))["synergy"]
+    assert cpt[:, 0].tolist() + cpt[:, 1].tolist() == GOOD_TABLE
+
+
+BAD_SPREADSHEET_TABLES = [
+    ("synergy.csv", b"initial_trust,inertia,synergy\n\nlow,0.7,0.3\n\nhigh,0.1,0.8\n", r"synergy.csv: row 5: probabilities of synergy must sum to 1"),
+    ("synergy.csv", b"initial_trust;inertia;synergy\nlow;0,7;0,3\nhigh;0,1;0,9\n", r"separated by semicolons; save the table as comma-separated CSV"),
+    ("synergy.csv", b"initial_trust,inertia,synergy,\nlow,0.7,0.3,x\nhigh,0.1,0.9,\n", r"column 4 has values but no header"),
+    ("synergy.csv", b"initial_trust,inertia,synergy,synergy\nlow,0.7,0.3,0.3\nhigh,0.1,0.9,0.9\n", r"column 'synergy' appears twice"),
+    ("synergy.csv", b"initial_trust,Inertia,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n", r"column 'Inertia' looks like it: rename it 'inertia'"),
+    ("Synergy.CSV", b"initial_trust,inertia,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n", r"Synergy.CSV: file name: unknown node 'Synergy'; did you mean 'synergy'"),
+    ("synergy.xlsx", b"PK\x03\x04", r"synergy.xlsx: a spreadsheet, not a CSV file"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_SPREADSHEET_TABLES)
+def test_table_mistake_is_one_line_error(toy_copy, name, data, message):
+    (toy_copy / "tables").mkdir()
+    (toy_copy / "tables" / name).write_bytes(data)
+    with pytest.raises(BayesCMOError, match=message) as info:
+        load_theory(toy_copy)
+    assert "\n" not in str(info.value)
+
+
+def test_tables_must_be_a_folder(toy_copy):
+    (toy_copy / "tables").write_text("synergy")
+    with pytest.raises(BayesCMOError, match=r"tables: expected a folder of NODE.csv tables, found a file"):
+        load_theory(toy_copy)
