@@ -43,7 +43,36 @@ class Model:
                 f"{self.source}: credible intervals need a priors folder (link confidences); "
                 "a network file has point probabilities only"
             )
+        check_draw_memory(sum(np.size(c) for c in self.network.cpts.values()), n_draws)
         return build_model(self.theory, draw_parameters(self.theory, n_draws, seed), source=self.source)
+
+
+#: Working memory a query over draws needs, per CPT cell per draw (the draws, intermediates, gradients).
+_BYTES_PER_CELL_DRAW = 8 * 4
+
+
+def _memory_budget() -> int:
+    """Half the machine's physical memory (8 GiB if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (AttributeError, ValueError, OSError):
+        return 8 * 2**30
+
+
+def check_draw_memory(
+    cells: int, n_draws: int, what: str = "parameter draws", advice: str = " (1,000 are usually plenty)"
+) -> None:
+    """A one-line error, before any work, when ``n_draws`` copies of ``cells`` numbers would not fit in memory."""
+    if not isinstance(n_draws, (int, np.integer)) or isinstance(n_draws, bool):
+        return  # draw_parameters names a non-integer
+    budget = _memory_budget()
+    need = int(cells) * int(n_draws) * _BYTES_PER_CELL_DRAW
+    if need > budget:
+        fit = max(1, budget // (int(cells) * _BYTES_PER_CELL_DRAW))
+        raise BayesCMOError(
+            f"{n_draws:,} {what} would need about {need / 2**30:,.0f} GiB of memory for this model; "
+            f"at most about {fit:,} fit{advice}"
+        )
 
 
 def build_model(theory: Theory, parameters: Parameters | None = None, source: str = "") -> Model:
@@ -126,9 +155,17 @@ def to_pgmpy(model: Model):
 def export_model(model: Model, path: str | Path, fmt: str | None = None, *, force: bool = False) -> Path:
     """Write the model for GeNIe / Hugin / Netica / other BN tools; atomic, never overwrites unless ``force``."""
     path = Path(path)
+    if path.is_dir():
+        raise BayesCMOError(f"{path}: is a folder; give a file name such as {path / 'cmo.xdsl'}")
     fmt = (fmt or format_from_suffix(path)).lower()
     if fmt not in FORMATS:
         raise BayesCMOError(f"unknown export format '{fmt}' (expected one of {', '.join(FORMATS)}){did_you_mean(fmt, FORMATS)}")
+    implied = next((f for f, suffixes in FORMATS.items() if path.suffix.lower() in suffixes), None)
+    if implied is not None and implied != fmt:
+        raise BayesCMOError(
+            f"{path}: the name ends in '{path.suffix}', which other tools and --model read as {implied}, "
+            f"but the format is {fmt}; name it {path.with_suffix(FORMATS[fmt][0]).name}"
+        )
     if path.exists() and not force:
         raise BayesCMOError(f"{path}: already exists; choose another --out or pass --force to replace it")
     if not path.parent.exists():
@@ -142,13 +179,16 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
         "xdsl": _pgmpy.XDSLWriter,
     }
     network = to_pgmpy(model)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    tmp = None
     try:
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
         writers[fmt](network).write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise BayesCMOError(f"{path}: cannot write it ({exc.strerror or exc})") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 

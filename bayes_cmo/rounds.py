@@ -24,14 +24,18 @@ import numpy as np
 import pandas as pd
 
 from . import _engine
-from ._errors import BayesCMOError
+from ._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 from .elicitation import Parameters, draw_parameters, elicited_parameters
-from .inference import DEFAULT_LEVEL, check_findings, summarise
-from .network import Model, build_model
+from .inference import DEFAULT_LEVEL, summarise
+from .network import Model, build_model, check_draw_memory
 from .theory import Link, Node, Theory
 
 #: The outcome whose absence in every round so far means "still intact".
 DISSOLUTION = "dissolution"
+
+#: Bounds of the time view: rounds to unroll, Monte Carlo samples.
+MAX_ROUNDS = 50
+MIN_SAMPLES = 100
 
 
 def round_name(node: str, r: int) -> str:
@@ -52,8 +56,10 @@ def dynamic_nodes(theory: Theory) -> tuple[str, ...]:
 
 def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], dict[str, str]]:
     """The theory over ``rounds`` rounds, with maps unrolled id -> original id for links and nodes."""
-    if not isinstance(rounds, (int, np.integer)) or not 1 <= rounds <= 50:
-        raise BayesCMOError(f"The 'rounds' parameter of unroll must be an integer from 1 to 50. Got {rounds!r} instead.")
+    if not isinstance(rounds, (int, np.integer)) or not 1 <= rounds <= MAX_ROUNDS:
+        raise BayesCMOError(
+            f"The 'rounds' parameter of unroll must be an integer from 1 to {MAX_ROUNDS}. Got {rounds!r} instead."
+        )
     dynamic = set(dynamic_nodes(theory))
     if not dynamic:
         raise BayesCMOError(f"{theory.path}: no link has 'lag: 1', so there is no loop to unroll over rounds")
@@ -131,6 +137,26 @@ def unroll(theory: Theory, rounds: int, parameters: Parameters | None = None) ->
     return build_model(unrolled, shared, source=f"{theory.path} unrolled over {rounds} rounds")
 
 
+def _check_findings(theory: Theory, findings: Mapping[str, str] | None, what: str) -> dict[str, str]:
+    """Known node and state names (as inference.check_findings, without building the one-round model)."""
+    out = {}
+    for node, state in (findings or {}).items():
+        if node not in theory.nodes:
+            raise BayesCMOError(f"{what}: unknown node '{node}'{did_you_mean(node, theory.nodes)}")
+        if node == DISSOLUTION:
+            raise BayesCMOError(
+                f"{what}: '{DISSOLUTION}' is what the round-by-round view estimates; drop it from the {what}"
+            )
+        states = theory.nodes[node].states
+        if str(state) not in states:
+            raise BayesCMOError(
+                f"{what}: unknown state '{state}' for {node} (expected one of {', '.join(states)})"
+                f"{did_you_mean(state, states)}"
+            )
+        out[node] = str(state)
+    return out
+
+
 def survival(
     theory: Theory,
     rounds: int = 5,
@@ -162,13 +188,24 @@ def survival(
 
     if DISSOLUTION not in theory.nodes or DISSOLUTION not in dynamic_nodes(theory):
         raise BayesCMOError(f"{theory.path}: the round-by-round view needs a '{DISSOLUTION}' node downstream of a lagged link")
-    if not isinstance(samples, (int, np.integer)) or samples < 100:
-        raise BayesCMOError(f"The 'samples' parameter of survival must be an integer >= 100. Got {samples!r} instead.")
+    if not isinstance(samples, (int, np.integer)) or samples < MIN_SAMPLES:
+        raise BayesCMOError(
+            f"The 'samples' parameter of survival must be an integer >= {MIN_SAMPLES}. Got {samples!r} instead."
+        )
+    evidence = _check_findings(theory, evidence, "evidence")
+    do = _check_findings(theory, do, "do")
+    both = sorted(set(evidence) & set(do))
+    if both:
+        raise BayesCMOError(f"'{both[0]}' is both observed (evidence) and intervened on (do); choose one")
+    if n_draws and isinstance(n_draws, (int, np.integer)) and n_draws > samples:
+        raise BayesCMOError(f"{samples} samples cannot cover {n_draws} parameter draws; use at least as many samples as draws")
+    unrolled, _, _ = unroll_theory(theory, rounds)
+    check_draw_memory(len(unrolled.nodes), samples, "Monte Carlo samples", advice="")
+    if n_draws:
+        cards = {n: node.card for n, node in unrolled.nodes.items()}
+        check_draw_memory(sum(k * int(np.prod([cards[p] for p in unrolled.parents(n)])) for n, k in cards.items()), n_draws)
     parameters = draw_parameters(theory, n_draws, seed) if n_draws else None
     model = unroll(theory, rounds, parameters)
-    one_round = build_model(theory)
-    evidence = check_findings(one_round, evidence, "evidence")
-    do = check_findings(one_round, do, "do")
     dynamic = set(dynamic_nodes(theory))
     mapped_do: dict[str, str] = {}
     for k, v in do.items():
@@ -181,24 +218,27 @@ def survival(
     draw_index = np.arange(samples) % n_draws if n_draws else None
     drawn, weights = forward_sample(network, samples, rng, evidence=clamp, draw_index=draw_index)
     if not weights.sum() > 0:
-        raise BayesCMOError(f"evidence {evidence} has probability zero (or too small to sample) under the model")
+        given = ", ".join([f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()])
+        raise ZeroProbabilityEvidence(f"the evidence {given} has probability zero (or too small to sample) under the model")
     # intact[:, r] = no dissolution in rounds 1..r+1
     dissolved = np.stack([drawn[round_name(DISSOLUTION, r)] != 0 for r in range(1, rounds + 1)], axis=1)
     intact = np.cumprod(~dissolved, axis=1).astype(float)
+    # Kish's effective sample size for the weighted standard error.
+    ess = weights.sum() ** 2 / np.square(weights).sum()
+    if n_draws:  # per-draw weighted means, every round at once
+        draw_weight = np.bincount(draw_index, weights=weights, minlength=n_draws)
+        per_draw = np.stack(
+            [np.bincount(draw_index, weights=weights * intact[:, r], minlength=n_draws) for r in range(rounds)], axis=1
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_draw = per_draw / draw_weight[:, np.newaxis]
     rows = []
     for r in range(rounds):
         row = {"round": r + 1}
         p = np.average(intact[:, r], weights=weights)
         if n_draws:
-            per_draw = np.array(
-                [np.average(intact[draw_index == d, r], weights=weights[draw_index == d]) for d in range(n_draws)]
-            )
-            row.update(summarise(per_draw, level, name="p_intact"))
-            row["p_intact"] = float(p)
-        else:
-            row["p_intact"] = float(p)
-        # Kish's effective sample size for the weighted standard error.
-        ess = weights.sum() ** 2 / np.square(weights).sum()
+            row.update(summarise(per_draw[:, r], level, name="p_intact"))
+        row["p_intact"] = float(p)
         row["std_error"] = float(np.sqrt(p * (1 - p) / ess))
         before = 1.0 if r == 0 else np.average(intact[:, r - 1], weights=weights)
         row["p_dissolve_in_round"] = float(1.0 - p / before) if before > 0 else float("nan")

@@ -80,11 +80,24 @@ def parse_findings(items: list[str], option: str) -> dict[str, str]:
     return findings
 
 
-def model_from(args: argparse.Namespace) -> Model:
-    model = load_model(args.model)
+def check_draws(args: argparse.Namespace) -> None:
+    """--draws, --seed and --level, checked before any work (--level even without draws)."""
     draws = getattr(args, "draws", 0) or 0
     if draws < 0:
         raise BayesCMOError(f"--draws must be 0 or a positive number of draws, got {draws}")
+    seed = getattr(args, "seed", 0)
+    if seed is not None and seed < 0:
+        raise BayesCMOError(f"--seed must be 0 or a positive integer, got {seed}")
+    level = getattr(args, "level", None)
+    if level is not None and not 0.0 < level < 1.0:
+        hint = f"; did you mean {level / 100:g}?" if 50.0 <= level < 100.0 else ""  # a percentage
+        raise BayesCMOError(f"--level must be a credible level between 0 and 1 (e.g. 0.9), got {level:g}{hint}")
+
+
+def model_from(args: argparse.Namespace) -> Model:
+    check_draws(args)
+    model = load_model(args.model)
+    draws = getattr(args, "draws", 0) or 0
     if draws:
         model = model.with_draws(draws, seed=args.seed)
     return model
@@ -122,6 +135,8 @@ def format_table(frame: pd.DataFrame, digits: int = 4) -> str:
 
 
 def check_new_file(path: Path, force: bool) -> None:
+    if path.is_dir():
+        raise BayesCMOError(f"{path}: is a folder; give a file name inside it")
     if path.exists() and not force:
         raise BayesCMOError(f"{path}: already exists; choose another name or pass --force to replace it")
     if not path.parent.exists():
@@ -131,22 +146,55 @@ def check_new_file(path: Path, force: bool) -> None:
 def write_atomic(path: Path, text: str, *, force: bool) -> None:
     """Write through a temporary file in the same folder, so a crash never leaves half a file."""
     check_new_file(path, force)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise BayesCMOError(f"{path}: cannot write it ({exc.strerror or exc})") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def save_figure(fig, path: str | None, force: bool) -> None:
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_figure(path: str | None, force: bool, option: str = "--plot") -> None:
     if not path:
         return
     target = Path(path)
     check_new_file(target, force)
-    if target.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise BayesCMOError(f"--plot {path}: expected a .png, .pdf or .svg file name")
-    fig.savefig(target, dpi=200, bbox_inches="tight")
+    if target.suffix.lower() not in FIGURE_SUFFIXES:
+        raise BayesCMOError(f"{option} {path}: expected a .png, .pdf or .svg file name")
+
+
+def check_outputs(args: argparse.Namespace, **options: str | None) -> None:
+    """Refuse bad or existing output files, and one file named twice, before any work is done."""
+    seen: dict[Path, str] = {}
+    for option, path in options.items():
+        if not path:
+            continue
+        flag = "--" + option.replace("_", "-")
+        if option == "csv":
+            check_new_file(Path(path), args.force)
+        else:
+            check_figure(path, args.force, flag)
+        key = Path(path).resolve()
+        if key in seen:
+            raise BayesCMOError(f"{path}: named by both {seen[key]} and {flag}; give each its own file")
+        seen[key] = flag
+
+
+def save_figure(fig, path: str | None, force: bool, option: str = "--plot") -> None:
+    if not path:
+        return
+    target = Path(path)
+    check_figure(path, force, option)
+    try:
+        fig.savefig(target, dpi=200, bbox_inches="tight")
+    except OSError as exc:
+        raise BayesCMOError(f"{target}: cannot write it ({exc.strerror or exc})") from None
     print(f"wrote {target}", file=sys.stderr)  # stdout stays pure table / JSON

@@ -9,7 +9,9 @@ from pathlib import Path
 from ..claims import check_claims
 from ..describe import link_table, summary
 from ..inference import what_if
+from .._errors import BayesCMOError
 from ..network import FORMATS, export_model, load_model
+from ..rounds import MAX_ROUNDS, MIN_SAMPLES
 from . import _common
 
 
@@ -78,8 +80,10 @@ def register(subparsers) -> None:
         ),
     )
     _common.add_model(rounds)
-    rounds.add_argument("--rounds", type=int, default=5, help="number of rounds (default 5)")
-    rounds.add_argument("--samples", type=int, default=20_000, help="Monte Carlo samples (default 20000)")
+    rounds.add_argument("--rounds", type=int, default=5, help=f"number of rounds, 1 to {MAX_ROUNDS} (default 5)")
+    rounds.add_argument(
+        "--samples", type=int, default=20_000, help=f"Monte Carlo samples, at least {MIN_SAMPLES} (default 20000)"
+    )
     _common.add_findings(rounds)
     _common.add_draws(rounds)
     _common.add_output(rounds, plot=True)
@@ -108,6 +112,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
+    _common.check_outputs(args, csv=args.csv)
     model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     do = _common.parse_findings(args.do, "--do")
@@ -122,7 +127,9 @@ def run_query(args: argparse.Namespace) -> int:
 def run_links(args: argparse.Namespace) -> int:
     from ..theory import load_theory
 
-    table = link_table(load_theory(args.model), args.node)
+    _common.check_outputs(args, csv=args.csv, plot=args.plot)
+    theory = load_theory(args.model)
+    table = link_table(theory, args.node)
     if args.json:
         _common.emit(table, args)
     else:
@@ -132,7 +139,7 @@ def run_links(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.theory import plot_theory
 
-        _common.save_figure(plot_theory(load_theory(args.model)), args.plot, args.force)
+        _common.save_figure(plot_theory(theory), args.plot, args.force)
     return 0
 
 
@@ -147,11 +154,15 @@ def run_rounds(args: argparse.Namespace) -> int:
     from ..rounds import survival
     from ..theory import load_theory
 
-    theory = load_theory(args.model) if args.model is None or Path(args.model).is_dir() else None
-    if theory is None:
-        from .._errors import BayesCMOError
-
-        raise BayesCMOError(f"{args.model}: the round-by-round view needs a priors folder (its lag: 1 links)")
+    _common.check_outputs(args, csv=args.csv, plot=args.plot)
+    _common.check_draws(args)
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        raise BayesCMOError(f"--rounds must be a number of rounds from 1 to {MAX_ROUNDS}, got {args.rounds}")
+    if args.samples < MIN_SAMPLES:
+        raise BayesCMOError(f"--samples must be at least {MIN_SAMPLES} Monte Carlo samples, got {args.samples}")
+    if args.model is not None and Path(args.model).is_file():
+        raise BayesCMOError(f"{args.model}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
+    theory = load_theory(args.model)
     table = survival(
         theory,
         args.rounds,

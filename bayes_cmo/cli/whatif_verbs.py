@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._errors import BayesCMOError
 from ..shift import compare_scenarios, shift, sweep
 from . import _common
 
@@ -87,13 +88,6 @@ def _background(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", "-s", metavar="ID", help="background scenario from scenarios.yaml (its evidence and do())")
 
 
-def _check_outputs(args: argparse.Namespace, *paths: str | None) -> None:
-    """Refuse existing output files before any work is done."""
-    for path in paths:
-        if path:
-            _common.check_new_file(Path(path), args.force)
-
-
 def _labels(model) -> dict[str, str] | None:
     if model.theory is None:
         return None
@@ -137,7 +131,7 @@ def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[
     if args.csv:
         _common.write_atomic(Path(args.csv), frame.to_csv(index=False), force=args.force)
     if args.json:
-        _common.emit(frame.assign(), argparse.Namespace(json=True, csv=None, force=args.force))
+        _common.emit(frame, argparse.Namespace(json=True, csv=None, force=args.force))
         return
     print(header)
     print(_terminal(frame, args.level, key))
@@ -158,7 +152,7 @@ def _draws_note(args: argparse.Namespace) -> str:
 
 
 def run_shift(args: argparse.Namespace) -> int:
-    _check_outputs(args, args.csv, args.plot)
+    _common.check_outputs(args, csv=args.csv, plot=args.plot)
     model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     frame = shift(
@@ -175,10 +169,8 @@ def run_shift(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    _check_outputs(args, args.csv, args.plot, args.heatmap)
+    _common.check_outputs(args, csv=args.csv, plot=args.plot, heatmap=args.heatmap)
     if args.top is not None and args.top < 1:
-        from .._errors import BayesCMOError
-
         raise BayesCMOError(f"--top must be a positive number of contexts, got {args.top}")
     model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
@@ -202,12 +194,12 @@ def run_sweep(args: argparse.Namespace) -> int:
         if args.plot:
             _common.save_figure(tornado(frame, mode=mode, labels=_labels(model)), args.plot, args.force)
         if args.heatmap:
-            _common.save_figure(shift_heatmap(frame, mode=mode, labels=_labels(model)), args.heatmap, args.force)
+            _common.save_figure(shift_heatmap(frame, mode=mode, labels=_labels(model)), args.heatmap, args.force, "--heatmap")
     return 0
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
-    _check_outputs(args, args.csv, args.plot)
+    _common.check_outputs(args, csv=args.csv, plot=args.plot)
     model = _common.model_from(args)
     frame = compare_scenarios(model, args.target, args.scenario, level=args.level)
     header = f"named scenarios vs baseline (nothing observed){_draws_note(args)}"
