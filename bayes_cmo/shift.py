@@ -125,14 +125,19 @@ def _check_background_targets(targets: Sequence[str], findings, interventions) -
 # the batched core
 
 
-def _conditional(joint: np.ndarray, context: str, states: Sequence[str], background: str, how: str) -> np.ndarray:
+def _conditional(joint: np.ndarray, context: str, states: Sequence[str], background: str, mode: str) -> np.ndarray:
     """P(T | C = c) from a joint shaped (*batch, KT, KC); zero-probability states are an error."""
     pc = joint.sum(axis=-2, keepdims=True)
     if not np.all(pc > 0):
         bad = np.argwhere(~(pc > 0))[0]
         state = states[int(bad[-1])]
+        if mode == "do":  # the intervention itself always happens; the background becomes impossible
+            raise ZeroProbabilityEvidence(
+                f"the background ({background}) has probability zero under do({context}={state}); "
+                "its shift is undefined"
+            )
         raise ZeroProbabilityEvidence(
-            f"{how}{context}={state} has probability zero together with the background ({background}); "
+            f"{context}={state} has probability zero together with the background ({background}); "
             "its shift is undefined"
         )
     return joint / pc
@@ -167,11 +172,11 @@ def _context_arrays(
         if "observe" in modes:
             cpt = net.cpts[c]
             cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
-            joints["observe", ""] = (cpt * g).sum(axis=parents)
+            joints["observe"] = (cpt * g).sum(axis=parents)
         if "do" in modes:
-            joints["do", "do("] = g.sum(axis=parents)
-        for (mode, how), joint in joints.items():
-            out[mode, c] = (_conditional(joint, c, net.states[c], background, how), base)
+            joints["do"] = g.sum(axis=parents)
+        for mode, joint in joints.items():
+            out[mode, c] = (_conditional(joint, c, net.states[c], background, mode), base)
     return out
 
 

@@ -51,6 +51,11 @@ MISTAKES = [
     (["links", "--csv", "{tmp}"], r": is a folder; give a file name inside it"),
     (["sweep", "-t", "synergy", "--plot", "{tmp}/f.png", "--heatmap", "{tmp}/f.png"], r"f.png: named by both --plot and --heatmap"),
     (["sweep", "-t", "synergy", "--heatmap", "{tmp}/f.txt"], r"--heatmap .*f.txt: expected a .png, .pdf or .svg"),
+    # impossible findings on a network file with zeros (either = tub or lung)
+    (["shift", "--model", ASIA, "-c", "tub", "-t", "dysp", "-e", "either=no", "--mode", "do"],
+     r"the background \(either=no\) has probability zero under do\(tub=yes\); its shift is undefined$"),
+    (["shift", "--model", ASIA, "-c", "tub", "-t", "dysp", "-e", "either=no", "--mode", "observe"],
+     r"tub=yes has probability zero together with the background \(either=no\)"),
 ]
 
 
