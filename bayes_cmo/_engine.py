@@ -732,8 +732,22 @@ def _raise_if_zero(net: NetworkArrays, z: np.ndarray, ev: _Evidence) -> None:
     )
 
 
-def _smallest_conflict(net: NetworkArrays, findings: Mapping[str, Any], draw: int | None) -> str:
-    """'; conflicting: a=x, b=y' naming the smallest impossible subset (up to 3 findings), else ''."""
+def smallest_conflict(net: NetworkArrays, findings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The smallest subset of ``findings`` (up to 3) that is impossible under ``net``, or None.
+
+    For a network with draws, in the first draw where the findings are impossible.
+    """
+    z = probability_of_evidence(net, [findings])
+    bad = np.argwhere(~(z > 0))
+    if not len(bad):
+        return None
+    return _conflicting_subset(net, findings, int(bad[0][0]) if net.batch_size is not None else None, whole=True)
+
+
+def _conflicting_subset(
+    net: NetworkArrays, findings: Mapping[str, Any], draw: int | None, whole: bool = False
+) -> dict[str, Any] | None:
+    """The smallest impossible proper subset (up to 3 findings; with ``whole``, the full set counts too)."""
     from itertools import combinations
 
     items = sorted(findings.items())
@@ -741,15 +755,23 @@ def _smallest_conflict(net: NetworkArrays, findings: Mapping[str, Any], draw: in
         net = with_cpts(net, **{v: net.cpts[v][draw] for v in net.variables if net.is_batched(v)})
     for size in (1, 2, 3):
         subsets = [dict(c) for c in combinations(items, size)]
-        if not subsets or len(subsets) > 2000 or size >= len(items):
+        if not subsets or len(subsets) > 2000 or (size >= len(items) and not (whole and size == len(items))):
             break
         z = probability_of_evidence(net, subsets)
         for subset, p in zip(subsets, z, strict=True):
             if not p > 0:
-                named = ", ".join(f"{k}={v}" for k, v in subset.items())
-                what = "is impossible on its own" if size == 1 else "cannot occur together"
-                return f"; {named} {what} under the model"
-    return ""
+                return subset
+    return None
+
+
+def _smallest_conflict(net: NetworkArrays, findings: Mapping[str, Any], draw: int | None) -> str:
+    """'; a=x, b=y cannot occur together under the model' naming the smallest impossible subset, else ''."""
+    subset = _conflicting_subset(net, findings, draw)
+    if subset is None:
+        return ""
+    named = ", ".join(f"{k}={v}" for k, v in subset.items())
+    what = "is impossible on its own" if len(subset) == 1 else "cannot occur together"
+    return f"; {named} {what} under the model"
 
 
 def query(

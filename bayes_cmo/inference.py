@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _engine
-from ._errors import BayesCMOError, did_you_mean
+from ._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 from .network import Model
 from .theory import Scenario
 
@@ -105,7 +105,18 @@ def posterior(
     if both:
         raise BayesCMOError(f"'{both[0]}' is both observed (--evidence) and intervened on (--do); choose one")
     network = _engine.intervene(model.network, do) if do else model.network
-    result = _engine.marginals(network, targets, [evidence])
+    try:
+        result = _engine.marginals(network, targets, [evidence])
+    except ZeroProbabilityEvidence:
+        given = ", ".join(f"{k}={v}" for k, v in evidence.items())
+        under = f"under do({', '.join(f'{k}={v}' for k, v in do.items())})" if do else ""
+        subset = _engine.smallest_conflict(network, evidence) or evidence
+        if len(subset) == len(evidence):
+            why = "" if len(evidence) == 1 else "; these findings cannot occur together"
+        else:
+            named = ", ".join(f"{k}={v}" for k, v in subset.items())
+            why = f"; {named} " + ("is impossible on its own" if len(subset) == 1 else "cannot occur together")
+        raise ZeroProbabilityEvidence(f"the evidence {given} has probability zero {under or 'under the model'}{why}") from None
     return {t: p[..., 0, :] for t, p in result.items()}
 
 

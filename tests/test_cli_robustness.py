@@ -56,6 +56,12 @@ MISTAKES = [
      r"the background \(either=no\) has probability zero under do\(tub=yes\); its shift is undefined$"),
     (["shift", "--model", ASIA, "-c", "tub", "-t", "dysp", "-e", "either=no", "--mode", "observe"],
      r"tub=yes has probability zero together with the background \(either=no\)"),
+    (["query", "--model", ASIA, "-t", "dysp", "-e", "either=no,lung=yes"],
+     r"the evidence either=no, lung=yes has probability zero under the model; these findings cannot occur together$"),
+    (["query", "--model", ASIA, "-t", "dysp", "-e", "either=no,lung=yes,smoke=yes"],
+     r"the evidence either=no, lung=yes, smoke=yes has probability zero under the model; either=no, lung=yes cannot"),
+    (["query", "--model", ASIA, "-t", "dysp", "-e", "either=no", "--do", "lung=yes"],
+     r"the evidence either=no has probability zero under do\(lung=yes\)$"),
 ]
 
 
