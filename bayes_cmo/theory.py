@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -125,22 +126,35 @@ class Theory:
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     path: Path | None = None
 
-    @property
+    # The theory is frozen, so its derived structure is computed once (build_model asks for
+    # every node's links and parents several times, and is rebuilt per judgement in sensitivity).
+
+    @cached_property
     def dag_links(self) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.lag == 0)
 
+    @cached_property
+    def _links_into(self) -> dict[str, tuple[Link, ...]]:
+        into: dict[str, list[Link]] = {}
+        for link in self.dag_links:
+            into.setdefault(link.target, []).append(link)
+        return {node: tuple(links) for node, links in into.items()}
+
+    @cached_property
+    def _parents(self) -> dict[str, tuple[str, ...]]:
+        out = {}
+        for node, links in self._links_into.items():
+            seen = dict.fromkeys(link.source for link in links)
+            seen.update(dict.fromkeys(link.moderator for link in links if link.moderator and link.moderator not in seen))
+            out[node] = tuple(seen)
+        return out
+
     def links_into(self, node: str) -> tuple[Link, ...]:
-        return tuple(link for link in self.dag_links if link.target == node)
+        return self._links_into.get(node, ())
 
     def parents(self, node: str) -> tuple[str, ...]:
         """Parents in the DAG: link sources first, then moderators, in file order."""
-        seen: dict[str, None] = {}
-        for link in self.links_into(node):
-            seen.setdefault(link.source)
-        for link in self.links_into(node):
-            if link.moderator:
-                seen.setdefault(link.moderator)
-        return tuple(seen)
+        return self._parents.get(node, ())
 
     def order(self) -> tuple[str, ...]:
         """Node ids in a topological order of the DAG (stable: file order breaks ties)."""
