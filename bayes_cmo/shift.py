@@ -404,6 +404,9 @@ def compare_scenarios(
         chosen = [resolve_scenario(model, s) for s in ([scenarios] if isinstance(scenarios, (str, Scenario)) else scenarios)]
         if not chosen:
             raise BayesCMOError("The 'scenarios' parameter of compare_scenarios must name at least one scenario. Got [] instead.")
+        ids = [s.id for s in chosen]
+        if len(set(ids)) != len(ids):
+            raise BayesCMOError(f"The 'scenarios' parameter of compare_scenarios must not repeat a scenario. Got {ids!r} instead.")
     net = model.network
     batched = net.batch_size is not None
     baseline = _engine.marginals(net, targets)

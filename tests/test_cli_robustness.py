@@ -51,6 +51,7 @@ MISTAKES = [
     (["links", "--csv", "{tmp}"], r": is a folder; give a file name inside it"),
     (["sweep", "-t", "synergy", "--plot", "{tmp}/f.png", "--heatmap", "{tmp}/f.png"], r"f.png: named by both --plot and --heatmap"),
     (["sweep", "-t", "synergy", "--heatmap", "{tmp}/f.txt"], r"--heatmap .*f.txt: expected a .png, .pdf or .svg"),
+    (["scenarios", "-t", "synergy", "-s", "enforced_merger", "-s", "enforced_merger"], r"must not repeat a scenario"),
     # impossible findings on a network file with zeros (either = tub or lung)
     (["shift", "--model", ASIA, "-c", "tub", "-t", "dysp", "-e", "either=no", "--mode", "do"],
      r"the background \(either=no\) has probability zero under do\(tub=yes\); its shift is undefined$"),
