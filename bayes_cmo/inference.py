@@ -133,6 +133,9 @@ def what_if(
     With draws, ``probability`` is the mean over draws and the interval is the
     central ``level`` credible interval of the second-order uncertainty.
     """
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
+        # checked with point values too, where it is unused: a wrong level should not pass until draws are added
+        raise BayesCMOError(f"The 'level' parameter must be between 0 and 1. Got {level!r} instead.")
     rows = []
     for target, p in posterior(model, targets, evidence, do).items():
         for k, state in enumerate(model.states(target)):

@@ -137,3 +137,11 @@ def test_impossible_findings_name_the_conflicting_pair(toy_copy):
         posterior(model, "mandated", evidence)
     # Each finding alone, and any other pair, is possible.
     assert posterior(model, "mandated", {"legal_agreements": "present", "synergy": "synergy"})["mandated"].sum() == pytest.approx(1)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.5, 90, True])
+def test_what_if_checks_level_without_draws(toy_model, level):
+    from bayes_cmo import BayesCMOError, what_if
+
+    with pytest.raises(BayesCMOError, match="'level' parameter must be between 0 and 1"):
+        what_if(toy_model, "synergy", level=level)
