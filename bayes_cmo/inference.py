@@ -21,7 +21,7 @@ def check_findings(model: Model, findings: Mapping[str, str] | None, what: str) 
     out = {}
     for node, state in (findings or {}).items():
         if node not in model.network.states:
-            raise BayesCMOError(f"{what}: unknown node '{node}'{did_you_mean(node, model.variables)}")
+            raise BayesCMOError(f"{what}: unknown node '{node}'{_suggest(node, model)}")
         states = model.states(node)
         if str(state) not in states:
             raise BayesCMOError(
@@ -32,13 +32,21 @@ def check_findings(model: Model, findings: Mapping[str, str] | None, what: str) 
     return out
 
 
+def _suggest(node: str, model: Model) -> str:
+    """A did-you-mean, or for a small network with no near miss, its node list."""
+    hint = did_you_mean(node, model.variables)
+    if not hint and len(model.variables) <= 15:
+        hint = f" (the network's nodes: {', '.join(model.variables)})"
+    return hint
+
+
 def check_targets(model: Model, targets: Sequence[str] | str) -> list[str]:
     targets = [targets] if isinstance(targets, str) else list(targets)
     if not targets:
         raise BayesCMOError("give at least one target node")
     for target in targets:
         if target not in model.network.states:
-            raise BayesCMOError(f"target: unknown node '{target}'{did_you_mean(target, model.variables)}")
+            raise BayesCMOError(f"target: unknown node '{target}'{_suggest(target, model)}")
     return targets
 
 

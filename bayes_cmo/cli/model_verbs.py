@@ -146,7 +146,7 @@ def run_links(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     path = export_model(model, Path(args.out), args.format, force=args.force)
-    print(f"wrote {path}")
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

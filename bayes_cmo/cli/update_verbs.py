@@ -221,7 +221,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     frame = simulate_cases(model, args.n, missing=args.missing, seed=args.seed, observed=args.observe or None)
     changed = f" with {', '.join(args.set_link)}" if args.set_link else ""
     _common.write_atomic(out, frame.to_csv(index=False), force=args.force)
-    print(f"wrote {out}: {args.n} synthetic case(s) from {model.source}{changed}, {args.missing:.0%} blanks, seed {args.seed}")
+    print(f"wrote {out}: {args.n} synthetic case(s) from {model.source}{changed}, {args.missing:.0%} blanks, seed {args.seed}", file=sys.stderr)
     return 0
 
 
