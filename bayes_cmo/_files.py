@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import tempfile
+from collections.abc import Callable
 import re
 from pathlib import Path
 from typing import Any
@@ -107,3 +110,19 @@ def csv_header(path: Path) -> list[str]:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` into a temporary file beside ``path``, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    tmp = None
+    try:
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BayesCMOError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)

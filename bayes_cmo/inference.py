@@ -18,25 +18,32 @@ DEFAULT_LEVEL = 0.9
 
 def check_findings(model: Model, findings: Mapping[str, str] | None, what: str) -> dict[str, str]:
     """Known node and state names, or a one-line error with a 'did you mean'."""
+    return check_states(model.network.states, findings, what)
+
+
+def check_states(
+    states: Mapping[str, Sequence[str]], findings: Mapping[str, str] | None, what: str
+) -> dict[str, str]:
+    """``findings`` checked against the state names of each node in ``states``."""
     out = {}
     for node, state in (findings or {}).items():
-        if node not in model.network.states:
-            raise BayesCMOError(f"{what}: unknown node '{node}'{_suggest(node, model)}")
-        states = model.states(node)
-        if str(state) not in states:
+        if node not in states:
+            raise BayesCMOError(f"{what}: unknown node '{node}'{_suggest(node, tuple(states))}")
+        names = states[node]
+        if str(state) not in names:
             raise BayesCMOError(
-                f"{what}: unknown state '{state}' for {node} (expected one of {', '.join(states)})"
-                f"{did_you_mean(state, states)}"
+                f"{what}: unknown state '{state}' for {node} (expected one of {', '.join(names)})"
+                f"{did_you_mean(state, names)}"
             )
         out[node] = str(state)
     return out
 
 
-def _suggest(node: str, model: Model) -> str:
+def _suggest(node: str, variables: Sequence[str]) -> str:
     """A did-you-mean, or for a small network with no near miss, its node list."""
-    hint = did_you_mean(node, model.variables)
-    if not hint and len(model.variables) <= 15:
-        hint = f" (the network's nodes: {', '.join(model.variables)})"
+    hint = did_you_mean(node, variables)
+    if not hint and len(variables) <= 15:
+        hint = f" (the network's nodes: {', '.join(variables)})"
     return hint
 
 
@@ -46,7 +53,7 @@ def check_targets(model: Model, targets: Sequence[str] | str) -> list[str]:
         raise BayesCMOError("give at least one target node")
     for target in targets:
         if target not in model.network.states:
-            raise BayesCMOError(f"target: unknown node '{target}'{_suggest(target, model)}")
+            raise BayesCMOError(f"target: unknown node '{target}'{_suggest(target, model.variables)}")
     return targets
 
 

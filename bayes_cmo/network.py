@@ -13,6 +13,7 @@ import numpy as np
 from . import _engine
 from ._engine import NetworkArrays
 from ._errors import BayesCMOError, did_you_mean
+from ._files import write_atomically
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from .theory import Theory, load_theory
 
@@ -179,17 +180,7 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
         "xdsl": _pgmpy.XDSLWriter,
     }
     network = to_pgmpy(model)
-    tmp = None
-    try:
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        writers[fmt](network).write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise BayesCMOError(f"{path}: cannot write it ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, writers[fmt](network).write)
     return path
 
 

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from . import _engine
-from ._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
+from ._errors import BayesCMOError, ZeroProbabilityEvidence
 from .elicitation import Parameters, draw_parameters, elicited_parameters
-from .inference import DEFAULT_LEVEL, summarise
+from .inference import DEFAULT_LEVEL, check_states, summarise
 from .network import Model, build_model, check_draw_memory
 from .theory import Link, Node, Theory
 
@@ -138,22 +138,10 @@ def unroll(theory: Theory, rounds: int, parameters: Parameters | None = None) ->
 
 
 def _check_findings(theory: Theory, findings: Mapping[str, str] | None, what: str) -> dict[str, str]:
-    """Known node and state names (as inference.check_findings, without building the one-round model)."""
-    out = {}
-    for node, state in (findings or {}).items():
-        if node not in theory.nodes:
-            raise BayesCMOError(f"{what}: unknown node '{node}'{did_you_mean(node, theory.nodes)}")
-        if node == DISSOLUTION:
-            raise BayesCMOError(
-                f"{what}: '{DISSOLUTION}' is what the round-by-round view estimates; drop it from the {what}"
-            )
-        states = theory.nodes[node].states
-        if str(state) not in states:
-            raise BayesCMOError(
-                f"{what}: unknown state '{state}' for {node} (expected one of {', '.join(states)})"
-                f"{did_you_mean(state, states)}"
-            )
-        out[node] = str(state)
+    """Known node and state names, and nothing on what the view estimates."""
+    out = check_states({n: node.states for n, node in theory.nodes.items()}, findings, what)
+    if DISSOLUTION in out:
+        raise BayesCMOError(f"{what}: '{DISSOLUTION}' is what the round-by-round view estimates; drop it from the {what}")
     return out
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._errors import BayesCMOError
+from .._files import write_atomically
 from ..network import Model, load_model
 
 
@@ -144,19 +143,14 @@ def check_new_file(path: Path, force: bool) -> None:
 
 
 def write_atomic(path: Path, text: str, *, force: bool) -> None:
-    """Write through a temporary file in the same folder, so a crash never leaves half a file."""
+    """Write text through a temporary file in the same folder, so a crash never leaves half a file."""
     check_new_file(path, force)
-    tmp = None
-    try:
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
             out.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise BayesCMOError(f"{path}: cannot write it ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+
+    write_atomically(path, write)
 
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
