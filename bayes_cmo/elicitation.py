@@ -64,7 +64,7 @@ def elicited_parameters(theory: Theory) -> Parameters:
     )
 
 
-def draw_parameters(theory: Theory, n_draws: int, seed: int | None = 0) -> Parameters:
+def draw_parameters(theory: Theory, n_draws: int, seed: int | np.random.SeedSequence | None = 0) -> Parameters:
     """``n_draws`` draws from the second-order distribution of every judgement."""
     if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
         raise BayesCMOError(f"The 'n_draws' parameter of draw_parameters must be a positive integer. Got {n_draws!r} instead.")

@@ -187,11 +187,12 @@ def sample_size(
     order = theory.order()
     states = {v: theory.nodes[v].states for v in order}
     parents = {v: theory.parents(v) for v in order}
-    truth = draw_parameters(theory, int(replicates), seed)
+    # Independent streams for the true worlds and for the cases drawn from them.
+    truth_seed, cases_seed = np.random.SeedSequence(seed).spawn(2)
+    truth = draw_parameters(theory, int(replicates), truth_seed)
     true_cpts = build_cpts(theory, truth)
     true_weight = np.asarray(truth.weights[studied.id])
-    rng = np.random.default_rng(seed)
-    case_seeds = rng.integers(0, 2**32 - 1, size=int(replicates))
+    case_seeds = np.random.default_rng(cases_seed).integers(0, 2**32 - 1, size=int(replicates))
     n_max = grid[-1]
 
     frames = []
