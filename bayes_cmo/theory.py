@@ -115,7 +115,7 @@ class Scenario:
     citation: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: its tables are DataFrames, which do not compare to a bool
 class Theory:
     """A validated programme theory. ``links`` includes lagged (feedback) links."""
 
