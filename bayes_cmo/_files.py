@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import re
 from pathlib import Path
 from typing import Any
@@ -126,3 +128,27 @@ def write_atomically(path: Path, write: Callable[[str], None]) -> None:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def folder_atomically(out: Path) -> Iterator[Path]:
+    """Fill a temporary folder beside ``out``; on success it replaces ``out`` in one rename.
+
+    The caller has already decided that ``out`` may be (re)placed. On any
+    error nothing is left behind and an existing ``out`` is untouched.
+    """
+    out = Path(out)
+    parent = out.parent if str(out.parent) else Path(".")
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-"))
+    try:
+        yield tmp
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.old-"))
+            os.replace(out, trash / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from typing import Any
 import yaml
 
 from ._errors import BayesCMOError
-from ._files import file_sha256, read_yaml
+from ._files import file_sha256, folder_atomically, read_yaml
 from .theory import Theory, load_theory
 from .update import METHOD, UpdateResult
 
@@ -74,8 +72,7 @@ def write_priors(
 
     record = _provenance(result, src)
     record.update(provenance or {})
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-"))
-    try:
+    with folder_atomically(out) as tmp:
         _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml"))
         _write_yaml(tmp / "links.yaml", {"links": _link_entries(theory, src)}, _header(src, "links.yaml"))
         for name in ("claims.yaml", "scenarios.yaml"):
@@ -87,16 +84,6 @@ def write_priors(
                 frame.to_csv(tmp / "tables" / f"{node}.csv", index=False, float_format="%.6g")
         _write_yaml(tmp / "provenance.yaml", record, "# How this priors folder was made (bayes_cmo update).\n")
         load_theory(tmp)  # refuse to leave behind a folder that does not load
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.old-"))
-            os.replace(out, trash / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
