@@ -19,6 +19,7 @@ from .inference import mean_score, posterior, what_if
 from .network import Model, build_model, export_model, load_model, to_pgmpy
 from .priors_io import write_priors
 from .refinement import compare_models, data_conflict, refine
+from .report import write_report
 from .rounds import survival, unroll
 from .sample_size import sample_size
 from .sensitivity import judgement_sensitivity
@@ -74,4 +75,5 @@ __all__ = [
     "value_of_information",
     "what_if",
     "write_priors",
+    "write_report",
 ]

@@ -12,10 +12,10 @@ import warnings
 from collections.abc import Sequence
 
 from .._errors import BayesCMOError, did_you_mean
-from . import model_verbs, plan_verbs, update_verbs, whatif_verbs
+from . import model_verbs, plan_verbs, report_verbs, update_verbs, whatif_verbs
 
 #: Verb groups, in the order ``--help`` lists them.
-VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs]
+VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs]
 
 
 class _UsageError(Exception):
