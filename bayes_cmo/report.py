@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._errors import BayesCMOError
+from ._errors import BayesCMOError, did_you_mean
 from ._files import folder_atomically
 from .claims import check_claims
 from .describe import summary
+from .inference import check_targets
 from .network import Model
-from .rounds import survival
+from .rounds import MAX_ROUNDS, survival
 from .sensitivity import judgement_sensitivity
 from .shift import compare_scenarios, shift, sweep
 from .voi import best_measurements, value_of_information
@@ -77,9 +78,12 @@ def write_report(
     if theory is None:
         raise BayesCMOError(f"{model.source}: the report needs a priors folder (links, claims, scenarios), not a network file")
     if context not in theory.nodes:
-        from ._errors import did_you_mean
-
         raise BayesCMOError(f"context: unknown node '{context}'{did_you_mean(context, theory.nodes)}")
+    targets = check_targets(model, list(targets))
+    if context in targets:
+        raise BayesCMOError(f"'{context}' is both the headline context and a target; drop one of them")
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise BayesCMOError(f"rounds must be from 1 to {MAX_ROUNDS}, got {rounds}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BayesCMOError(f"{out}: exists and is not a folder; choose another --out")
@@ -91,13 +95,13 @@ def write_report(
     if not parent.is_dir():
         raise BayesCMOError(f"{parent}: folder does not exist")
 
-    targets = list(targets)
     drawn = model.with_draws(n_draws, seed=seed)
     claims = check_claims(model)
     headline = shift(drawn, context, targets, level=level)
     every = sweep(drawn, targets, modes=("observe",), level=level)
     scenarios = compare_scenarios(drawn, targets, level=level) if theory.scenarios else None
-    by_round = survival(theory, rounds, n_draws=min(n_draws, 200), seed=seed, level=level) if any(link.lag for link in theory.links) and "dissolution" in theory.nodes else None
+    has_loop = any(link.lag for link in theory.links) and "dissolution" in theory.nodes
+    by_round = survival(theory, rounds, n_draws=min(n_draws, 200), seed=seed, level=level) if has_loop else None
     voi_target = "dissolution" if "dissolution" in theory.nodes else targets[0]
     voi = value_of_information(model, voi_target)
     best = best_measurements(model, voi_target, 3)

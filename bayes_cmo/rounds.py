@@ -18,6 +18,7 @@ rounds, in point values and in every parameter draw.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -73,7 +74,7 @@ def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], 
         copies = range(1, rounds + 1) if node_id in dynamic else [0]
         for r in copies:
             new_id = name(node_id, r) if r else node_id
-            nodes[new_id] = _renamed(node, new_id, f" (round {r})" if r else "")
+            nodes[new_id] = dataclasses.replace(node, id=new_id, label=node.label + (f" (round {r})" if r else ""))
             node_map[new_id] = node_id
     links: list[Link] = []
     link_map: dict[str, str] = {}
@@ -108,20 +109,6 @@ def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], 
         )
     unrolled = Theory(nodes=nodes, links=tuple(links), path=theory.path)
     return unrolled, link_map, node_map
-
-
-def _renamed(node: Node, new_id: str, suffix: str) -> Node:
-    return Node(
-        id=new_id,
-        label=node.label + suffix,
-        role=node.role,
-        states=node.states,
-        baseline=node.baseline,
-        ordered=node.ordered,
-        baseline_confidence=node.baseline_confidence,
-        description=node.description,
-        source=node.source,
-    )
 
 
 def unroll(theory: Theory, rounds: int, parameters: Parameters | None = None) -> Model:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .._errors import BayesCMOError
 from ..network import load_model
 from ..report import write_report
+from ..rounds import MAX_ROUNDS
 from . import _common
 
 
@@ -41,8 +42,8 @@ def run_report(args: argparse.Namespace) -> int:
     _common.check_draws(args)
     if args.draws < 1:
         raise BayesCMOError(f"--draws must be at least 1: the report gives every answer with an interval (got {args.draws})")
-    if args.rounds < 1:
-        raise BayesCMOError(f"--rounds must be at least 1, got {args.rounds}")
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        raise BayesCMOError(f"--rounds must be from 1 to {MAX_ROUNDS}, got {args.rounds}")
     model = load_model(args.model)
     out = write_report(
         model,
