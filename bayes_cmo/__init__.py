@@ -11,25 +11,37 @@ Importing this package does not import pgmpy (slow); the functions that need it 
 """
 
 from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from .cases import read_cases
-from .claims import check_claims
-from .describe import link_table, summary
-from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
-from .inference import mean_score, posterior, what_if
-from .network import Model, build_model, export_model, load_model, to_pgmpy
-from .priors_io import write_priors
-from .refinement import compare_models, data_conflict, refine
+from ._version import __version__
+from .inference import check_claims, compare_scenarios, mean_score, posterior, shift, survival, sweep, unroll, what_if
+from .network import (
+    Model,
+    Parameters,
+    build_cpts,
+    build_model,
+    draw_parameters,
+    elicited_parameters,
+    export_model,
+    link_table,
+    load_model,
+    summary,
+    to_pgmpy,
+)
+from .planning import best_measurements, judgement_sensitivity, sample_size, value_of_information
 from .report import write_report
-from .rounds import survival, unroll
-from .sample_size import sample_size
-from .sensitivity import judgement_sensitivity
-from .shift import compare_scenarios, shift, sweep
-from .simulate import set_link_weight, simulate_cases
 from .theory import Claim, Link, Node, Scenario, Theory, default_priors_path, load_theory
-from .update import UpdateResult, expected_counts, update_priors
-from .voi import best_measurements, value_of_information
+from .update import (
+    UpdateResult,
+    compare_models,
+    data_conflict,
+    expected_counts,
+    read_cases,
+    refine,
+    set_link_weight,
+    simulate_cases,
+    update_priors,
+    write_priors,
+)
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BayesCMOError",

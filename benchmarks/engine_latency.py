@@ -23,7 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bayes_cmo import _engine as engine  # noqa: E402
+from bayes_cmo import engine  # noqa: E402
+from bayes_cmo.network import _pgmpy as adapter  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
@@ -65,7 +66,7 @@ SINGLE = {
 
 def main() -> None:
     t0 = time.perf_counter()
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     print(f"(pgmpy import: {time.perf_counter() - t0:.1f} s)\n")
     warnings.simplefilter("ignore")
@@ -74,7 +75,7 @@ def main() -> None:
     models = {}
     for name, (target, ev) in SINGLE.items():
         model = _pgmpy.get_example_model(name)
-        net = engine.arrays_from_pgmpy(model)
+        net = adapter.arrays_from_pgmpy(model)
         models[name] = (model, net)
         ve = _pgmpy.VariableElimination(model)
 
@@ -108,7 +109,7 @@ def main() -> None:
         out = np.empty((len(draws), E, len(net.states[target])))
         for k, d in enumerate(draws):
             one = engine.with_cpts(net, **{v: batched.cpts[v][d] for v in net.variables})
-            ve = _pgmpy.VariableElimination(engine.to_pgmpy(one))
+            ve = _pgmpy.VariableElimination(adapter.to_pgmpy(one))
             for i, ev in enumerate(sets):
                 f = ve.query([target], evidence=ev, show_progress=False)
                 out[k, i] = pgmpy_vector(f, target, net)

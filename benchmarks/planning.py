@@ -20,9 +20,9 @@ import warnings
 import numpy as np
 
 import bayes_cmo as bc
-from bayes_cmo.sensitivity import judgements
-from bayes_cmo.simulate import set_link_weight
-from bayes_cmo.voi import mutual_information_bits
+from bayes_cmo.planning.sensitivity import judgements
+from bayes_cmo.update.simulate import set_link_weight
+from bayes_cmo.planning.voi import mutual_information_bits
 
 
 def median_time(fn, repeats):
@@ -35,7 +35,7 @@ def median_time(fn, repeats):
 
 
 def voi_pgmpy(model, target):
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     infer = _pgmpy.VariableElimination(bc.to_pgmpy(model))
     out = {}

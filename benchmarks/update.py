@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from bayes_cmo import build_model, load_theory
-from bayes_cmo.cases import case_findings, read_cases
-from bayes_cmo.simulate import set_link_weight, simulate_cases
-from bayes_cmo.update import _EStep, _one_blas_thread, update_priors
+from bayes_cmo.update.cases import case_findings, read_cases
+from bayes_cmo.update.simulate import set_link_weight, simulate_cases
+from bayes_cmo.update.em import _EStep, _one_blas_thread, update_priors
 
 
 def main() -> None:
@@ -63,8 +63,8 @@ def main() -> None:
             ours.append(time.perf_counter() - start)
     counts = {v: c.sum(axis=0) for v, c in per_case.items()}
 
-    from bayes_cmo import _pgmpy
-    from bayes_cmo.network import to_pgmpy
+    from bayes_cmo.network import _pgmpy
+    from bayes_cmo.network.model import to_pgmpy
 
     ve = _pgmpy.VariableElimination(to_pgmpy(model))
     net = model.network

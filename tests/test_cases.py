@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bayes_cmo import BayesCMOError, build_model, load_theory
-from bayes_cmo.cases import AllBlankColumnWarning, case_findings, case_likelihoods, read_cases
+from bayes_cmo.update.cases import AllBlankColumnWarning, case_findings, case_likelihoods, read_cases
 
 TOY = Path(__file__).parent / "data" / "toy"
 

@@ -14,7 +14,7 @@ import pytest
 
 from bayes_cmo import build_model, load_theory, read_cases
 from bayes_cmo.cli import main
-from bayes_cmo.voi import read_costs
+from bayes_cmo.planning.voi import read_costs
 
 TOY = Path(__file__).parent / "data" / "toy"
 CASES = "case_id,legal_agreements,initial_trust,synergy\nA,present,high,synergy\nB,absent,low,inertia\nC,present,,synergy\n"

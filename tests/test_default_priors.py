@@ -77,7 +77,7 @@ QUERIES = [
 
 @pytest.mark.parametrize(("evidence", "targets"), QUERIES)
 def test_agrees_with_pgmpy_variable_elimination(default_model, evidence, targets):
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     reference = _pgmpy.VariableElimination(to_pgmpy(default_model))
     ours = posterior(default_model, targets, evidence)
@@ -88,7 +88,7 @@ def test_agrees_with_pgmpy_variable_elimination(default_model, evidence, targets
 
 
 def test_do_agrees_with_pgmpy_causal_inference(default_model):
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     reference = _pgmpy.CausalInference(to_pgmpy(default_model))
     do = {"power_imbalance": "high"}

@@ -8,7 +8,7 @@ import pytest
 
 from bayes_cmo import BayesCMOError, link_table
 from bayes_cmo.cli import main
-from bayes_cmo.describe import LINK_COLUMNS
+from bayes_cmo.network.describe import LINK_COLUMNS
 
 
 def test_link_table_toy(toy_theory):

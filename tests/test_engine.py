@@ -1,4 +1,4 @@
-"""Tests for the batched einsum inference engine (bayes_cmo._engine)."""
+"""Tests for the batched einsum inference engine (bayes_cmo.engine.core)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bayes_cmo._engine import (
+from bayes_cmo.network._pgmpy import arrays_from_pgmpy, to_pgmpy
+from bayes_cmo.engine.core import (
     NetworkArrays,
     ancestral_set,
-    arrays_from_pgmpy,
     differentiate,
     evidence_likelihoods,
     intervene,
     marginals,
     probability_of_evidence,
     query,
-    to_pgmpy,
     with_cpts,
 )
 from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence
@@ -55,7 +54,7 @@ def sprinkler_net() -> NetworkArrays:
 
 @pytest.fixture(scope="module")
 def pg():
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     return _pgmpy
 
@@ -315,7 +314,7 @@ def test_partially_batched_and_pruned_batch_axis():
 
 
 def test_plan_is_reused():
-    from bayes_cmo import _engine
+    from bayes_cmo.engine import core as _engine
 
     net = sprinkler_net()
     query(net, ["rain"], [{"wet": "yes"}])
@@ -327,7 +326,7 @@ def test_plan_is_reused():
 
 
 def test_memory_guard_chunks_evidence_sets(example, monkeypatch):
-    from bayes_cmo import _engine
+    from bayes_cmo.engine import core as _engine
 
     _, net = example("asia")
     rng = np.random.default_rng(3)
@@ -445,7 +444,7 @@ def test_network_validation():
 
 
 def test_engine_import_does_not_import_pgmpy():
-    code = "import sys, bayes_cmo._engine; assert 'pgmpy' not in sys.modules, 'pgmpy imported'"
+    code = "import sys, bayes_cmo.engine.core; assert 'pgmpy' not in sys.modules, 'pgmpy imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -723,7 +722,7 @@ def test_differentiate_shapes_and_edge_cases():
 
 
 def test_differentiate_memory_guard_chunks_evidence_sets(example, monkeypatch):
-    from bayes_cmo import _engine
+    from bayes_cmo.engine import core as _engine
 
     _, net = example("asia")
     rng = np.random.default_rng(31)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bayes_cmo.network._pgmpy import arrays_from_pgmpy, to_pgmpy
 from bayes_cmo import Model, sweep
-from bayes_cmo._engine import NetworkArrays, arrays_from_pgmpy, marginals, to_pgmpy
+from bayes_cmo.engine.core import NetworkArrays, marginals
 
 TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
 def pg():
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     return _pgmpy
 

@@ -9,7 +9,7 @@ import pytest
 
 from bayes_cmo import BayesCMOError, export_model, load_model, posterior, what_if
 from bayes_cmo.cli import main
-from bayes_cmo.network import FORMATS, max_abs_difference
+from bayes_cmo.network.model import FORMATS, max_abs_difference
 
 DATA = Path(__file__).parent / "data"
 #: pgmpy's NET writer prints probabilities with ~10 significant digits.

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bayes_cmo import load_theory
-from bayes_cmo._ordered_logit import Family, families, laplace_covariance
-from bayes_cmo.elicitation import build_cpts
+from bayes_cmo.update.ordered_logit import Family, families, laplace_covariance
+from bayes_cmo.network.elicitation import build_cpts
 
 TOY = Path(__file__).parent / "data" / "toy"
 

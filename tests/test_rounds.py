@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bayes_cmo import BayesCMOError, build_model, load_theory, posterior
-from bayes_cmo import _engine
+from bayes_cmo.engine import core as _engine
 from bayes_cmo.cli import main
-from bayes_cmo.rounds import dynamic_nodes, round_name, survival, unroll, unroll_theory
+from bayes_cmo.inference.rounds import dynamic_nodes, round_name, survival, unroll, unroll_theory
 
 LOOP_NODES = """
 nodes:

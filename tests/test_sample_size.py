@@ -10,7 +10,7 @@ from scipy.optimize import check_grad, minimize
 from scipy.special import expit
 
 from bayes_cmo import BayesCMOError, build_model, load_theory
-from bayes_cmo.sample_size import _analysis_family, _fit, sample_size
+from bayes_cmo.planning.sample_size import _analysis_family, _fit, sample_size
 
 TOY = Path(__file__).parent / "data" / "toy"
 COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates"]

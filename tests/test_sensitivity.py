@@ -10,8 +10,8 @@ import pytest
 from scipy.special import expit, logit, polygamma
 
 from bayes_cmo import BayesCMOError, build_model, load_theory, posterior
-from bayes_cmo.sensitivity import judgement_sensitivity, judgements, shifted_baseline
-from bayes_cmo.simulate import set_link_weight
+from bayes_cmo.planning.sensitivity import judgement_sensitivity, judgements, shifted_baseline
+from bayes_cmo.update.simulate import set_link_weight
 
 TOY = Path(__file__).parent / "data" / "toy"
 

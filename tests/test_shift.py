@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import expit
 
+from bayes_cmo.network._pgmpy import to_pgmpy
 from bayes_cmo import BayesCMOError, Model, ZeroProbabilityEvidence, compare_scenarios, load_model, shift, sweep
-from bayes_cmo._engine import NetworkArrays, intervene, query, to_pgmpy
+from bayes_cmo.engine.core import NetworkArrays, intervene, query
 from bayes_cmo.cli import main
 
 COLUMNS = ["context", "state", "target", "target_state", "mode", "p_baseline", "p", "delta", "ratio", "delta_logodds"]
@@ -159,7 +160,7 @@ def test_scenario_with_do_applies_graph_surgery(confounded):
 
 
 def _check_against_pgmpy(model: Model, frame: pd.DataFrame, evidence: dict, do_contexts=None) -> int:
-    from bayes_cmo import _pgmpy
+    from bayes_cmo.network import _pgmpy
 
     network = to_pgmpy(model.network)
     ve = _pgmpy.VariableElimination(network)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bayes_cmo import BayesCMOError, build_model, load_theory
-from bayes_cmo.cases import read_cases
-from bayes_cmo.simulate import parse_link_setting, set_link_weight, simulate_cases
+from bayes_cmo.update.cases import read_cases
+from bayes_cmo.update.simulate import parse_link_setting, set_link_weight, simulate_cases
 
 TOY = Path(__file__).parent / "data" / "toy"
 

@@ -13,7 +13,7 @@ import pytest
 from scipy.special import expit
 
 from bayes_cmo import BayesCMOError, ZeroProbabilityEvidence, build_cpts, posterior, what_if
-from bayes_cmo.inference import mean_score
+from bayes_cmo.inference.whatif import mean_score
 
 # P(initial_trust = high | legal, mandated): eta = 2.0 * s_legal - 1.0 * s_mandated
 T_PRESENT_NO = expit(2.0 * 0.5 - 1.0 * -0.5)  # expit(1.5)

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bayes_cmo import BayesCMOError, build_model, load_model, load_theory
-from bayes_cmo.cases import AllBlankColumnWarning, case_findings, read_cases
+from bayes_cmo.update.cases import AllBlankColumnWarning, case_findings, read_cases
 from bayes_cmo.cli import main
-from bayes_cmo.priors_io import write_priors
-from bayes_cmo.refinement import compare_models, data_conflict, refine, verdict
-from bayes_cmo.simulate import set_link_weight, simulate_cases
-from bayes_cmo.update import expected_counts, update_priors
+from bayes_cmo.update.write import write_priors
+from bayes_cmo.update.refinement import compare_models, data_conflict, refine, verdict
+from bayes_cmo.update.simulate import set_link_weight, simulate_cases
+from bayes_cmo.update.em import expected_counts, update_priors
 
 TOY = Path(__file__).parent / "data" / "toy"
 LINK = "legal_agreements:initial_trust"
@@ -345,7 +345,7 @@ def test_cli_simulate_bad_link_and_network_file(tmp_path, capsys):
 
 
 def test_verdict_of_a_failed_interval_is_undetermined():
-    from bayes_cmo.refinement import verdict
+    from bayes_cmo.update.refinement import verdict
 
     assert verdict(1.0, float("nan"), float("nan")) == "undetermined"
     assert verdict(1.0, 1.2, 2.0) == "strengthened"

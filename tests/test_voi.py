@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bayes_cmo.network._pgmpy import arrays_from_pgmpy
 from bayes_cmo import BayesCMOError, build_model, load_theory
-from bayes_cmo._engine import NetworkArrays
-from bayes_cmo.network import Model
-from bayes_cmo.voi import best_measurements, read_costs, value_of_information
+from bayes_cmo.engine.core import NetworkArrays
+from bayes_cmo.network.model import Model
+from bayes_cmo.planning.voi import best_measurements, read_costs, value_of_information
 
 TOY = Path(__file__).parent / "data" / "toy"
 
@@ -145,9 +146,8 @@ def test_d_separated_node_is_worth_nothing(toy):
 
 
 def test_asia_d_separation():
-    from bayes_cmo import _pgmpy
-    from bayes_cmo._engine import arrays_from_pgmpy
-
+    from bayes_cmo.network import _pgmpy
+    
     model = Model(network=arrays_from_pgmpy(_pgmpy.get_example_model("asia")))
     # xray depends on smoke only through lung/either; given either, smoke tells nothing about xray
     frame = value_of_information(model, "xray", evidence={"either": "yes"}).set_index("node")

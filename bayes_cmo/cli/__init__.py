@@ -12,7 +12,11 @@ import warnings
 from collections.abc import Sequence
 
 from .._errors import BayesCMOError, did_you_mean
-from . import model_verbs, plan_verbs, report_verbs, update_verbs, whatif_verbs
+from . import model_verbs
+from . import plan_verbs
+from . import report_verbs
+from . import update_verbs
+from . import whatif_verbs
 
 #: Verb groups, in the order ``--help`` lists them.
 VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._errors import BayesCMOError
 from .._files import write_atomically
-from ..network import Model, load_model
+from ..network.model import Model, load_model
 
 
 def add_model(parser: argparse.ArgumentParser) -> None:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..claims import check_claims
-from ..describe import link_table, summary
-from ..inference import what_if
+from ..inference.claims import check_claims
+from ..network.describe import link_table, summary
+from ..inference.whatif import what_if
 from .._errors import BayesCMOError
-from ..network import FORMATS, export_model, load_model
-from ..rounds import MAX_ROUNDS, MIN_SAMPLES
+from ..network.model import FORMATS, export_model, load_model
+from ..inference.rounds import MAX_ROUNDS, MIN_SAMPLES
 from . import _common
 
 
@@ -151,7 +151,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_rounds(args: argparse.Namespace) -> int:
-    from ..rounds import survival
+    from ..inference.rounds import survival
     from ..theory import load_theory
 
     _common.check_outputs(args, csv=args.csv, plot=args.plot)

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 from .._errors import BayesCMOError
-from ..inference import background
-from ..network import load_model
-from ..sample_size import DEFAULT_N, sample_size
-from ..sensitivity import judgement_sensitivity
-from ..voi import best_measurements, read_costs, value_of_information
+from ..inference.whatif import background
+from ..network.model import load_model
+from ..planning.sample_size import DEFAULT_N, sample_size
+from ..planning.sensitivity import judgement_sensitivity
+from ..planning.voi import best_measurements, read_costs, value_of_information
 from . import _common
 from .update_verbs import check_level, check_missing, check_not_input, check_plot_name
 

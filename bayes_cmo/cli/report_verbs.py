@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from .._errors import BayesCMOError
-from ..network import load_model
-from ..report import write_report
-from ..rounds import MAX_ROUNDS
+from ..network.model import load_model
+from ..report.markdown import write_report
+from ..inference.rounds import MAX_ROUNDS
 from . import _common
 
 

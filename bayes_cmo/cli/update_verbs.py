@@ -9,13 +9,13 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..cases import read_cases
-from ..network import build_model, load_model
-from ..priors_io import write_priors
-from ..refinement import compare_models, data_conflict, refine
-from ..simulate import parse_link_setting, set_link_weight, simulate_cases
+from ..update.cases import read_cases
+from ..network.model import build_model, load_model
+from ..update.write import write_priors
+from ..update.refinement import compare_models, data_conflict, refine
+from ..update.simulate import parse_link_setting, set_link_weight, simulate_cases
 from ..theory import default_priors_path
-from ..update import DEFAULT_MAX_ITER, update_priors
+from ..update.em import DEFAULT_MAX_ITER, update_priors
 from .._errors import BayesCMOError
 from . import _common
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import BayesCMOError
-from ..shift import compare_scenarios, shift, sweep
+from ..inference.shift import compare_scenarios, shift, sweep
 from . import _common
 
 _MODES = {"observe": ("observe",), "do": ("do",), "both": ("observe", "do")}

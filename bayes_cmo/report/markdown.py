@@ -16,16 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._errors import BayesCMOError, did_you_mean
-from ._files import folder_atomically
-from .claims import check_claims
-from .describe import summary
-from .inference import check_targets
-from .network import Model
-from .rounds import MAX_ROUNDS, survival
-from .sensitivity import judgement_sensitivity
-from .shift import compare_scenarios, shift, sweep
-from .voi import best_measurements, value_of_information
+from .._errors import BayesCMOError, did_you_mean
+from .._files import folder_atomically
+from .._version import __version__
+from ..inference.claims import check_claims
+from ..network.describe import summary
+from ..inference.whatif import check_targets
+from ..network.model import Model
+from ..inference.rounds import MAX_ROUNDS, survival
+from ..planning.sensitivity import judgement_sensitivity
+from ..inference.shift import compare_scenarios, shift, sweep
+from ..planning.voi import best_measurements, value_of_information
 
 
 def _pp(value: float) -> str:
@@ -69,10 +70,10 @@ def write_report(
     here, ``n_draws`` with ``seed``). ``out`` is never replaced unless
     ``force``; it is written atomically.
     """
-    from .plots.planning import plot_sensitivity, plot_voi
-    from .plots.rounds import plot_survival
-    from .plots.theory import plot_theory
-    from .plots.whatif import scenario_chart, tornado
+    from ..plots.planning import plot_sensitivity, plot_voi
+    from ..plots.rounds import plot_survival
+    from ..plots.theory import plot_theory
+    from ..plots.whatif import scenario_chart, tornado
 
     theory = model.theory
     if theory is None:
@@ -129,7 +130,7 @@ def write_report(
     if by_round is not None:
         tables["rounds.csv"] = by_round
 
-    from . import __version__
+
 
     lines = [
         "# Programme theory in numbers",

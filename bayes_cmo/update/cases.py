@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import BayesCMOError, did_you_mean
-from ._files import read_csv
-from .network import Model
+from .._errors import BayesCMOError, did_you_mean
+from .._files import read_csv
+from ..network.model import Model
 
 #: Columns that are not nodes.
 ID_COLUMN = "case_id"

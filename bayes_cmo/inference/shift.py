@@ -37,11 +37,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
-from . import _engine
-from ._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
-from .inference import DEFAULT_LEVEL, background, check_findings, check_targets, resolve_scenario
-from .network import Model
-from .theory import Scenario
+from ..engine import core as _engine
+from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
+from .whatif import DEFAULT_LEVEL, background, check_findings, check_targets, resolve_scenario
+from ..network.model import Model
+from ..theory import Scenario
 
 __all__ = ["MODES", "compare_scenarios", "shift", "sweep"]
 

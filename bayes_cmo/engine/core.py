@@ -18,9 +18,8 @@ Two batch axes ride along for free:
 Results are shaped ``(*batch, E, *cards of the query variables)`` with
 ``batch == (D,)`` for a batched network and ``()`` otherwise.
 
-This module is pure numpy + opt_einsum.  pgmpy is only touched by
-:func:`arrays_from_pgmpy` / :func:`to_pgmpy`, which import it lazily via
-:mod:`bayes_cmo._pgmpy`.
+This module is pure numpy + opt_einsum; the conversions to and from pgmpy
+live in :mod:`bayes_cmo.network._pgmpy`.
 """
 
 from __future__ import annotations
@@ -31,27 +30,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import opt_einsum
 
 from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bayes_cmo._pgmpy import DiscreteBayesianNetwork
-
 __all__ = [
     "NetworkArrays",
     "ancestral_set",
-    "arrays_from_pgmpy",
     "differentiate",
     "evidence_likelihoods",
     "intervene",
     "marginals",
     "probability_of_evidence",
     "query",
-    "to_pgmpy",
     "with_cpts",
 ]
 
@@ -197,99 +191,6 @@ class NetworkArrays:
     def __repr__(self) -> str:
         d = "" if self.batch_size is None else f", batch_size={self.batch_size}"
         return f"NetworkArrays({len(self.variables)} variables{d})"
-
-
-# ---------------------------------------------------------------------------
-# pgmpy conversion
-
-
-def arrays_from_pgmpy(model: DiscreteBayesianNetwork) -> NetworkArrays:
-    """Convert a pgmpy ``DiscreteBayesianNetwork`` (with CPDs) to arrays.
-
-    ``TabularCPD.values`` is N-D in ``cpd.variables`` order: the variable,
-    then its evidence in the CPD's own order.  (``cpd.get_evidence()`` returns
-    that evidence *reversed*, so it is not used.)  State names are taken from
-    ``cpd.state_names`` and converted to ``str``.
-    """
-    cpds = {}
-    for cpd in model.get_cpds():
-        cpds[str(cpd.variable)] = cpd
-    nodes = [str(n) for n in model.nodes()]
-    missing = [n for n in nodes if n not in cpds]
-    if missing:
-        raise BayesCMOError(f"pgmpy model has no CPD for {missing}")
-
-    parents: dict[str, tuple[str, ...]] = {}
-    states: dict[str, tuple[str, ...]] = {}
-    values: dict[str, np.ndarray] = {}
-    for name in nodes:
-        cpd = cpds[name]
-        cpd_vars = [str(x) for x in cpd.variables]
-        ps = tuple(cpd_vars[1:])
-        graph_parents = {str(p) for p in model.get_parents(cpd.variable)}
-        if set(ps) != graph_parents:
-            raise BayesCMOError(
-                f"CPD of '{name}' conditions on {sorted(ps)} but the graph gives parents "
-                f"{sorted(graph_parents)}"
-            )
-        parents[name] = ps
-        states[name] = tuple(str(s) for s in cpd.state_names[cpd.variable])
-        arr = np.asarray(cpd.values, dtype=np.float64)
-        cards = tuple(int(c) for c in cpd.cardinality)
-        values[name] = arr.reshape(cards)
-    order = _topological_order(nodes, parents)
-    return NetworkArrays(
-        variables=tuple(order),
-        states={v: states[v] for v in order},
-        parents={v: parents[v] for v in order},
-        cpts={v: values[v] for v in order},
-    )
-
-
-def _topological_order(nodes: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[str]:
-    """Kahn's algorithm, stable with respect to ``nodes`` order."""
-    remaining = {v: set(parents[v]) for v in nodes}
-    order: list[str] = []
-    placed: set[str] = set()
-    while remaining:
-        ready = [v for v in nodes if v in remaining and remaining[v] <= placed]
-        if not ready:
-            raise BayesCMOError(f"graph has a cycle among {sorted(remaining)}")
-        for v in ready:
-            order.append(v)
-            placed.add(v)
-            del remaining[v]
-    return order
-
-
-def to_pgmpy(net: NetworkArrays) -> DiscreteBayesianNetwork:
-    """Convert an unbatched network back to a pgmpy ``DiscreteBayesianNetwork``."""
-    if net.batch_size is not None:
-        raise BayesCMOError(
-            f"cannot convert a batched network ({net.batch_size} draws) to pgmpy; "
-            "convert one draw at a time"
-        )
-    from bayes_cmo import _pgmpy
-
-    model = _pgmpy.DiscreteBayesianNetwork()
-    model.add_nodes_from(net.variables)
-    model.add_edges_from([(p, v) for v in net.variables for p in net.parents[v]])
-    cpds = []
-    for v in net.variables:
-        ps = list(net.parents[v])
-        card = len(net.states[v])
-        cpds.append(
-            _pgmpy.TabularCPD(
-                variable=v,
-                variable_card=card,
-                values=np.array(net.cpts[v]).reshape(card, -1),
-                evidence=ps or None,
-                evidence_card=[len(net.states[p]) for p in ps] or None,
-                state_names={x: list(net.states[x]) for x in [v, *ps]},
-            )
-        )
-    model.add_cpds(*cpds)
-    return model
 
 
 # ---------------------------------------------------------------------------

@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, polygamma
 
-from . import _engine
-from ._errors import BayesCMOError
-from .elicitation import Parameters, build_cpts, elicited_parameters
-from .inference import background, check_targets, target_state_index
-from .network import Model
-from .theory import Theory
+from ..engine import core as _engine
+from .._errors import BayesCMOError
+from ..network.elicitation import Parameters, build_cpts, elicited_parameters
+from ..inference.whatif import background, check_targets, target_state_index
+from ..network.model import Model
+from ..theory import Theory
 
 #: Finite-difference step (log-odds) of the derivative.
 DERIVATIVE_STEP = 1e-4

@@ -21,172 +21,9 @@ import numpy as np
 import pandas as pd
 
 from . import scales
-from ._errors import BayesCMOError, did_you_mean
-from ._files import csv_header, read_csv, read_yaml
-
-ROLES = ("context", "mechanism", "outcome")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Node:
-    """A context, mechanism or outcome with ordered states (lowest pole first)."""
-
-    id: str
-    label: str
-    role: str
-    states: tuple[str, ...]
-    baseline: tuple[float, ...]
-    ordered: bool = True
-    baseline_confidence: float = scales.DEFAULT_BASELINE_CONFIDENCE
-    description: str = ""
-    source: str = ""
-
-    @property
-    def card(self) -> int:
-        return len(self.states)
-
-    def default_scores(self) -> tuple[float, ...]:
-        """Evenly spaced from -0.5 (lowest pole) to +0.5 (highest pole)."""
-        k = self.card
-        return tuple(i / (k - 1) - 0.5 for i in range(k))
-
-
-@dataclass(frozen=True)
-class Link:
-    """One CMO step: ``source`` shifts ``target`` by ``weight`` log-odds pole to pole.
-
-    The contribution to the target's linear predictor is
-    ``weight * scores[source state] * multipliers[moderator state]``.
-    """
-
-    source: str
-    target: str
-    sign: int
-    strength: float
-    strength_label: str
-    confidence: str
-    scores: tuple[float, ...]
-    moderator: str | None = None
-    multipliers: tuple[float, ...] | None = None
-    lag: int = 0
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    citation: Mapping[str, Any] = field(default_factory=dict)
-    sd: float | None = None  # explicit weight sd (e.g. a posterior), overrides confidence
-
-    @property
-    def id(self) -> str:
-        """``FROM:TO``; a feedback link is ``FROM:TO@lag1``."""
-        return f"{self.source}:{self.target}" + (f"@lag{self.lag}" if self.lag else "")
-
-    @property
-    def weight(self) -> float:
-        return self.sign * self.strength
-
-    @property
-    def weight_sd(self) -> float:
-        return self.sd if self.sd is not None else scales.CONFIDENCE_SD[self.confidence]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A checkable programme-theory claim: compare vs against moves target one way."""
-
-    id: str
-    statement: str
-    compare: Mapping[str, str]
-    against: Mapping[str, str]
-    target: str
-    expect: str
-    given: Mapping[str, str] = field(default_factory=dict)
-    mode: str = "do"
-    citation: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A named set of findings (and optional interventions) from the paper's discussion."""
-
-    id: str
-    label: str
-    evidence: Mapping[str, str]
-    do: Mapping[str, str] = field(default_factory=dict)
-    description: str = ""
-    citation: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, eq=False)  # identity: its tables are DataFrames, which do not compare to a bool
-class Theory:
-    """A validated programme theory. ``links`` includes lagged (feedback) links."""
-
-    nodes: Mapping[str, Node]
-    links: tuple[Link, ...]
-    claims: tuple[Claim, ...] = ()
-    scenarios: tuple[Scenario, ...] = ()
-    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    path: Path | None = None
-
-    # The theory is frozen, so its derived structure is computed once (build_model asks for
-    # every node's links and parents several times, and is rebuilt per judgement in sensitivity).
-
-    @cached_property
-    def dag_links(self) -> tuple[Link, ...]:
-        return tuple(link for link in self.links if link.lag == 0)
-
-    @cached_property
-    def _links_into(self) -> dict[str, tuple[Link, ...]]:
-        into: dict[str, list[Link]] = {}
-        for link in self.dag_links:
-            into.setdefault(link.target, []).append(link)
-        return {node: tuple(links) for node, links in into.items()}
-
-    @cached_property
-    def _parents(self) -> dict[str, tuple[str, ...]]:
-        out = {}
-        for node, links in self._links_into.items():
-            seen = dict.fromkeys(link.source for link in links)
-            seen.update(dict.fromkeys(link.moderator for link in links if link.moderator and link.moderator not in seen))
-            out[node] = tuple(seen)
-        return out
-
-    def links_into(self, node: str) -> tuple[Link, ...]:
-        return self._links_into.get(node, ())
-
-    def parents(self, node: str) -> tuple[str, ...]:
-        """Parents in the DAG: link sources first, then moderators, in file order."""
-        return self._parents.get(node, ())
-
-    def order(self) -> tuple[str, ...]:
-        """Node ids in a topological order of the DAG (stable: file order breaks ties)."""
-        graph = self.graph()
-        position = {n: i for i, n in enumerate(self.nodes)}
-        return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
-
-    def graph(self) -> nx.DiGraph:
-        graph = nx.DiGraph()
-        graph.add_nodes_from(self.nodes)
-        graph.add_edges_from((p, n) for n in self.nodes for p in self.parents(n))
-        return graph
-
-    def by_role(self, role: str) -> tuple[str, ...]:
-        return tuple(n.id for n in self.nodes.values() if n.role == role)
-
-    def link(self, link_id: str) -> Link:
-        for link in self.links:
-            if link.id == link_id:
-                return link
-        known = [link.id for link in self.links]
-        raise BayesCMOError(
-            f"unknown link '{link_id}' (expected FROM:TO){did_you_mean(link_id, known)}"
-        )
-
-    def scenario(self, scenario_id: str) -> Scenario:
-        for scenario in self.scenarios:
-            if scenario.id == scenario_id:
-                return scenario
-        known = [s.id for s in self.scenarios]
-        raise BayesCMOError(f"unknown scenario '{scenario_id}'{did_you_mean(scenario_id, known)}")
-
+from .._errors import BayesCMOError, did_you_mean
+from .objects import ROLES, _ID, Claim, Link, Node, Scenario, Theory, known_node, known_state
+from .._files import csv_header, read_csv, read_yaml
 
 # ----------------------------------------------------------------------------
 # Loading
@@ -198,7 +35,7 @@ def default_priors_path() -> Path:
         return Path(str(importlib.resources.files("bayes_cmo.data.priors")))
     except ModuleNotFoundError:
         # A source checkout: the package data maps to priors/ at the repository top.
-        checkout = Path(__file__).resolve().parents[1] / "priors"
+        checkout = Path(__file__).resolve().parents[2] / "priors"
         if checkout.is_dir():
             return checkout
         raise BayesCMOError("the shipped priors are missing from this installation; reinstall bayes_cmo") from None
@@ -295,22 +132,6 @@ def _probability(value: Any, where: str) -> float:
     if not 0.0 <= p <= 1.0:
         raise BayesCMOError(f"{where}: probability must be in [0, 1], got {p:g}")
     return p
-
-
-def known_node(nodes: Mapping[str, Node], node_id: Any, where: str) -> Node:
-    if not isinstance(node_id, str) or node_id not in nodes:
-        raise BayesCMOError(f"{where}: unknown node '{node_id}'{did_you_mean(node_id, nodes)}")
-    return nodes[node_id]
-
-
-def known_state(node: Node, state: Any, where: str) -> str:
-    state = str(state)
-    if state not in node.states:
-        raise BayesCMOError(
-            f"{where}: unknown state '{state}' for {node.id} (expected one of {', '.join(node.states)})"
-            f"{did_you_mean(state, node.states)}"
-        )
-    return state
 
 
 _NODE_FIELDS = ("id", "label", "role", "states", "ordered", "baseline", "baseline_confidence", "description", "source")

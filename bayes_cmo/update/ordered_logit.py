@@ -60,8 +60,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
-from .elicitation import link_design
-from .theory import Theory
+from ..network.elicitation import link_design
+from ..theory import Theory
 
 #: L-BFGS-B settings of the MAP fit.
 _OPTIONS = {"maxiter": 500, "ftol": 1e-13, "gtol": 1e-9}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._errors import BayesCMOError
-from .inference import mean_score, posterior
-from .network import Model
+from .._errors import BayesCMOError
+from .whatif import mean_score, posterior
+from ..network.model import Model
 
 #: A claimed effect smaller than this (on the 0..1 score scale) does not count.
 TOLERANCE = 1e-6

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import _engine
-from ._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
-from .network import Model
-from .theory import Scenario
+from ..engine import core as _engine
+from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
+from ..network.model import Model
+from ..theory import Scenario
 
 #: Default credible level for intervals over parameter draws.
 DEFAULT_LEVEL = 0.9

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logit
 
-from ._errors import BayesCMOError
-from .theory import Theory
+from .._errors import BayesCMOError
+from ..theory import Theory
 
 
 @dataclass(frozen=True)

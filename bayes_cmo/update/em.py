@@ -55,14 +55,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _engine
+from ..engine import core as _engine
 from . import cases as cases_mod
-from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from ._ordered_logit import families, laplace_covariance
-from ._ordered_logit import one_blas_thread as _one_blas_thread
-from .elicitation import elicited_parameters, table_array
-from .network import Model, build_model
-from .theory import Theory
+from .._errors import BayesCMOError, ZeroProbabilityEvidence
+from .ordered_logit import families, laplace_covariance
+from .ordered_logit import one_blas_thread as _one_blas_thread
+from ..network.elicitation import elicited_parameters, table_array
+from ..network.model import Model, build_model
+from ..theory import Theory
 
 DEFAULT_MAX_ITER = 200
 DEFAULT_TOL = 1e-7

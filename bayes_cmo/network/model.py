@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _engine
-from ._engine import NetworkArrays
-from ._errors import BayesCMOError, did_you_mean
-from ._files import write_atomically
+from ..engine import core as _engine
+from ..engine.core import NetworkArrays
+from .._errors import BayesCMOError, did_you_mean
+from .._files import write_atomically
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
-from .theory import Theory, load_theory
+from ..theory import Theory, load_theory
 
 #: Export formats and the suffixes a network file may have.
 FORMATS = {"bif": (".bif",), "xmlbif": (".xmlbif", ".xml"), "net": (".net",), "xdsl": (".xdsl",)}
@@ -118,7 +118,7 @@ def load_model(path: str | Path | None = None) -> Model:
         raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network ({first})") from None
     if not model.nodes():
         raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network (no variables found)")
-    return Model(network=_engine.arrays_from_pgmpy(model), source=str(path))
+    return Model(network=_pgmpy.arrays_from_pgmpy(model), source=str(path))
 
 
 _HUGIN_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|%[^\n]*')
@@ -150,7 +150,9 @@ def format_from_suffix(path: Path) -> str:
 
 def to_pgmpy(model: Model):
     """A pgmpy ``DiscreteBayesianNetwork`` (point values only)."""
-    return _engine.to_pgmpy(model.network)
+    from . import _pgmpy
+
+    return _pgmpy.to_pgmpy(model.network)
 
 
 def export_model(model: Model, path: str | Path, fmt: str | None = None, *, force: bool = False) -> Path:

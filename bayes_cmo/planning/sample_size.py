@@ -37,13 +37,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from . import _engine
-from ._errors import BayesCMOError, did_you_mean
-from ._ordered_logit import Family, laplace_covariance, one_blas_thread
-from .elicitation import build_cpts, draw_parameters, elicited_parameters
-from .network import Model
-from .simulate import simulate_cases
-from .theory import Theory
+from ..engine import core as _engine
+from .._errors import BayesCMOError, did_you_mean
+from ..update.ordered_logit import Family, laplace_covariance, one_blas_thread
+from ..network.elicitation import build_cpts, draw_parameters, elicited_parameters
+from ..network.model import Model
+from ..update.simulate import simulate_cases
+from ..theory import Theory
 
 #: sd of the sceptical prior on the studied weight (log-odds): 95% within +/-4.
 SCEPTICAL_SD = 2.0

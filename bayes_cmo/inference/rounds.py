@@ -24,12 +24,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from . import _engine
-from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from .elicitation import Parameters, draw_parameters, elicited_parameters
-from .inference import DEFAULT_LEVEL, check_states, summarise
-from .network import Model, build_model, check_draw_memory
-from .theory import Link, Node, Theory
+from ..engine import core as _engine
+from .._errors import BayesCMOError, ZeroProbabilityEvidence
+from ..network.elicitation import Parameters, draw_parameters, elicited_parameters
+from .whatif import DEFAULT_LEVEL, check_states, summarise
+from ..network.model import Model, build_model, check_draw_memory
+from ..theory import Link, Node, Theory
 
 #: The outcome whose absence in every round so far means "still intact".
 DISSOLUTION = "dissolution"
@@ -159,7 +159,7 @@ def survival(
     ``p_dissolve_in_round`` (given intact before), and with draws
     ``ci_low``/``ci_high`` for ``p_intact``.
     """
-    from .simulate import forward_sample
+    from ..engine.sampling import forward_sample
 
     if DISSOLUTION not in theory.nodes or DISSOLUTION not in dynamic_nodes(theory):
         raise BayesCMOError(f"{theory.path}: the round-by-round view needs a '{DISSOLUTION}' node downstream of a lagged link")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._errors import BayesCMOError, did_you_mean
-from .network import Model
-from .theory import Theory
+from .._errors import BayesCMOError, did_you_mean
+from .model import Model
+from ..theory import Theory
 
 LINK_COLUMNS = [
     "link", "from", "to", "sign", "strength", "weight", "weight_sd", "confidence",

@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _engine
-from ._errors import BayesCMOError, did_you_mean
-from .cases import _canonical, read_table
-from .inference import DEFAULT_LEVEL, check_findings, check_targets, target_state_index
-from .network import Model
+from ..engine import core as _engine
+from .._errors import BayesCMOError, did_you_mean
+from ..update.cases import _canonical, read_table
+from ..inference.whatif import DEFAULT_LEVEL, check_findings, check_targets, target_state_index
+from ..network.model import Model
 
 #: Largest joint P(T, picks, X | e) the greedy search builds (cells).
 MAX_JOINT_CELLS = 2_000_000

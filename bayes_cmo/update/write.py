@@ -30,10 +30,11 @@ from typing import Any
 
 import yaml
 
-from ._errors import BayesCMOError
-from ._files import file_sha256, folder_atomically, read_yaml
-from .theory import Theory, load_theory
-from .update import METHOD, UpdateResult
+from .._errors import BayesCMOError
+from .._files import file_sha256, folder_atomically, read_yaml
+from .._version import __version__
+from ..theory import Theory, load_theory
+from .em import METHOD, UpdateResult
 
 
 def write_priors(
@@ -95,7 +96,7 @@ def priors_hashes(folder: Path) -> dict[str, str]:
 
 
 def _provenance(result, src: Path | None) -> dict[str, Any]:
-    from . import __version__
+
 
     record: dict[str, Any] = {
         "created_by": f"bayes_cmo {__version__}",

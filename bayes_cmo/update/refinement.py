@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from . import _engine
+from ..engine import core as _engine
 from . import cases as cases_mod
-from ._errors import BayesCMOError, did_you_mean
-from .inference import DEFAULT_LEVEL, check_findings, posterior
-from .network import Model
-from .update import UpdateResult
+from .._errors import BayesCMOError, did_you_mean
+from ..inference.whatif import DEFAULT_LEVEL, check_findings, posterior
+from ..network.model import Model
+from .em import UpdateResult
 
 VERDICTS = ("strengthened", "weakened", "reversed", "consistent", "no information")
 #: Headline outcome states compared by ``compare_models``: (node, state).

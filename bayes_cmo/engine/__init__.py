@@ -1,0 +1,32 @@
+"""Stage 3 — the batched exact engine: pure numpy network arrays, contractions, sampling.
+
+Knows nothing of theories or pgmpy; the network stage hands it arrays.
+"""
+
+from .core import (
+    NetworkArrays,
+    ancestral_set,
+    differentiate,
+    evidence_likelihoods,
+    intervene,
+    marginals,
+    probability_of_evidence,
+    query,
+    smallest_conflict,
+    with_cpts,
+)
+from .sampling import forward_sample
+
+__all__ = [
+    "NetworkArrays",
+    "ancestral_set",
+    "differentiate",
+    "evidence_likelihoods",
+    "forward_sample",
+    "intervene",
+    "marginals",
+    "probability_of_evidence",
+    "query",
+    "smallest_conflict",
+    "with_cpts",
+]
