@@ -8,8 +8,12 @@ import this module lazily, inside the functions that need it.
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +45,49 @@ def get_example_model(name: str) -> DiscreteBayesianNetwork:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         return _get_example_model(name)
+
+
+# ---------------------------------------------------------------------------
+# Network files
+
+_READERS = {"bif": BIFReader, "xmlbif": XMLBIFReader, "net": NETReader, "xdsl": XDSLReader}
+_WRITERS = {"bif": BIFWriter, "xmlbif": XMLBIFWriter, "net": NETWriter, "xdsl": XDSLWriter}
+
+
+def read_network(path: Path, fmt: str) -> NetworkArrays:
+    """A BIF / XMLBIF / NET / XDSL file as arrays; anything pgmpy cannot read is one line naming the file."""
+    try:
+        if fmt == "net":
+            model = _read_hugin_net(Path(path))
+        else:
+            model = _READERS[fmt](str(path)).get_model()
+        model.check_model()
+    except Exception as exc:  # pgmpy raises many types for a bad file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network ({first})") from None
+    if not model.nodes():
+        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network (no variables found)")
+    return arrays_from_pgmpy(model)
+
+
+_HUGIN_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|%[^\n]*')
+
+
+def _read_hugin_net(path: Path) -> DiscreteBayesianNetwork:
+    """Hugin writes ``% ...`` comments inside potentials, which pgmpy's NET reader cannot parse."""
+    text = _HUGIN_COMMENT.sub(lambda m: m.group(1) or "", path.read_text(encoding="utf-8", errors="replace"))
+    handle, tmp = tempfile.mkstemp(suffix=".net")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        return NETReader(tmp).get_model()
+    finally:
+        os.unlink(tmp)
+
+
+def write_network(net: NetworkArrays, path: str, fmt: str) -> None:
+    """Write ``net`` (point values) to ``path`` in ``fmt`` with pgmpy's writer."""
+    _WRITERS[fmt](to_pgmpy(net)).write(path)
 
 
 # ---------------------------------------------------------------------------
@@ -149,5 +196,7 @@ __all__ = [
     "XMLBIFWriter",
     "arrays_from_pgmpy",
     "get_example_model",
+    "read_network",
     "to_pgmpy",
+    "write_network",
 ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,39 +99,7 @@ def load_model(path: str | Path | None = None) -> Model:
     fmt = format_from_suffix(path)
     from . import _pgmpy
 
-    readers = {
-        "bif": _pgmpy.BIFReader,
-        "xmlbif": _pgmpy.XMLBIFReader,
-        "net": _pgmpy.NETReader,
-        "xdsl": _pgmpy.XDSLReader,
-    }
-    try:
-        if fmt == "net":
-            model = _read_hugin_net(path, readers["net"])
-        else:
-            model = readers[fmt](str(path)).get_model()
-        model.check_model()
-    except Exception as exc:  # pgmpy raises many types for a bad file
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network ({first})") from None
-    if not model.nodes():
-        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network (no variables found)")
-    return Model(network=_pgmpy.arrays_from_pgmpy(model), source=str(path))
-
-
-_HUGIN_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|%[^\n]*')
-
-
-def _read_hugin_net(path: Path, reader):
-    """Hugin writes ``% ...`` comments inside potentials, which pgmpy's NET reader cannot parse."""
-    text = _HUGIN_COMMENT.sub(lambda m: m.group(1) or "", path.read_text(encoding="utf-8", errors="replace"))
-    handle, tmp = tempfile.mkstemp(suffix=".net")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        return reader(tmp).get_model()
-    finally:
-        os.unlink(tmp)
+    return Model(network=_pgmpy.read_network(path, fmt), source=str(path))
 
 
 def format_from_suffix(path: Path) -> str:
@@ -175,14 +141,8 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
         raise BayesCMOError(f"{path.parent}: folder does not exist")
     from . import _pgmpy
 
-    writers = {
-        "bif": _pgmpy.BIFWriter,
-        "xmlbif": _pgmpy.XMLBIFWriter,
-        "net": _pgmpy.NETWriter,
-        "xdsl": _pgmpy.XDSLWriter,
-    }
-    network = to_pgmpy(model)
-    write_atomically(path, writers[fmt](network).write)
+    net = model.network
+    write_atomically(path, lambda tmp: _pgmpy.write_network(net, tmp, fmt))
     return path
 
 
