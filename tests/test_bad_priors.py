@@ -219,6 +219,10 @@ SPREADSHEET_TABLES = [
     ("blank lines", b"initial_trust,inertia,synergy\n\nlow,0.7,0.3\n\n\nhigh,0.1,0.9\n\n"),
     ("empty trailing row and column", b"\xef\xbb\xbfinitial_trust,inertia,synergy,\r\nlow,0.7,0.3,\r\nhigh,0.1,0.9,\r\n,,,\r\n"),
     ("spaces", b" initial_trust , inertia , synergy \nlow , 0.7 , 0.3\nhigh, 0.1, 0.9\n"),
+    # the one set of spreadsheet rules (bayes_cmo._tables), as for case and cost files:
+    ("semicolons and decimal commas", b"initial_trust;inertia;synergy\nlow;0,7;0,3\nhigh;0,1;0,9\n"),
+    ("tabs", b"initial_trust\tinertia\tsynergy\nlow\t0.7\t0.3\nhigh\t0.1\t0.9\n"),
+    ("header and state case", b"Initial Trust,Inertia,SYNERGY\nLow,0.7,0.3\nHigh,0.1,0.9\n"),
 ]
 
 
@@ -234,10 +238,11 @@ def test_table_saved_by_a_spreadsheet_reads_as_shown(toy_copy, label, data):
 
 BAD_SPREADSHEET_TABLES = [
     ("synergy.csv", b"initial_trust,inertia,synergy\n\nlow,0.7,0.3\n\nhigh,0.1,0.8\n", r"synergy.csv: row 5: probabilities of synergy must sum to 1"),
-    ("synergy.csv", b"initial_trust;inertia;synergy\nlow;0,7;0,3\nhigh;0,1;0,9\n", r"separated by semicolons; save the table as comma-separated CSV"),
+    ("synergy.csv", b"initial_trust;inertia;synergy\nlow;0,7;0,3\nhigh;0,1;0,8\n", r"synergy.csv: row 3: probabilities of synergy must sum to 1, got 0.9"),
     ("synergy.csv", b"initial_trust,inertia,synergy,\nlow,0.7,0.3,x\nhigh,0.1,0.9,\n", r"column 4 has values but no header"),
     ("synergy.csv", b"initial_trust,inertia,synergy,synergy\nlow,0.7,0.3,0.3\nhigh,0.1,0.9,0.9\n", r"column 'synergy' appears twice"),
-    ("synergy.csv", b"initial_trust,Inertia,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n", r"column 'Inertia' looks like it: rename it 'inertia'"),
+    ("synergy.csv", b"initial_trust,inertai,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n", r"column 'inertai' looks like it: rename it 'inertia'"),
+    ("synergy.csv", b"initial_trust,inertia,synergy\nlow,0.7,0.3\nhihg,0.1,0.9\n", r"row 3, column initial_trust: unknown state 'hihg'.*did you mean 'high'"),
     ("Synergy.CSV", b"initial_trust,inertia,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n", r"Synergy.CSV: file name: unknown node 'Synergy'; did you mean 'synergy'"),
     ("synergy.xlsx", b"PK\x03\x04", r"synergy.xlsx: a spreadsheet, not a CSV file"),
 ]

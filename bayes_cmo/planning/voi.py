@@ -21,10 +21,11 @@ costs, each step maximises gain per unit cost.
 Costs come from a CSV with columns ``node,cost``. The file lists what *can* be
 measured: with costs, the candidates are the nodes in the file (a node the file
 leaves out is not ranked); costs must be positive numbers. A file saved from a
-spreadsheet is read as :func:`bayes_cmo.cases.read_table` reads case files
-(byte-order mark, ``;`` separators, blank rows and trailing empty columns;
-headers and node ids up to case and spaces for underscores), and in a
-``;``-separated file a decimal comma (``1,5``) is read as a decimal point.
+spreadsheet (or an ``.xlsx`` workbook) is read by the rules of
+:mod:`bayes_cmo._tables`, as case files are (byte-order mark, ``;`` separators,
+blank rows and trailing empty columns; headers and node ids up to case and
+spaces for underscores), and in a ``;``-separated file a decimal comma
+(``1,5``) is read as a decimal point.
 
 With a batched model (parameter draws), each value is the mean over draws and
 ``*_ci_low`` / ``*_ci_high`` columns give the credible interval.
@@ -40,7 +41,7 @@ import pandas as pd
 
 from ..engine import core as _engine
 from .._errors import BayesCMOError, did_you_mean
-from ..update.cases import _canonical, read_table
+from .. import _tables
 from ..inference.whatif import DEFAULT_LEVEL, check_findings, check_targets, target_state_index
 from ..network.model import Model
 
@@ -76,24 +77,22 @@ def _expected_abs_change(joint: np.ndarray, state: int) -> np.ndarray:
     return np.abs(joint[..., state, :] - pt[..., None] * px).sum(axis=-1)
 
 
-def read_costs(path: str | Path, model: Model) -> dict[str, float]:
-    """``{node: cost}`` from a CSV with columns node,cost; one-line errors naming file and row."""
-    path = Path(path)
-    frame, numbers = read_table(path)
-    frame.columns = [_canonical(c, ("node", "cost")) for c in frame.columns]
+def read_costs(path: str | Path, model: Model, *, sheet: str | None = None) -> dict[str, float]:
+    """``{node: cost}`` from a CSV or ``.xlsx`` table with columns node,cost; one-line errors naming file and row."""
+    table = _tables.read_table(Path(path), sheet=sheet, header_hint="node or cost")
+    frame = _tables.canonical_columns(table, ("node", "cost"))
     for column in ("node", "cost"):
         if column not in frame.columns:
             raise BayesCMOError(
-                f"{path}: row 1: missing column '{column}' (expected columns node,cost)"
+                f"{table.where}: row {table.header_row}: missing column '{column}' (expected columns node,cost)"
                 f"{did_you_mean(column, frame.columns)}"
             )
-    decimal_comma = frame.attrs.get("separator") == ";"
     costs: dict[str, float] = {}
-    for number, node, text in zip(numbers, frame["node"], frame["cost"], strict=True):
-        where = f"{path}, row {number}"
+    for number, node, text in zip(table.rows, frame["node"], frame["cost"], strict=True):
+        where = f"{table.where}, row {number}"
         if node is None:
             raise BayesCMOError(f"{where}, column node: blank node id (cost {text}); name the node or delete the row")
-        node = _canonical(node, model.variables)
+        node = _tables.canonical(node, model.variables)
         if node not in model.network.states:
             raise BayesCMOError(f"{where}, column node: unknown node '{node}'{did_you_mean(node, model.variables)}")
         if node in costs:
@@ -104,14 +103,14 @@ def read_costs(path: str | Path, model: Model) -> dict[str, float]:
                 "leave the node out of the file if it cannot be measured)"
             )
         try:
-            cost = float(text.replace(",", ".") if decimal_comma else text)
+            cost = _tables.number(text, table)
         except ValueError:
             cost = np.nan
         if not np.isfinite(cost) or cost <= 0:
             raise BayesCMOError(f"{where}, column cost: expected a positive number for '{node}', got '{text}'")
         costs[node] = cost
     if not costs:
-        raise BayesCMOError(f"{path}: no rows (expected columns node,cost and one row per measurable node)")
+        raise BayesCMOError(f"{table.where}: no rows (expected columns node,cost and one row per measurable node)")
     return costs
 
 

@@ -7,6 +7,7 @@ mistake is a :class:`BayesCMOError` naming the file and key.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import math
 import re
@@ -23,7 +24,8 @@ import pandas as pd
 from . import scales
 from .._errors import BayesCMOError, did_you_mean
 from .objects import ROLES, _ID, Claim, Link, Node, Scenario, Theory, known_node, known_state
-from .._files import csv_header, read_csv, read_yaml
+from .. import _tables
+from .._files import read_yaml
 
 # ----------------------------------------------------------------------------
 # Loading
@@ -406,38 +408,16 @@ def _parse_scenarios(file: Path, nodes: Mapping[str, Node]) -> tuple[Scenario, .
     return tuple(scenarios)
 
 
-#: Spreadsheet files someone may drop into tables/ instead of a CSV export.
-_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
-
-
-def _read_table(file: Path) -> tuple[pd.DataFrame, list[int]]:
-    """A table CSV as strings, and each row's spreadsheet row number (the header is row 1).
-
-    Forgives what spreadsheets add: a byte-order mark, CRLF, trailing columns
-    with neither header nor values, rows blank in every cell.
-    """
-    raw = read_csv(file, skip_blank_lines=False)
-    header = csv_header(file)
-    if len(header) == len(raw.columns):
-        raw.columns = header
-    names = list(raw.columns)
-    keep = []
-    for j, name in enumerate(names):
-        if name:
-            keep.append(j)
-        elif raw.iloc[:, j].ne("").any():
-            raise BayesCMOError(f"{file}: column {j + 1} has values but no header; name it (a parent node or a state) or delete it")
-    raw = raw.iloc[:, keep]
-    names = list(raw.columns)
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise BayesCMOError(f"{file}: column '{dupes[0]}' appears twice in the header row")
-    if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
-        sep = "semicolons" if ";" in names[0] else "tabs"
-        raise BayesCMOError(f"{file}: the header row looks separated by {sep}; save the table as comma-separated CSV")
-    filled = raw.ne("").any(axis=1).to_numpy()
-    rows = [i + 2 for i in range(len(raw)) if filled[i]]
-    return raw[filled].reset_index(drop=True), rows
+def _read_table(file: Path, node: Node, nodes: Mapping[str, Node]) -> _tables.Table:
+    """A table CSV by the one set of spreadsheet rules (:mod:`bayes_cmo._tables`), headers matched to
+    the node's states and the node ids, parent cells to their states."""
+    table = _tables.read_table(file, header_hint="a parent node or a state")
+    frame = _tables.canonical_columns(table, [*node.states, *nodes])
+    for column in frame.columns:
+        if column in nodes and column not in node.states:
+            states = nodes[column].states
+            frame[column] = [v if v is None else _tables.canonical(v, states) for v in frame[column]]
+    return dataclasses.replace(table, frame=frame)
 
 
 def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataFrame]:
@@ -450,12 +430,13 @@ def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataF
     for file in sorted(folder.iterdir()):
         if file.name.startswith(".") or file.is_dir():
             continue
-        if file.suffix.lower() in _SPREADSHEETS:
+        if file.suffix.lower() in _tables.SPREADSHEETS:
             raise BayesCMOError(f"{file}: a spreadsheet, not a CSV file; save it as CSV (comma-separated) as {file.stem}.csv")
         if file.suffix.lower() != ".csv":
             continue
         node = known_node(nodes, file.stem, f"{file}: file name")
-        raw, row_numbers = _read_table(file)
+        table = _read_table(file, node, nodes)
+        raw, row_numbers = table.frame, table.rows
         missing = [s for s in node.states if s not in raw.columns]
         if missing:
             spare = [c for c in raw.columns if c not in nodes and c not in node.states]
@@ -469,13 +450,13 @@ def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataF
             known_node(nodes, col, f"{file}: column")
         frame = raw.copy()
         for row, values in zip(row_numbers, raw.itertuples(index=False), strict=True):
-            record = dict(zip(raw.columns, values, strict=True))
+            record = {c: "" if v is None else v for c, v in zip(raw.columns, values, strict=True)}
             for col in parents:
                 known_state(nodes[col], record[col], f"{file}: row {row}, column {col}")
             total = 0.0
             for state in node.states:
                 try:
-                    p = float(record[state])
+                    p = _tables.number(record[state], table)
                 except ValueError:
                     raise BayesCMOError(f"{file}: row {row}, column {state}: expected a probability, got '{record[state]}'") from None
                 if not 0.0 <= p <= 1.0:
@@ -484,7 +465,7 @@ def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataF
             if abs(total - 1.0) > 1e-6:
                 raise BayesCMOError(f"{file}: row {row}: probabilities of {node.id} must sum to 1, got {total:.6g}")
         for state in node.states:
-            frame[state] = frame[state].astype(float)
+            frame[state] = [_tables.number(v, table) for v in frame[state]]
         expected = int(np.prod([nodes[p].card for p in parents])) if parents else 1
         configs = frame[parents].drop_duplicates() if parents else frame.iloc[:1]
         if len(frame) != expected or len(configs) != expected:

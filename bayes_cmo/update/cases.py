@@ -1,6 +1,6 @@
 """Phase-2 case data: one row per partnership, a column per node a case speaks to.
 
-Format (CSV, or a pandas DataFrame in Python)::
+Format (CSV, an Excel ``.xlsx`` workbook's first or named sheet, or a pandas DataFrame in Python)::
 
     case_id,label,notes,legal_agreements,initial_trust,synergy
     A01,Hospital alliance,,present,high,synergy
@@ -8,16 +8,20 @@ Format (CSV, or a pandas DataFrame in Python)::
 
 * ``case_id`` (required, unique): the case's name.
 * ``label``, ``notes`` (optional): free text, ignored by the update.
+* a column whose header starts with ``#``, ``note_`` or ``notes_`` (``# coder``,
+  ``Note Trust``) is a coder's column and skipped; so is any column named in
+  ``ignore_columns`` (``--ignore-column NAME`` on the command line).
 * every other column is a node id of the model, holding one of that node's
   state names. A blank cell means "not observed" (``NA`` and ``N/A`` are read
   as blank too, unless they are a state name); in a DataFrame so are
   ``None``/``NaN``.
 
 A file saved from a spreadsheet is read as the spreadsheet shows it, wherever
-the reading is unambiguous: a UTF-8 byte-order mark, Windows line endings,
-``;`` or tab separators (when the header has no comma), spaces around cells,
-trailing empty columns (no header, no values) and rows blank in every cell are
-accepted silently. Headers and states match case-insensitively with spaces or
+the reading is unambiguous (the rules of :mod:`bayes_cmo._tables`, shared
+with priors tables and cost files): a UTF-8 byte-order mark, Windows line
+endings, ``;`` or tab separators (when the header has no comma), spaces around
+cells, trailing empty columns (no header, no values) and rows blank in every
+cell are accepted silently. Headers and states match case-insensitively with spaces or
 hyphens for underscores (``Legal Agreements`` is ``legal_agreements``,
 ``Present`` is ``present``) when exactly one name matches. Anything else, such
 as ``yes`` for a node whose states are ``absent``/``present``, is an error
@@ -25,15 +29,17 @@ with a did-you-mean.
 
 :func:`read_cases` validates a file or frame against a model and returns a
 clean frame (strings, ``None`` for blanks). Mistakes are one-line
-:class:`BayesCMOError` messages naming the file, row and column; a column that
+:class:`BayesCMOError` messages naming the file (and sheet), row and column;
+every unknown column, bad case id and unknown state of a file is reported at
+once (up to 20, numbered, in one :class:`CaseFileError`); a column that
 is blank in every case only warns (``warnings.warn``), since it carries no
 information but is not wrong.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,8 +47,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _tables
 from .._errors import BayesCMOError, did_you_mean
-from .._files import read_csv
 from ..network.model import Model
 
 #: Columns that are not nodes.
@@ -50,42 +56,79 @@ ID_COLUMN = "case_id"
 TEXT_COLUMNS = ("label", "notes")
 #: Cell values read as "not observed" (unless they are one of the node's states).
 BLANKS = ("", "NA", "N/A", "n/a", "na")
-_SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
 
 
 class AllBlankColumnWarning(UserWarning):
     """A node column that no case observed."""
 
 
-def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
-    """Validate a case file (or DataFrame) against ``model``.
+#: A header starting with one of these is a coder's column (``# interviewer``, ``note_trust``), never a node.
+IGNORED_PREFIXES = ("#", "note_", "notes_")
+#: How many problems of one file are listed in one error.
+MAX_PROBLEMS = 20
+
+
+class CaseFileError(BayesCMOError):
+    """Every problem found in a case file, listed on one line; ``problems`` holds them one by one."""
+
+    def __init__(self, where: str, problems: Sequence[str]):
+        self.where = where
+        self.problems = tuple(problems)
+        shown = self.problems[:MAX_PROBLEMS]
+        if len(self.problems) == 1:
+            text = f"{where}: {shown[0]}"
+        else:
+            more = f" (and {len(self.problems) - MAX_PROBLEMS} more)" if len(self.problems) > MAX_PROBLEMS else ""
+            listed = " ".join(f"({i}) {p}" for i, p in enumerate(shown, 1))
+            text = f"{where}: {len(self.problems)} problems{more}: {listed}"
+        super().__init__(text)
+
+
+def read_cases(
+    source: str | Path | pd.DataFrame,
+    model: Model,
+    *,
+    sheet: str | None = None,
+    ignore_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Validate a case file (CSV or ``.xlsx``: the first sheet, or ``sheet``) or DataFrame against ``model``.
 
     Returns a DataFrame with ``case_id``, any ``label``/``notes`` columns, then
     the node columns in network order; node cells are state names or ``None``.
-    ``frame.attrs["source"]`` names where the cases came from (file path or
-    "DataFrame"), and ``frame.attrs["rows"]`` the spreadsheet row of each case.
+    ``frame.attrs["source"]`` names where the cases came from (file path, with
+    the sheet for a workbook, or "cases"), and ``frame.attrs["rows"]`` the
+    spreadsheet row of each case. Columns named in ``ignore_columns`` (matched
+    ignoring case and spaces) or starting with one of :data:`IGNORED_PREFIXES`
+    are skipped. Every problem of the file (up to :data:`MAX_PROBLEMS`) is
+    reported at once in one :class:`CaseFileError`.
     """
-    if isinstance(source, pd.DataFrame):
-        where = "cases"
-        raw = source.copy()
-        raw.columns = [str(c).strip() for c in raw.columns]
-        rows = [f"row {i}" for i in range(len(raw))]  # 0-based positions, as in frame.iloc
-    elif isinstance(source, (str, Path)):
-        path = Path(source)
-        where = str(path)
-        if path.is_dir():
-            raise BayesCMOError(f"{path}: is a folder; expected a CSV file of cases")
-        raw, numbers = read_table(path)
-        rows = [f"row {i}" for i in numbers]  # as a spreadsheet shows it: the header is row 1
-    else:
-        raise BayesCMOError(
-            f"The 'source' parameter of read_cases must be a CSV path or a DataFrame. Got {type(source).__name__} instead."
-        )
     if not isinstance(model, Model):
         raise BayesCMOError(f"The 'model' parameter of read_cases must be a Model. Got {type(model).__name__} instead.")
+    if isinstance(ignore_columns, str):
+        ignore_columns = (ignore_columns,)
     net = model.network
-    raw.columns = [_canonical(c, [ID_COLUMN, *TEXT_COLUMNS, *net.variables]) for c in raw.columns]
-    _check_duplicate_columns(list(raw.columns), where)
+    known = [ID_COLUMN, *TEXT_COLUMNS, *net.variables]
+    if isinstance(source, pd.DataFrame):
+        where = "cases"
+        table = _tables.Table(
+            frame=source.copy().set_axis([str(c).strip() for c in source.columns], axis=1), rows=(), where=where
+        )
+        rows = [f"row {i}" for i in range(len(source))]  # 0-based positions, as in frame.iloc
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.is_dir():
+            raise BayesCMOError(f"{path}: is a folder; expected a CSV or .xlsx file of cases")
+        table = _tables.read_table(path, sheet=sheet, header_hint="e.g. a node id")
+        where = table.where
+        rows = [f"row {i}" for i in table.rows]  # as a spreadsheet shows it: the header is row 1
+    else:
+        raise BayesCMOError(
+            f"The 'source' parameter of read_cases must be a CSV or .xlsx path or a DataFrame. Got {type(source).__name__} instead."
+        )
+    skip = {_tables.key(name) for name in ignore_columns}
+    raw = table.frame[[c for c in table.frame.columns if not _ignored(c, skip)]]
+    raw = _tables.canonical_columns(dataclasses.replace(table, frame=raw), known)
+    header = f"row {table.header_row}"
 
     if ID_COLUMN not in raw.columns:
         near = difflib.get_close_matches(ID_COLUMN, [str(c) for c in raw.columns], n=1, cutoff=0.6)
@@ -97,26 +140,30 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
             raise BayesCMOError(
                 f"{where}: not a CSV case file: expected a comma-separated header with a '{ID_COLUMN}' column and node columns{hint}"
             )
-        raise BayesCMOError(f"{where}: row 1: missing the '{ID_COLUMN}' column{hint}")
+        raise BayesCMOError(f"{where}: {header}: missing the '{ID_COLUMN}' column{hint}")
+    problems: list[str] = []
     nodes = []
     for column in raw.columns:
         if column == ID_COLUMN or column in TEXT_COLUMNS:
             continue
         if column not in net.states:
-            raise BayesCMOError(
-                f"{where}: row 1, column '{column}': unknown column (not a node of the model, nor "
+            problems.append(
+                f"{header}, column '{column}': unknown column (not a node of the model, nor "
                 f"{ID_COLUMN}/{'/'.join(TEXT_COLUMNS)}){did_you_mean(column, [*net.variables, ID_COLUMN, *TEXT_COLUMNS])}"
+                f" (to skip it: --ignore-column '{column}', or start its header with '#')"
             )
+            continue
         nodes.append(column)
 
     ids = [_cell(v) for v in raw[ID_COLUMN]]
     first_row: dict[str, str] = {}
     for row, case_id in zip(rows, ids, strict=True):
         if case_id is None:
-            raise BayesCMOError(f"{where}: {row}, column {ID_COLUMN}: blank case id (every case needs a name)")
-        if case_id in first_row:
-            raise BayesCMOError(f"{where}: {row}, column {ID_COLUMN}: duplicate case id '{case_id}' (also on {first_row[case_id]})")
-        first_row[case_id] = row
+            problems.append(f"{row}, column {ID_COLUMN}: blank case id (every case needs a name)")
+        elif case_id in first_row:
+            problems.append(f"{row}, column {ID_COLUMN}: duplicate case id '{case_id}' (also on {first_row[case_id]})")
+        else:
+            first_row[case_id] = row
 
     out = pd.DataFrame({ID_COLUMN: pd.Series(ids, dtype=object)})
     for column in TEXT_COLUMNS:
@@ -124,21 +171,12 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
             out[column] = pd.Series([_cell(v) or "" for v in raw[column]], dtype=object)
     empty = []
     for node in (v for v in net.variables if v in nodes):  # network order
-        states = net.states[node]
-        values = []
-        for row, case_id, value in zip(rows, ids, raw[node], strict=True):
-            text = _cell(value, blanks=() if isinstance(value, str) and value.strip() in states else BLANKS)
-            if text is not None and text not in states:
-                text = _canonical(text, states)
-            if text is not None and text not in states:
-                raise BayesCMOError(
-                    f"{where}: {row} (case '{case_id}'), column {node}: unknown state '{text}' "
-                    f"(expected one of {', '.join(states)}, or blank if not observed){_state_hint(text, states)}"
-                )
-            values.append(text)
+        values = _node_column(raw[node], net.states[node], node, rows, ids, problems)
         out[node] = pd.Series(values, dtype=object)
         if len(out) and all(v is None for v in values):
             empty.append(node)
+    if problems:
+        raise CaseFileError(where, problems)
     if empty:  # one warning, however many columns
         names = ", ".join(f"'{node}'" for node in empty)
         warnings.warn(
@@ -152,23 +190,30 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
     return out
 
 
+def _ignored(column: str, skip: set[str]) -> bool:
+    name = str(column).strip()
+    return _tables.key(name) in skip or name.startswith("#") or _tables.key(name).startswith(IGNORED_PREFIXES[1:])
+
+
+def _node_column(column: pd.Series, states: Sequence[str], node: str, rows, ids, problems: list[str]) -> list[str | None]:
+    """One node's cells as state names (None = not observed); unknown states go to ``problems``."""
+    values = []
+    for row, case_id, value in zip(rows, ids, column, strict=True):
+        text = _cell(value, blanks=() if isinstance(value, str) and value.strip() in states else BLANKS)
+        if text is not None and text not in states:
+            text = _tables.canonical(text, states)
+        if text is not None and text not in states:
+            problems.append(
+                f"{row} (case '{case_id}'), column {node}: unknown state '{text}' "
+                f"(expected one of {', '.join(states)}, or blank if not observed){_state_hint(text, states)}"
+            )
+            text = None
+        values.append(text)
+    return values
+
+
 def _cell(value, blanks: Sequence[str] = BLANKS) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    text = str(value).strip()
-    return None if text in blanks or text == "" else text
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip()).lower()
-
-
-def _canonical(name: str, known: Sequence[str]) -> str:
-    """``name`` itself if known, else the one known name equal to it up to case and spaces/hyphens for underscores."""
-    if name in known:
-        return name
-    matches = [k for k in known if _key(k) == _key(name)]
-    return matches[0] if len(matches) == 1 else name
+    return _tables.cell(value, blanks)
 
 
 _YES_NO = {"yes": -1, "y": -1, "true": -1, "no": 0, "n": 0, "false": 0}
@@ -180,64 +225,6 @@ def _state_hint(text: str, states: Sequence[str]) -> str:
     if pole is not None and len(states) == 2:  # states run from the absent/lowest pole up
         return f"; did you mean '{states[pole]}'?"
     return did_you_mean(text, states)
-
-
-def _separator(path: Path) -> str:
-    """',' unless the first line has no comma but a ';' (Excel in many locales) or a tab."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
-    except (UnicodeDecodeError, OSError):
-        return ","  # read_csv reports it
-    if "," not in first:
-        for sep in (";", "\t"):
-            if sep in first:
-                return sep
-    return ","
-
-
-def read_table(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
-    """A CSV saved from a spreadsheet, as strings: the frame and each row's spreadsheet row number.
-
-    Forgiving where the reading is unambiguous (see the module docstring): a
-    byte-order mark, CRLF, ``;``/tab separators, surrounding spaces, trailing
-    columns with neither header nor values, rows blank in every cell (dropped;
-    the row numbers still count them). Header names are stripped but not
-    otherwise changed; ``frame.attrs["separator"]`` is the separator found.
-    Spreadsheet files (``.xlsx`` ...) are refused with a hint to save as CSV.
-    """
-    path = Path(path)
-    if path.suffix.lower() in _SPREADSHEETS:
-        raise BayesCMOError(f"{path}: not a CSV file (a spreadsheet); save it as CSV (comma-separated) first")
-    sep = _separator(path)
-    grid = read_csv(path, header=None, sep=sep, encoding="utf-8-sig", skip_blank_lines=False)
-    grid = grid.map(lambda v: _cell(v, blanks=("",)))  # None for empty cells
-    if grid.empty:
-        raise BayesCMOError(f"{path}: not a readable CSV file (the file is empty)")
-    header = [v or "" for v in grid.iloc[0]]
-    body = grid.iloc[1:]
-    keep = [j for j, name in enumerate(header) if name or body.iloc[:, j].notna().any()]
-    for j in keep:
-        if not header[j]:
-            raise BayesCMOError(
-                f"{path}: row 1, column {j + 1}: blank header above values; name the column (e.g. a node id) or delete it"
-            )
-    body = body.iloc[:, keep]
-    filled = body.notna().any(axis=1).to_numpy()
-    values = body[filled].to_numpy(dtype=object, copy=True)
-    values[pd.isna(values)] = None
-    frame = pd.DataFrame(values, columns=[header[j] for j in keep], dtype=object)
-    numbers = [int(i) + 1 for i in body.index[filled]]  # iloc 1 is spreadsheet row 2
-    frame.attrs["separator"] = sep
-    return frame, numbers
-
-
-def _check_duplicate_columns(columns: list[str], where: str) -> None:
-    seen = set()
-    for column in columns:
-        if column in seen:
-            raise BayesCMOError(f"{where}: row 1, column '{column}': duplicate column (merge the two)")
-        seen.add(column)
 
 
 def node_columns(cases: pd.DataFrame) -> list[str]:
