@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_cmo import BayesCMOError, build_model, load_theory
+from bayes_cmo import BayesCMOError
 from bayes_cmo.update.cases import AllBlankColumnWarning, case_findings, case_likelihoods, read_cases
 
-TOY = Path(__file__).parent / "data" / "toy"
-
-
-@pytest.fixture(scope="module")
-def model():
-    return build_model(load_theory(TOY))
 
 
 def write(tmp_path, text, name="cases.csv"):
@@ -26,20 +19,20 @@ def write(tmp_path, text, name="cases.csv"):
     return path
 
 
-def test_reads_blanks_and_text_columns(tmp_path, model):
+def test_reads_blanks_and_text_columns(tmp_path, toy_model):
     path = write(tmp_path, "case_id,label,legal_agreements,synergy,notes\nA,Alliance,present,,x\nB,,NA, synergy ,\n")
-    cases = read_cases(path, model)
+    cases = read_cases(path, toy_model)
     assert list(cases.columns) == ["case_id", "label", "notes", "legal_agreements", "synergy"]
     assert case_findings(cases) == [{"legal_agreements": "present"}, {"synergy": "synergy"}]
-    lik = case_likelihoods(cases, model)
+    lik = case_likelihoods(cases, toy_model)
     np.testing.assert_array_equal(lik["legal_agreements"], [[0, 1], [1, 1]])
     np.testing.assert_array_equal(lik["synergy"], [[1, 1], [0, 1]])
     assert cases.attrs["rows"] == {"A": "row 2", "B": "row 3"}
 
 
-def test_dataframe_with_nan_and_none(model):
+def test_dataframe_with_nan_and_none(toy_model):
     frame = pd.DataFrame({"case_id": ["a", "b"], "mandated": ["yes", None], "synergy": [np.nan, "inertia"]})
-    cases = read_cases(frame, model)
+    cases = read_cases(frame, toy_model)
     assert case_findings(cases) == [{"mandated": "yes"}, {"synergy": "inertia"}]
 
 
@@ -56,48 +49,48 @@ def test_dataframe_with_nan_and_none(model):
         ("", ["not a readable CSV file"]),
     ],
 )
-def test_bad_files_give_one_line_errors(tmp_path, model, text, fragments):
+def test_bad_files_give_one_line_errors(tmp_path, toy_model, text, fragments):
     path = write(tmp_path, text)
     with pytest.raises(BayesCMOError) as info:
-        read_cases(path, model)
+        read_cases(path, toy_model)
     message = str(info.value)
     assert "\n" not in message and str(path) in message
     for fragment in fragments:
         assert fragment in message
 
 
-def test_not_csv_binary_and_spreadsheet(tmp_path, model):
+def test_not_csv_binary_and_spreadsheet(tmp_path, toy_model):
     binary = tmp_path / "cases.csv"
     binary.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xff\xfe\x00\x80")
     with pytest.raises(BayesCMOError, match="not a CSV"):
-        read_cases(binary, model)
+        read_cases(binary, toy_model)
     sheet = write(tmp_path, "x", name="cases.xlsx")
     with pytest.raises(BayesCMOError, match="save it as CSV"):
-        read_cases(sheet, model)
+        read_cases(sheet, toy_model)
     with pytest.raises(BayesCMOError, match="file not found"):
-        read_cases(tmp_path / "missing.csv", model)
+        read_cases(tmp_path / "missing.csv", toy_model)
 
 
-def test_all_blank_column_warns(tmp_path, model):
+def test_all_blank_column_warns(tmp_path, toy_model):
     path = write(tmp_path, "case_id,mandated,synergy\nA,,synergy\nB,,inertia\n")
     with pytest.warns(AllBlankColumnWarning, match="column 'mandated' is blank in every case"):
-        cases = read_cases(path, model)
-    assert "mandated" not in case_likelihoods(cases, model)
+        cases = read_cases(path, toy_model)
+    assert "mandated" not in case_likelihoods(cases, toy_model)
 
 
-def test_no_warning_when_every_column_is_used(tmp_path, model):
+def test_no_warning_when_every_column_is_used(tmp_path, toy_model):
     path = write(tmp_path, "case_id,mandated\nA,no\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        read_cases(path, model)
+        read_cases(path, toy_model)
 
 
-def test_state_named_like_a_blank_marker_is_kept(model):
+def test_state_named_like_a_blank_marker_is_kept(toy_model):
     # 'no' is a real state of mandated, not a blank
-    cases = read_cases(pd.DataFrame({"case_id": ["a"], "mandated": ["no"]}), model)
+    cases = read_cases(pd.DataFrame({"case_id": ["a"], "mandated": ["no"]}), toy_model)
     assert case_findings(cases) == [{"mandated": "no"}]
 
 
-def test_bad_arguments(model):
+def test_bad_arguments(toy_model):
     with pytest.raises(BayesCMOError, match="The 'source' parameter of read_cases"):
-        read_cases(42, model)
+        read_cases(42, toy_model)

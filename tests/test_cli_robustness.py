@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from bayes_cmo.cli import main
 
 ASIA = str(Path(__file__).parent / "data" / "asia.bif")
-TOY = str(Path(__file__).parent / "data" / "toy")
+from conftest import TOY as TOY_PATH
+
+TOY = str(TOY_PATH)
 
 
 def run(argv, capsys):

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bayes_cmo import build_model, load_theory, read_cases
+from bayes_cmo import read_cases
 from bayes_cmo.cli import main
 from bayes_cmo.planning.voi import read_costs
 
-TOY = Path(__file__).parent / "data" / "toy"
+from conftest import TOY
 CASES = "case_id,legal_agreements,initial_trust,synergy\nA,present,high,synergy\nB,absent,low,inertia\nC,present,,synergy\n"
 
 
@@ -118,8 +118,8 @@ def _excel(text: str) -> bytes:
         pytest.param((CASES + ",,,\n\n").encode(), id="trailing-blank-rows"),
     ],
 )
-def test_spreadsheet_saved_case_files_read_as_the_plain_file(tmp_path, content):
-    model = build_model(load_theory(TOY))
+def test_spreadsheet_saved_case_files_read_as_the_plain_file(tmp_path, content, toy_model):
+    model = toy_model
     plain = tmp_path / "plain.csv"
     plain.write_text(CASES, encoding="utf-8")
     saved = tmp_path / "saved.csv"
@@ -129,8 +129,8 @@ def test_spreadsheet_saved_case_files_read_as_the_plain_file(tmp_path, content):
     assert got.attrs["rows"] == expected.attrs["rows"]
 
 
-def test_blank_row_in_the_middle_keeps_spreadsheet_row_numbers(tmp_path):
-    model = build_model(load_theory(TOY))
+def test_blank_row_in_the_middle_keeps_spreadsheet_row_numbers(tmp_path, toy_model):
+    model = toy_model
     path = tmp_path / "cases.csv"
     path.write_text("case_id,synergy\nA,synergy\n,\n\nB,synergy\nC,synergie\n", encoding="utf-8")
     with pytest.raises(ValueError, match="row 6 .case 'C'.*did you mean 'synergy'"):
@@ -144,8 +144,8 @@ def test_blank_row_in_the_middle_keeps_spreadsheet_row_numbers(tmp_path):
         (b"node,cost\nlegal_agreements,1\n,\n", {"legal_agreements": 1.0}),
     ],
 )
-def test_costs_saved_from_a_spreadsheet(tmp_path, content, expected):
-    model = build_model(load_theory(TOY))
+def test_costs_saved_from_a_spreadsheet(tmp_path, content, expected, toy_model):
+    model = toy_model
     path = tmp_path / "costs.csv"
     path.write_bytes(content)
     assert read_costs(path, model) == expected

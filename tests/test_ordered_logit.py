@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bayes_cmo import load_theory
 from bayes_cmo.update.ordered_logit import Family, families, laplace_covariance
 from bayes_cmo.network.elicitation import build_cpts
 
-TOY = Path(__file__).parent / "data" / "toy"
 
 
 @pytest.fixture(scope="module")
-def theory():
-    return load_theory()  # bundled default priors: 2- and 3-state nodes, up to 6 links
-
-
-@pytest.fixture(scope="module")
-def fam(theory):
+def fam(default_theory):
     # three states (log-gap cutpoints), six links, 288 parent configurations
-    return Family.from_theory(theory, "initial_trust")
+    return Family.from_theory(default_theory, "initial_trust")
 
 
 def _theta(fam, seed=0):
@@ -91,15 +83,15 @@ def test_complete_data_counts_and_cases_agree(fam):
 
 
 @pytest.mark.parametrize("node", ["initial_trust", "ambition", "dissolution", "power_imbalance"])
-def test_map_without_data_is_the_elicited_prior(theory, node):
-    fam = Family.from_theory(theory, node)
+def test_map_without_data_is_the_elicited_prior(default_theory, node):
+    fam = Family.from_theory(default_theory, node)
     mode = fam.prior_mode()
     theta = fam.fit(mode + 0.5)
     np.testing.assert_allclose(theta, mode, atol=1e-5)
     w, _ = fam.unpack(theta)
-    np.testing.assert_allclose(w, [theory.link(link).weight for link in fam.links], atol=1e-5)
-    np.testing.assert_allclose(fam.implied_baseline(theta), theory.nodes[node].baseline, atol=1e-6)
-    np.testing.assert_allclose(fam.implied_baseline(mode), theory.nodes[node].baseline, atol=1e-12)
+    np.testing.assert_allclose(w, [default_theory.link(link).weight for link in fam.links], atol=1e-5)
+    np.testing.assert_allclose(fam.implied_baseline(theta), default_theory.nodes[node].baseline, atol=1e-6)
+    np.testing.assert_allclose(fam.implied_baseline(mode), default_theory.nodes[node].baseline, atol=1e-12)
     # the gradient vanishes exactly at the mode; the weight block of the prior precision is 1 / sd^2
     np.testing.assert_allclose(fam.objective(mode)[1], 0.0, atol=1e-9)
     cov = laplace_covariance(fam.hessian(mode))
@@ -107,8 +99,8 @@ def test_map_without_data_is_the_elicited_prior(theory, node):
 
 
 @pytest.mark.parametrize("source", ["default", "toy"])
-def test_probabilities_equal_the_elicited_cpts(source):
-    theory = load_theory() if source == "default" else load_theory(TOY)
+def test_probabilities_equal_the_elicited_cpts(source, default_theory, toy_theory):
+    theory = default_theory if source == "default" else toy_theory
     cpts = build_cpts(theory)
     fams = families(theory)
     assert fams and set(fams) == {v for v in theory.order() if theory.parents(v) and v not in theory.tables}

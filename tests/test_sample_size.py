@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.optimize import check_grad, minimize
 from scipy.special import expit
 
-from bayes_cmo import BayesCMOError, build_model, load_theory
+from bayes_cmo import BayesCMOError, build_model
 from bayes_cmo.planning.sample_size import _analysis_family, _fit, sample_size
 
-TOY = Path(__file__).parent / "data" / "toy"
+from conftest import TOY
 COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates"]
 
 
 @pytest.fixture(scope="module")
-def theory():
-    return load_theory(TOY)
-
-
-@pytest.fixture(scope="module")
-def sceptical(theory):
-    return sample_size(theory, "mandated:initial_trust", (5, 20, 80, 320), replicates=60, prior="sceptical", progress=False)
+def sceptical(toy_theory):
+    return sample_size(toy_theory, "mandated:initial_trust", (5, 20, 80, 320), replicates=60, prior="sceptical", progress=False)
 
 
 def test_columns_and_shrinking_interval(sceptical):
@@ -45,32 +39,32 @@ def test_sign_found_more_often_with_more_cases(sceptical):
     assert sceptical["p_excludes_zero"].iloc[-1] > sceptical["p_excludes_zero"].iloc[0]
 
 
-def test_elicited_prior_interval_starts_at_the_prior(theory):
-    frame = sample_size(theory, n=(10, 40), replicates=30, missing=0.0, progress=False)
+def test_elicited_prior_interval_starts_at_the_prior(toy_theory):
+    frame = sample_size(toy_theory, n=(10, 40), replicates=30, missing=0.0, progress=False)
     prior_width = frame.attrs["prior_ci_width"]
     assert prior_width == pytest.approx(2 * 1.6448536 * 0.4, rel=1e-6)  # medium confidence, 90%
     assert (frame["expected_ci_width"] < prior_width).all()
     assert frame["expected_ci_width"].iloc[1] < frame["expected_ci_width"].iloc[0]
 
 
-def test_seeded_reproducible(theory):
+def test_seeded_reproducible(toy_theory):
     kwargs = dict(n=(10, 30), replicates=20, progress=False, missing=0.3)
-    a = sample_size(theory, seed=3, **kwargs)
-    b = sample_size(build_model(theory), seed=3, **kwargs)
-    c = sample_size(theory, seed=4, **kwargs)
+    a = sample_size(toy_theory, seed=3, **kwargs)
+    b = sample_size(build_model(toy_theory), seed=3, **kwargs)
+    c = sample_size(toy_theory, seed=4, **kwargs)
     assert a.equals(b)
     assert not a.equals(c)
 
 
-def test_uncoded_nodes_carry_no_information(theory):
+def test_uncoded_nodes_carry_no_information(toy_theory):
     # coding only the contexts tells nothing about the trust family beyond the prior's own spread
-    frame = sample_size(theory, n=(40,), replicates=20, coded=["legal_agreements", "mandated"], progress=False)
+    frame = sample_size(toy_theory, n=(40,), replicates=20, coded=["legal_agreements", "mandated"], progress=False)
     assert frame["expected_ci_width"].iloc[0] == pytest.approx(frame.attrs["prior_ci_width"], rel=1e-3)
 
 
-def test_family_fit_matches_direct_optimisation(theory):
+def test_family_fit_matches_direct_optimisation(toy_theory):
     # Complete data: the family likelihood is the plain ordered-logit likelihood of the counts.
-    fam, index = _analysis_family(theory, "initial_trust", "legal_agreements:initial_trust", "elicited")
+    fam, index = _analysis_family(toy_theory, "initial_trust", "legal_agreements:initial_trust", "elicited")
     start = fam.prior_mode()
     rng = np.random.default_rng(0)
     n_cells = fam.card * fam.design.shape[1]
@@ -85,17 +79,17 @@ def test_family_fit_matches_direct_optimisation(theory):
     assert expit(start[-1]) == pytest.approx(0.5)
 
 
-def test_bad_arguments(theory):
+def test_bad_arguments(toy_theory):
     with pytest.raises(BayesCMOError, match="did you mean 'legal_agreements:initial_trust'"):
-        sample_size(theory, "legal_agreement:initial_trust", progress=False)
+        sample_size(toy_theory, "legal_agreement:initial_trust", progress=False)
     with pytest.raises(BayesCMOError, match="'n' parameter"):
-        sample_size(theory, n=(0, 10), progress=False)
+        sample_size(toy_theory, n=(0, 10), progress=False)
     with pytest.raises(BayesCMOError, match="'missing' parameter"):
-        sample_size(theory, missing=1.0, progress=False)
+        sample_size(toy_theory, missing=1.0, progress=False)
     with pytest.raises(BayesCMOError, match="'prior' parameter"):
-        sample_size(theory, prior="sceptic", progress=False)
+        sample_size(toy_theory, prior="sceptic", progress=False)
     with pytest.raises(BayesCMOError, match="coded: unknown node"):
-        sample_size(theory, coded=["trust"], progress=False)
+        sample_size(toy_theory, coded=["trust"], progress=False)
 
 
 def test_cli_sample_size(capsys):

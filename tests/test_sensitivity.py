@@ -3,45 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.special import expit, logit, polygamma
 
-from bayes_cmo import BayesCMOError, build_model, load_theory, posterior
+from bayes_cmo import BayesCMOError, build_model, posterior
 from bayes_cmo.planning.sensitivity import judgement_sensitivity, judgements, shifted_baseline
 from bayes_cmo.update.simulate import set_link_weight
 
-TOY = Path(__file__).parent / "data" / "toy"
+from conftest import TOY
 
 
-@pytest.fixture(scope="module")
-def theory():
-    return load_theory(TOY)
+def p_of(toy_theory, target="synergy", state=-1, evidence=None):
+    return float(posterior(build_model(toy_theory), target, evidence or {})[target][state])
 
 
-@pytest.fixture(scope="module")
-def toy(theory):
-    return build_model(theory)
-
-
-def p_of(theory, target="synergy", state=-1, evidence=None):
-    return float(posterior(build_model(theory), target, evidence or {})[target][state])
-
-
-def with_baseline(theory, node, baseline):
-    nodes = dict(theory.nodes)
+def with_baseline(toy_theory, node, baseline):
+    nodes = dict(toy_theory.nodes)
     nodes[node] = dataclasses.replace(nodes[node], baseline=tuple(baseline))
-    return dataclasses.replace(theory, nodes=nodes)
+    return dataclasses.replace(toy_theory, nodes=nodes)
 
 
-def test_every_judgement_listed_with_its_width(theory, toy):
-    frame = judgement_sensitivity(toy, "synergy")
+def test_every_judgement_listed_with_its_width(toy_theory, toy_model):
+    frame = judgement_sensitivity(toy_model, "synergy")
     assert list(frame.columns) == [
         "judgement", "kind", "node", "value", "step", "probability", "p_minus", "p_plus", "swing", "derivative", "rank",
     ]
-    assert len(frame) == len(theory.dag_links) + len(theory.nodes)
+    assert len(frame) == len(toy_theory.dag_links) + len(toy_theory.nodes)
     steps = frame.set_index("judgement")["step"]
     assert steps["legal_agreements:initial_trust"] == 0.4  # medium confidence
     assert steps["mandated:initial_trust"] == 0.6  # low confidence
@@ -50,62 +39,62 @@ def test_every_judgement_listed_with_its_width(theory, toy):
     assert frame["swing"].abs().is_monotonic_decreasing
 
 
-def test_batched_equals_rebuilt_model(theory, toy):
-    frame = judgement_sensitivity(toy, "synergy").set_index("judgement")
-    for link in theory.dag_links:
+def test_batched_equals_rebuilt_model(toy_theory, toy_model):
+    frame = judgement_sensitivity(toy_model, "synergy").set_index("judgement")
+    for link in toy_theory.dag_links:
         row = frame.loc[link.id]
-        up = p_of(set_link_weight(theory, link.id, link.weight + link.weight_sd))
-        down = p_of(set_link_weight(theory, link.id, link.weight - link.weight_sd))
+        up = p_of(set_link_weight(toy_theory, link.id, link.weight + link.weight_sd))
+        down = p_of(set_link_weight(toy_theory, link.id, link.weight - link.weight_sd))
         assert row["p_plus"] == pytest.approx(up, abs=1e-12)
         assert row["p_minus"] == pytest.approx(down, abs=1e-12)
         h = 1e-5
-        fd = (p_of(set_link_weight(theory, link.id, link.weight + h)) - p_of(set_link_weight(theory, link.id, link.weight - h))) / (2 * h)
+        fd = (p_of(set_link_weight(toy_theory, link.id, link.weight + h)) - p_of(set_link_weight(toy_theory, link.id, link.weight - h))) / (2 * h)
         assert row["derivative"] == pytest.approx(fd, rel=1e-5, abs=1e-9)
     node = "mandated"
     row = frame.loc[f"baseline:{node}"]
-    moved = shifted_baseline(theory.nodes[node].baseline, row["step"], ordered=True)
+    moved = shifted_baseline(toy_theory.nodes[node].baseline, row["step"], ordered=True)
     assert moved[1] == pytest.approx(expit(logit(0.25) + row["step"]))
-    assert row["p_plus"] == pytest.approx(p_of(with_baseline(theory, node, moved)), abs=1e-12)
+    assert row["p_plus"] == pytest.approx(p_of(with_baseline(toy_theory, node, moved)), abs=1e-12)
 
 
-def test_root_baseline_derivative_by_hand(toy):
+def test_root_baseline_derivative_by_hand(toy_model):
     # P(T) = sum_l P(l) P(T | l); d/d logit P(present) = p (1 - p) [P(T | present) - P(T | absent)]
-    frame = judgement_sensitivity(toy, "synergy").set_index("judgement")
+    frame = judgement_sensitivity(toy_model, "synergy").set_index("judgement")
     p = 0.4
-    given = {s: float(posterior(toy, "synergy", {"legal_agreements": s})["synergy"][1]) for s in ("absent", "present")}
+    given = {s: float(posterior(toy_model, "synergy", {"legal_agreements": s})["synergy"][1]) for s in ("absent", "present")}
     expected = p * (1 - p) * (given["present"] - given["absent"])
     assert frame.loc["baseline:legal_agreements", "derivative"] == pytest.approx(expected, rel=1e-6)
 
 
-def test_sign_matches_link_sign(toy):
+def test_sign_matches_link_sign(toy_model):
     # More of a source moves the target in the link's direction ...
-    frame = judgement_sensitivity(toy, "initial_trust", "high").set_index("judgement")
+    frame = judgement_sensitivity(toy_model, "initial_trust", "high").set_index("judgement")
     assert frame.loc["baseline:legal_agreements", "derivative"] > 0  # + link
     assert frame.loc["baseline:mandated", "derivative"] < 0  # - link
     # ... and where the source is present, a stronger link (larger |weight|) moves it further that way.
     for link, source, sign in (("legal_agreements:initial_trust", "legal_agreements", 1), ("mandated:initial_trust", "mandated", -1)):
         present = {"legal_agreements": "present", "mandated": "yes"}[source]
-        row = judgement_sensitivity(toy, "initial_trust", "high", evidence={source: present}).set_index("judgement").loc[link]
+        row = judgement_sensitivity(toy_model, "initial_trust", "high", evidence={source: present}).set_index("judgement").loc[link]
         assert np.sign(sign * row["derivative"]) == sign
         assert np.sign(sign * row["swing"]) == sign
     # direct link into synergy
-    row = judgement_sensitivity(toy, "synergy", evidence={"initial_trust": "high"}).set_index("judgement").loc["initial_trust:synergy"]
+    row = judgement_sensitivity(toy_model, "synergy", evidence={"initial_trust": "high"}).set_index("judgement").loc["initial_trust:synergy"]
     assert row["derivative"] > 0
 
 
-def test_non_ancestors_have_zero_sensitivity(toy):
-    frame = judgement_sensitivity(toy, "initial_trust").set_index("judgement")
+def test_non_ancestors_have_zero_sensitivity(toy_model):
+    frame = judgement_sensitivity(toy_model, "initial_trust").set_index("judgement")
     for j in ("initial_trust:synergy", "baseline:synergy"):
         assert frame.loc[j, "swing"] == 0.0
         assert frame.loc[j, "derivative"] == 0.0
     # d-separated: given initial trust, the contexts' judgements cannot move synergy
-    frame = judgement_sensitivity(toy, "synergy", evidence={"initial_trust": "low"}).set_index("judgement")
+    frame = judgement_sensitivity(toy_model, "synergy", evidence={"initial_trust": "low"}).set_index("judgement")
     for j in ("legal_agreements:initial_trust", "mandated:initial_trust", "baseline:legal_agreements", "baseline:mandated"):
         assert abs(frame.loc[j, "swing"]) < 1e-12
         assert abs(frame.loc[j, "derivative"]) < 1e-7
     assert abs(frame.loc["initial_trust:synergy", "swing"]) > 1e-3
     # an intervened node's own judgements do not matter
-    frame = judgement_sensitivity(toy, "synergy", do={"initial_trust": "high"}).set_index("judgement")
+    frame = judgement_sensitivity(toy_model, "synergy", do={"initial_trust": "high"}).set_index("judgement")
     assert frame.loc["baseline:initial_trust", "swing"] == 0.0
 
 
@@ -118,17 +107,17 @@ def test_nominal_baseline_moves_one_state():
     assert ordered[2] > 0.2 and ordered[0] < 0.5  # toward the highest state
 
 
-def test_scenario_and_errors(theory, toy):
-    via_scenario = judgement_sensitivity(toy, "synergy", scenario="enforced")
-    direct = judgement_sensitivity(toy, "synergy", evidence={"mandated": "yes", "legal_agreements": "absent"})
+def test_scenario_and_errors(toy_theory, toy_model):
+    via_scenario = judgement_sensitivity(toy_model, "synergy", scenario="enforced")
+    direct = judgement_sensitivity(toy_model, "synergy", evidence={"mandated": "yes", "legal_agreements": "absent"})
     np.testing.assert_allclose(via_scenario["swing"], direct["swing"], atol=1e-14)
     with pytest.raises(BayesCMOError, match="did you mean 'enforced'"):
-        judgement_sensitivity(toy, "synergy", scenario="enforce")
+        judgement_sensitivity(toy_model, "synergy", scenario="enforce")
     with pytest.raises(BayesCMOError, match="unknown state"):
-        judgement_sensitivity(toy, "synergy", "high")
+        judgement_sensitivity(toy_model, "synergy", "high")
     with pytest.raises(BayesCMOError, match="both the target"):
-        judgement_sensitivity(toy, "synergy", evidence={"synergy": "inertia"})
-    assert {j.kind for j in judgements(theory)} == {"link weight", "baseline"}
+        judgement_sensitivity(toy_model, "synergy", evidence={"synergy": "inertia"})
+    assert {j.kind for j in judgements(toy_theory)} == {"link weight", "baseline"}
 
 
 def test_cli_sensitivity(capsys, tmp_path):

@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,18 +22,8 @@ from bayes_cmo.update.refinement import compare_models, data_conflict, refine, v
 from bayes_cmo.update.simulate import set_link_weight, simulate_cases
 from bayes_cmo.update.em import expected_counts, update_priors
 
-TOY = Path(__file__).parent / "data" / "toy"
+from conftest import TOY
 LINK = "legal_agreements:initial_trust"
-
-
-@pytest.fixture(scope="module")
-def theory():
-    return load_theory(TOY)
-
-
-@pytest.fixture(scope="module")
-def model(theory):
-    return build_model(theory)
 
 
 @pytest.fixture()
@@ -69,22 +58,22 @@ def brute_force_counts(net, findings):
 # E-step
 
 
-def test_expected_counts_equal_brute_force_with_blanks(model):
-    cases = read_cases(simulate_cases(model, 9, missing=0.45, seed=3), model)
-    counts = expected_counts(model, cases)
-    truth = brute_force_counts(model.network, case_findings(cases))
-    for v in model.variables:
+def test_expected_counts_equal_brute_force_with_blanks(toy_model):
+    cases = read_cases(simulate_cases(toy_model, 9, missing=0.45, seed=3), toy_model)
+    counts = expected_counts(toy_model, cases)
+    truth = brute_force_counts(toy_model.network, case_findings(cases))
+    for v in toy_model.variables:
         np.testing.assert_allclose(counts[v], truth[v], atol=1e-12)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mask=st.lists(st.lists(st.booleans(), min_size=4, max_size=4), min_size=1, max_size=12), seed=st.integers(0, 10_000))
-def test_expected_counts_sum_to_cases_for_any_blank_pattern(model, mask, seed):
+def test_expected_counts_sum_to_cases_for_any_blank_pattern(toy_model, mask, seed):
     warnings.simplefilter("ignore", AllBlankColumnWarning)  # all-blank columns are allowed here
-    frame = simulate_cases(model, len(mask), seed=seed)
-    nodes = list(model.variables)
+    frame = simulate_cases(toy_model, len(mask), seed=seed)
+    nodes = list(toy_model.variables)
     frame[nodes] = frame[nodes].where(~np.array(mask), None)
-    counts = expected_counts(model, frame)
+    counts = expected_counts(toy_model, frame)
     for v in nodes:
         assert counts[v].sum() == pytest.approx(len(mask), abs=1e-9)
         assert (counts[v] >= -1e-12).all()
@@ -95,7 +84,7 @@ def test_expected_counts_sum_to_cases_for_any_blank_pattern(model, mask, seed):
 
 
 def test_complete_data_root_and_table_are_hand_counts(table_theory):
-    model = build_model(table_theory)
+    toy_model = build_model(table_theory)
     rows = [
         ("absent", "no", "low", "inertia"),
         ("absent", "yes", "low", "inertia"),
@@ -107,7 +96,7 @@ def test_complete_data_root_and_table_are_hand_counts(table_theory):
     ]
     frame = pd.DataFrame(rows, columns=["legal_agreements", "mandated", "initial_trust", "synergy"])
     frame.insert(0, "case_id", [f"c{i}" for i in range(len(rows))])
-    result = update_priors(model, frame)
+    result = update_priors(toy_model, frame)
     # root: Dirichlet(10 * (0.6, 0.4)) + counts (4 absent, 3 present)
     legal = result.model.network.cpts["legal_agreements"]
     np.testing.assert_allclose(legal, [(6 + 4) / 17, (4 + 3) / 17], atol=1e-12)
@@ -122,27 +111,27 @@ def test_complete_data_root_and_table_are_hand_counts(table_theory):
     assert result.iterations <= 2
 
 
-def test_zero_cases_change_nothing(model, theory):
+def test_zero_cases_change_nothing(toy_model, toy_theory):
     empty = pd.DataFrame({"case_id": pd.Series([], dtype=object), "synergy": pd.Series([], dtype=object)})
-    result = update_priors(model, empty)
-    for v in model.variables:
-        np.testing.assert_allclose(result.model.network.cpts[v], model.network.cpts[v], atol=1e-9)
+    result = update_priors(toy_model, empty)
+    for v in toy_model.variables:
+        np.testing.assert_allclose(result.model.network.cpts[v], toy_model.network.cpts[v], atol=1e-9)
     np.testing.assert_allclose(result.links["posterior_weight"], result.links["prior_weight"], atol=1e-9)
     np.testing.assert_allclose(result.links["posterior_sd"], result.links["prior_sd"], rtol=1e-5)
     assert set(refine(result)["verdict"]) == {"no information"}
 
 
-def test_shuffling_cases_changes_nothing(model):
-    frame = simulate_cases(model, 60, missing=0.3, seed=11)
-    a = update_priors(model, frame)
-    b = update_priors(model, frame.sample(frac=1.0, random_state=3).reset_index(drop=True))
-    for v in model.variables:
+def test_shuffling_cases_changes_nothing(toy_model):
+    frame = simulate_cases(toy_model, 60, missing=0.3, seed=11)
+    a = update_priors(toy_model, frame)
+    b = update_priors(toy_model, frame.sample(frac=1.0, random_state=3).reset_index(drop=True))
+    for v in toy_model.variables:
         np.testing.assert_allclose(a.model.network.cpts[v], b.model.network.cpts[v], atol=1e-9)
     np.testing.assert_allclose(a.links["posterior_sd"], b.links["posterior_sd"], atol=1e-7)
 
 
-def test_em_log_posterior_never_decreases(model):
-    result = update_priors(model, simulate_cases(model, 80, missing=0.5, seed=2))
+def test_em_log_posterior_never_decreases(toy_model):
+    result = update_priors(toy_model, simulate_cases(toy_model, 80, missing=0.5, seed=2))
     trace = np.array(result.trace)
     assert result.converged and len(trace) >= 2
     assert (np.diff(trace) >= -1e-8).all()
@@ -152,12 +141,12 @@ def _max_cpt_distance(a, b):
     return max(float(np.abs(a.network.cpts[v] - b.network.cpts[v]).max()) for v in a.variables)
 
 
-def test_recovery_moves_toward_truth_as_cases_grow(theory, model):
-    true_theory = set_link_weight(theory, LINK, 4.0)  # elicited 2.0 (sd 0.4)
+def test_recovery_moves_toward_truth_as_cases_grow(toy_theory, toy_model):
+    true_theory = set_link_weight(toy_theory, LINK, 4.0)  # elicited 2.0 (sd 0.4)
     truth = build_model(true_theory)
     weights, distances = [], []
     for n in (20, 200, 2000):
-        result = update_priors(model, simulate_cases(truth, n, missing=0.3, seed=7))
+        result = update_priors(toy_model, simulate_cases(truth, n, missing=0.3, seed=7))
         weights.append(float(result.links.set_index("link").loc[LINK, "posterior_weight"]))
         distances.append(_max_cpt_distance(result.model, truth))
     assert 2.0 < weights[0] < weights[1] < weights[2] < 4.6
@@ -166,11 +155,11 @@ def test_recovery_moves_toward_truth_as_cases_grow(theory, model):
 
 
 def test_recovery_on_default_priors_names_the_strengthened_link():
-    theory = load_theory()
-    truth = build_model(set_link_weight(theory, LINK, 3.0))
-    result = update_priors(build_model(theory), simulate_cases(truth, 200, missing=0.3, seed=1))
+    toy_theory = load_theory()
+    truth = build_model(set_link_weight(toy_theory, LINK, 3.0))
+    result = update_priors(build_model(toy_theory), simulate_cases(truth, 200, missing=0.3, seed=1))
     table = refine(result).set_index("link")
-    assert table.loc[LINK, "posterior_weight"] > theory.link(LINK).weight
+    assert table.loc[LINK, "posterior_weight"] > toy_theory.link(LINK).weight
     assert table.loc[LINK, "verdict"] == "strengthened"
 
 
@@ -196,30 +185,30 @@ def test_verdicts(prior, low, high, informed, expected):
     assert verdict(prior, low, high, informed) == expected
 
 
-def test_no_information_when_no_case_observed_both_ends(model, theory):
-    truth = build_model(set_link_weight(theory, LINK, 4.0))
+def test_no_information_when_no_case_observed_both_ends(toy_model, toy_theory):
+    truth = build_model(set_link_weight(toy_theory, LINK, 4.0))
     frame = simulate_cases(truth, 300, seed=4)
     frame.loc[: 149, "legal_agreements"] = None
     frame.loc[150:, "initial_trust"] = None
-    table = refine(update_priors(model, frame)).set_index("link")
+    table = refine(update_priors(toy_model, frame)).set_index("link")
     assert table.loc[LINK, "n_both"] == 0 and table.loc[LINK, "verdict"] == "no information"
     assert table.loc["initial_trust:synergy", "verdict"] != "no information"
 
 
-def test_reversed_link_is_reported(model, theory):
-    truth = build_model(set_link_weight(theory, LINK, -3.0))
-    table = refine(update_priors(model, simulate_cases(truth, 600, seed=8))).set_index("link")
+def test_reversed_link_is_reported(toy_model, toy_theory):
+    truth = build_model(set_link_weight(toy_theory, LINK, -3.0))
+    table = refine(update_priors(toy_model, simulate_cases(truth, 600, seed=8))).set_index("link")
     assert table.loc[LINK, "verdict"] == "reversed"
     assert table.loc[LINK, "p_same_sign"] < 0.05
 
 
-def test_data_conflict_matches_definition(model):
+def test_data_conflict_matches_definition(toy_model):
     frame = pd.DataFrame(
         {"case_id": ["fits", "odd", "one"], "legal_agreements": ["present", "present", "absent"],
          "initial_trust": ["high", "low", None], "synergy": ["synergy", "synergy", None]}
     )
-    table = data_conflict(model, frame).set_index("case_id")
-    net = model.network
+    table = data_conflict(toy_model, frame).set_index("case_id")
+    net = toy_model.network
     for case, row in frame.set_index("case_id").iterrows():
         findings = {k: v for k, v in row.items() if pd.notna(v)}
         joint = sum(
@@ -241,14 +230,14 @@ def _joint_table(net):
     return out
 
 
-def test_compare_models_headline_and_targets(model, theory):
-    other = build_model(set_link_weight(theory, "initial_trust:synergy", 0.0))
-    table = compare_models(model, other)
+def test_compare_models_headline_and_targets(toy_model, toy_theory):
+    other = build_model(set_link_weight(toy_theory, "initial_trust:synergy", 0.0))
+    table = compare_models(toy_model, other)
     assert list(table["target"]) == ["synergy", "synergy"]  # toy has no dissolution
     assert table["difference"].iloc[0] == pytest.approx(table["b"].iloc[0] - table["a"].iloc[0])
     assert table["b"].iloc[1] == pytest.approx(0.0, abs=1e-12)  # no path from legal to synergy any more
     with pytest.raises(BayesCMOError, match="did you mean 'synergy'"):
-        compare_models(model, other, targets=["synergyy"])
+        compare_models(toy_model, other, targets=["synergyy"])
 
 
 # ---------------------------------------------------------------------------
@@ -263,8 +252,8 @@ def _hashes(*paths):
     return out
 
 
-def test_written_folder_loads_and_reproduces_the_update(tmp_path, model, table_theory):
-    for m in (model, build_model(table_theory)):
+def test_written_folder_loads_and_reproduces_the_update(tmp_path, toy_model, table_theory):
+    for m in (toy_model, build_model(table_theory)):
         result = update_priors(m, simulate_cases(m, 50, missing=0.3, seed=1))
         out = write_priors(result, tmp_path / f"v2_{len(m.theory.tables)}")
         again = load_model(out)
@@ -354,3 +343,34 @@ def test_verdict_of_a_failed_interval_is_undetermined():
     assert verdict(1.0, 0.5, 1.5) == "consistent"
     assert verdict(-1.0, -2.0, -1.2) == "strengthened"
     assert verdict(1.0, 0.5, 1.5, informed=False) == "no information"
+
+
+def test_batched_e_step_equals_one_batch(toy_model, monkeypatch):
+    """Cases going through the E-step in batches (as 100,000 cases must) give the same update as one batch."""
+    from bayes_cmo.update import em
+
+    cases = simulate_cases(toy_model, 60, missing=0.3, seed=5)
+    whole = update_priors(toy_model, cases)
+    cells = sum(c.size for c in toy_model.network.cpts.values())
+    monkeypatch.setattr(em, "ESTEP_BUDGET_BYTES", 7 * 8 * em._ARRAYS_PER_CELL * cells)
+    assert em._EStep(toy_model, read_cases(cases, toy_model)).batch_size == 7  # 9 batches, the last one short
+    batched = update_priors(toy_model, cases)
+    assert batched.iterations == whole.iterations
+    np.testing.assert_allclose(batched.trace, whole.trace, rtol=1e-12)
+    for node, counts in whole.counts.items():
+        np.testing.assert_allclose(batched.counts[node], counts, atol=1e-10)
+    for column in ("posterior_weight", "posterior_sd"):
+        np.testing.assert_allclose(batched.links[column], whole.links[column], atol=1e-9)
+
+
+def test_e_step_batches_fit_the_budget_for_100000_cases(default_model):
+    """100,000 cases on the shipped priors need several batches, each within the E-step's memory budget."""
+    from bayes_cmo.update import em
+
+    cells = sum(c.size for c in default_model.network.cpts.values())
+    frame = pd.DataFrame({"case_id": [f"c{i}" for i in range(100_000)]})
+    estep = em._EStep(default_model, read_cases(frame, default_model))
+    batches = estep.batches()
+    assert len(batches) > 1 and batches[-1].stop == 100_000
+    assert estep.batch_size * cells * 8 * em._ARRAYS_PER_CELL <= em.ESTEP_BUDGET_BYTES
+    assert sum(b.stop - b.start for b in batches) == 100_000

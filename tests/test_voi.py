@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bayes_cmo.network._pgmpy import arrays_from_pgmpy
-from bayes_cmo import BayesCMOError, build_model, load_theory
+from bayes_cmo import BayesCMOError
 from bayes_cmo.engine.core import NetworkArrays
 from bayes_cmo.network.model import Model
 from bayes_cmo.planning.voi import best_measurements, read_costs, value_of_information
 
-TOY = Path(__file__).parent / "data" / "toy"
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return build_model(load_theory(TOY))
+from conftest import TOY
 
 
 def full_joint(net: NetworkArrays) -> np.ndarray:
@@ -83,24 +77,24 @@ def random_network(seed: int, n_nodes: int = 5) -> Model:
     return Model(network=NetworkArrays(variables=tuple(names), states=states, parents=parents, cpts=cpts))
 
 
-def test_toy_matches_brute_force(toy):
+def test_toy_matches_brute_force(toy_model):
     for evidence in ({}, {"mandated": "yes"}, {"legal_agreements": "present", "mandated": "no"}):
-        frame = value_of_information(toy, "synergy", evidence=evidence).set_index("node")
-        assert set(frame.index) == set(toy.variables) - {"synergy"} - set(evidence)
+        frame = value_of_information(toy_model, "synergy", evidence=evidence).set_index("node")
+        assert set(frame.index) == set(toy_model.variables) - {"synergy"} - set(evidence)
         for node, row in frame.iterrows():
-            mi, change = brute_force(toy.network, "synergy", node, evidence)
+            mi, change = brute_force(toy_model.network, "synergy", node, evidence)
             assert row["mutual_information_bits"] == pytest.approx(mi, abs=1e-12)
             assert row["expected_abs_change"] == pytest.approx(change, abs=1e-12)
 
 
-def test_toy_hand_value(toy):
+def test_toy_hand_value(toy_model):
     # Binary target: expected |change| of P(synergy) = E|P(syn | trust) - P(syn)|.
-    net = toy.network
+    net = toy_model.network
     p_trust = (full_joint(net).sum(axis=(0, 1, 3)))  # (low, high)
     p_syn_given = net.cpts["synergy"][1]  # P(synergy | initial_trust)
     p_syn = p_trust @ p_syn_given
     expected = p_trust @ np.abs(p_syn_given - p_syn)
-    row = value_of_information(toy, "synergy").set_index("node").loc["initial_trust"]
+    row = value_of_information(toy_model, "synergy").set_index("node").loc["initial_trust"]
     assert row["expected_abs_change"] == pytest.approx(expected, abs=1e-12)
     assert row["rank"] == 1  # the direct parent tells most
 
@@ -123,25 +117,25 @@ def test_random_networks_match_brute_force(seed, observe):
         assert back["mutual_information_bits"].iloc[0] == pytest.approx(row["mutual_information_bits"], abs=1e-10)
 
 
-def test_observed_node_is_worth_nothing(toy):
+def test_observed_node_is_worth_nothing(toy_model):
     evidence = {"initial_trust": "high"}
-    frame = value_of_information(toy, "synergy", evidence=evidence, candidates=["initial_trust", "legal_agreements"])
+    frame = value_of_information(toy_model, "synergy", evidence=evidence, candidates=["initial_trust", "legal_agreements"])
     row = frame.set_index("node").loc["initial_trust"]
     assert row["mutual_information_bits"] == pytest.approx(0.0, abs=1e-12)
     assert row["expected_abs_change"] == pytest.approx(0.0, abs=1e-12)
     # and observed nodes are not candidates by default
-    assert "initial_trust" not in set(value_of_information(toy, "synergy", evidence=evidence)["node"])
+    assert "initial_trust" not in set(value_of_information(toy_model, "synergy", evidence=evidence)["node"])
 
 
-def test_d_separated_node_is_worth_nothing(toy):
+def test_d_separated_node_is_worth_nothing(toy_model):
     # synergy is d-separated from the contexts given initial trust
-    frame = value_of_information(toy, "synergy", evidence={"initial_trust": "low"}).set_index("node")
+    frame = value_of_information(toy_model, "synergy", evidence={"initial_trust": "low"}).set_index("node")
     assert frame["mutual_information_bits"].abs().max() < 1e-12
     assert frame["expected_abs_change"].abs().max() < 1e-12
     # two root contexts are independent until their common child is observed (explaining away)
-    alone = value_of_information(toy, "legal_agreements", candidates=["mandated"])
+    alone = value_of_information(toy_model, "legal_agreements", candidates=["mandated"])
     assert alone["mutual_information_bits"].iloc[0] == pytest.approx(0.0, abs=1e-12)
-    given_trust = value_of_information(toy, "legal_agreements", evidence={"initial_trust": "high"}, candidates=["mandated"])
+    given_trust = value_of_information(toy_model, "legal_agreements", evidence={"initial_trust": "high"}, candidates=["mandated"])
     assert given_trust["mutual_information_bits"].iloc[0] > 1e-4
 
 
@@ -156,14 +150,14 @@ def test_asia_d_separation():
     assert value_of_information(model, "xray").set_index("node").loc["smoke", "mutual_information_bits"] > 1e-4
 
 
-def test_greedy_first_pick_is_single_best_and_matches_joint(toy):
-    ranking = value_of_information(toy, "synergy")
-    best = best_measurements(toy, "synergy", k=3)
+def test_greedy_first_pick_is_single_best_and_matches_joint(toy_model):
+    ranking = value_of_information(toy_model, "synergy")
+    best = best_measurements(toy_model, "synergy", k=3)
     assert best["node"].iloc[0] == ranking["node"].iloc[0]
     assert best["gain_bits"].iloc[0] == pytest.approx(ranking["mutual_information_bits"].iloc[0], abs=1e-12)
     assert np.all(np.diff(best["set_information_bits"]) > -1e-12)  # never loses information
     # the value of the whole set, by brute force: I(T; X1, X2, X3) from the full joint
-    net = toy.network
+    net = toy_model.network
     joint = full_joint(net)
     names = list(net.variables)
     picks = list(best["node"])
@@ -193,52 +187,52 @@ def test_greedy_conditions_on_earlier_picks():
     assert best["set_information_bits"].iloc[-1] == pytest.approx(mi, abs=1e-10)
 
 
-def test_costs_rank_by_bits_per_cost(toy, tmp_path):
+def test_costs_rank_by_bits_per_cost(toy_model, tmp_path):
     costs = tmp_path / "costs.csv"
     costs.write_text("node,cost\ninitial_trust,100\nlegal_agreements,1\nmandated,2\n")
-    frame = value_of_information(toy, "synergy", costs=costs)
+    frame = value_of_information(toy_model, "synergy", costs=costs)
     assert list(frame.columns) == ["node", "mutual_information_bits", "expected_abs_change", "cost", "bits_per_cost", "rank"]
     assert frame["bits_per_cost"].is_monotonic_decreasing
     np.testing.assert_allclose(frame["bits_per_cost"], frame["mutual_information_bits"] / frame["cost"])
     assert frame["node"].iloc[0] == "legal_agreements"  # cheap beats informative here
-    best = best_measurements(toy, "synergy", k=2, costs=read_costs(costs, toy))
+    best = best_measurements(toy_model, "synergy", k=2, costs=read_costs(costs, toy_model))
     assert best["node"].iloc[0] == "legal_agreements"
     assert best["total_cost"].iloc[-1] == best["cost"].sum()
 
 
-def test_costs_file_errors(toy, tmp_path):
+def test_costs_file_errors(toy_model, tmp_path):
     bad = tmp_path / "costs.csv"
     bad.write_text("node,cost\ninitial_trsut,3\n")
     with pytest.raises(BayesCMOError, match=r"row 2, column node: unknown node 'initial_trsut'; did you mean 'initial_trust'"):
-        read_costs(bad, toy)
+        read_costs(bad, toy_model)
     bad.write_text("node,cost\ninitial_trust,0\n")
     with pytest.raises(BayesCMOError, match="row 2, column cost: expected a positive number"):
-        read_costs(bad, toy)
+        read_costs(bad, toy_model)
     bad.write_text("node,price\ninitial_trust,3\n")
     with pytest.raises(BayesCMOError, match="missing column 'cost'"):
-        read_costs(bad, toy)
+        read_costs(bad, toy_model)
     # a file lists what can be measured; an explicit candidate without a cost is an error
     bad.write_text("node,cost\ninitial_trust,3\n")
-    assert list(value_of_information(toy, "synergy", costs=bad)["node"]) == ["initial_trust"]
+    assert list(value_of_information(toy_model, "synergy", costs=bad)["node"]) == ["initial_trust"]
     with pytest.raises(BayesCMOError, match="'mandated' has no cost"):
-        value_of_information(toy, "synergy", costs=bad, candidates=["mandated"])
+        value_of_information(toy_model, "synergy", costs=bad, candidates=["mandated"])
 
 
-def test_bad_arguments(toy):
+def test_bad_arguments(toy_model):
     with pytest.raises(BayesCMOError, match="did you mean 'synergy'"):
-        value_of_information(toy, "synergi")
+        value_of_information(toy_model, "synergi")
     with pytest.raises(BayesCMOError, match="unknown state"):
-        value_of_information(toy, "synergy", state="high")
+        value_of_information(toy_model, "synergy", state="high")
     with pytest.raises(BayesCMOError, match="target itself"):
-        value_of_information(toy, "synergy", candidates=["synergy"])
+        value_of_information(toy_model, "synergy", candidates=["synergy"])
     with pytest.raises(BayesCMOError, match="'k' parameter"):
-        best_measurements(toy, "synergy", k=0)
+        best_measurements(toy_model, "synergy", k=0)
     with pytest.raises(BayesCMOError, match="at most 3"):
-        best_measurements(toy, "synergy", k=4)
+        best_measurements(toy_model, "synergy", k=4)
 
 
-def test_draws_give_intervals(toy):
-    frame = value_of_information(toy.with_draws(40, seed=1), "synergy").set_index("node")
+def test_draws_give_intervals(toy_model):
+    frame = value_of_information(toy_model.with_draws(40, seed=1), "synergy").set_index("node")
     row = frame.loc["initial_trust"]
     assert row["mutual_information_bits_ci_low"] <= row["mutual_information_bits"] <= row["mutual_information_bits_ci_high"]
 

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,45 +77,80 @@ METHOD = (
 # E-step: one contraction for all cases, all families by reverse differentiation (_engine.differentiate)
 
 
+#: Working memory one E-step batch may take (bytes); more cases go through in several batches.
+ESTEP_BUDGET_BYTES = 512 * 2**20
+#: Arrays per case and CPT cell the E-step holds at once (gradient, family posterior, contraction intermediates).
+_ARRAYS_PER_CELL = 4
+
+
 class _EStep:
     """Family posteriors of a fixed set of cases under changing CPTs.
 
     A thin wrapper around :func:`bayes_cmo._engine.differentiate`: the cases
     are the evidence sets, and ``cpt * dP(e)/dcpt / P(e)`` is every family's
-    posterior per case (kept per case for the Laplace sd). The contraction
-    plan is cached by the engine, so EM iterations reuse it.
+    posterior per case. The cases go through in batches of ``batch_size``
+    (from :data:`ESTEP_BUDGET_BYTES` and the model's size), so 100,000 cases
+    need no more memory than one batch; the contraction plan is cached by the
+    engine, so EM iterations reuse it.
     """
 
-    def __init__(self, model: Model, cases: pd.DataFrame):
+    def __init__(self, model: Model, cases: pd.DataFrame, batch_size: int | None = None):
         self.net = model.network
         self.n_cases = len(cases)
         self.likelihoods = cases_mod.case_likelihoods(cases, model)
         self.ids = list(cases[cases_mod.ID_COLUMN])
         self.rows = cases.attrs.get("rows", {})
         self.source = cases.attrs.get("source", "cases")
+        cells = sum(int(np.size(c)) for c in self.net.cpts.values())
+        self.batch_size = int(batch_size or max(1, ESTEP_BUDGET_BYTES // (8 * _ARRAYS_PER_CELL * cells)))
+        self._last = None  # (cpts, families) of the last pass when all cases fit in one batch
 
-    def __call__(self, cpts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(log P(e) per case, {node: P(node, parents | case), shaped (E, K, *parent cards)})."""
+
+    def batches(self) -> list[slice]:
+        return [slice(i, min(i + self.batch_size, self.n_cases)) for i in range(0, self.n_cases, self.batch_size)]
+
+    def __call__(self, cpts: Mapping[str, np.ndarray], cases: slice = slice(None)) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(log P(e) per case, {node: P(node, parents | case), shaped (E, K, *parent cards)}) for ``cases``."""
         variables = self.net.variables
-        if not self.n_cases:
+        first, stop, _ = cases.indices(self.n_cases)
+        n = stop - first
+        if not n:
             return np.zeros(0), {v: np.zeros((0, *np.shape(cpts[v]))) for v in variables}
+        whole = n == self.n_cases
+        if whole and self._last is not None and self._last[0] is cpts:
+            return self._last[1]  # the Laplace step at the mode the last iteration computed
         net = _engine.with_cpts(self.net, **{v: cpts[v] for v in variables})
         if self.likelihoods:
-            z, grads = _engine.differentiate(net, likelihoods=self.likelihoods, wrt=variables)
+            likelihoods = {v: lik[cases] for v, lik in self.likelihoods.items()}
+            z, grads = _engine.differentiate(net, likelihoods=likelihoods, wrt=variables)
         else:  # every case blank everywhere
-            z, grads = _engine.differentiate(net, [{}] * self.n_cases, wrt=variables)
+            z, grads = _engine.differentiate(net, [{}] * n, wrt=variables)
         if not np.all(z > 0):
-            i = int(np.argmin(z))
-            case = self.ids[i]
-            raise ZeroProbabilityEvidence(
-                f"{self.source}: {self.rows.get(case, f'row {i}')} (case '{case}'): its findings have "
-                "probability zero under the model (an explicit table rules this combination out)"
-            )
+            self._zero_probability(first + int(np.argmin(z)))
         families = {}
         for v in variables:
             g = grads[v]
             families[v] = net.cpts[v] * g / z.reshape(-1, *[1] * (g.ndim - 1))
+        self._last = (cpts, (np.log(z), families)) if whole else None
         return np.log(z), families
+
+    def totals(self, cpts: Mapping[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        """(sum over cases of log P(e), expected counts per node), batch by batch."""
+        log_z = 0.0
+        counts = {v: np.zeros(np.shape(cpts[v])) for v in self.net.variables}
+        for part in self.batches():
+            lz, families = self(cpts, part)
+            log_z += float(lz.sum())
+            for v, f in families.items():
+                counts[v] += f.sum(axis=0)
+        return log_z, counts
+
+    def _zero_probability(self, i: int) -> None:
+        case = self.ids[i]
+        raise ZeroProbabilityEvidence(
+            f"{self.source}: {self.rows.get(case, f'row {i}')} (case '{case}'): its findings have "
+            "probability zero under the model (an explicit table rules this combination out)"
+        )
 
 
 def expected_counts(model: Model, cases: pd.DataFrame | str | Path) -> dict[str, np.ndarray]:
@@ -125,8 +160,7 @@ def expected_counts(model: Model, cases: pd.DataFrame | str | Path) -> dict[str,
     Each family's counts sum to the number of cases.
     """
     cases = _as_cases(cases, model)
-    _, per_case = _EStep(model, cases)(model.network.cpts)
-    return {v: c.sum(axis=0) for v, c in per_case.items()}
+    return _EStep(model, cases).totals(model.network.cpts)[1]
 
 
 def _as_cases(cases, model: Model) -> pd.DataFrame:
@@ -205,73 +239,124 @@ def update_priors(
         return _update(theory, model, cases, max_iter, tol, progress)
 
 
-def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, tol: float, progress: bool) -> UpdateResult:
-    estep = _EStep(model, cases)
-    specs = families(theory)
-    order = theory.order()
-    params = elicited_parameters(theory)
-    theta = {node: spec.prior_mode() for node, spec in specs.items()}
-    prior_tables = {node: table_array(theory, node) for node in theory.tables}
-    roots = [n for n in order if not theory.parents(n) and n not in theory.tables]
+@dataclass(frozen=True)
+class _Fixed:
+    """What does not change during the EM: the theory, its families and prior tables."""
 
-    def m_step(counts):
-        baselines, tables = {}, {}
-        for node in roots:
-            alpha = theory.nodes[node].baseline_confidence * np.asarray(theory.nodes[node].baseline) + counts[node]
-            baselines[node] = alpha / alpha.sum()
-        for node in theory.tables:
-            alpha = theory.nodes[node].baseline_confidence * prior_tables[node] + counts[node]
-            tables[node] = alpha / alpha.sum(axis=0, keepdims=True)
-        for node, spec in specs.items():
-            theta[node] = spec.fit(theta[node], counts=counts[node])
-        return baselines, tables
+    theory: Theory
+    model: Model
+    specs: Mapping[str, object]  # node -> ordered-logit Family (nodes built from links)
+    roots: tuple[str, ...]
+    prior_tables: Mapping[str, np.ndarray]
 
-    def cpts_of(baselines, tables):
-        out = {}
-        for node in order:
-            if node in tables:
-                out[node] = tables[node]
-            elif node in baselines:
-                out[node] = baselines[node]
-            else:
-                out[node] = specs[node].probabilities(theta[node]).reshape(model.network.cpts[node].shape)
-        return out
+    @classmethod
+    def of(cls, theory: Theory, model: Model) -> "_Fixed":
+        roots = tuple(n for n in theory.order() if not theory.parents(n) and n not in theory.tables)
+        return cls(theory, model, families(theory), roots, {n: table_array(theory, n) for n in theory.tables})
 
-    def log_prior(baselines, tables):
-        total = 0.0
-        for node in roots:
-            total += float(theory.nodes[node].baseline_confidence * np.asarray(theory.nodes[node].baseline) @ np.log(baselines[node]))
-        for node in theory.tables:
-            alpha = theory.nodes[node].baseline_confidence * prior_tables[node]
-            total += float(np.sum(np.where(alpha > 0, alpha * np.log(np.clip(tables[node], 1e-300, None)), 0.0)))
-        for node, spec in specs.items():
-            total += spec.log_prior(theta[node])[0]
-        return total
+    def prior_alpha(self, node: str) -> np.ndarray:
+        """Dirichlet pseudo-counts of a root (its baseline) or an explicit table (per parent configuration)."""
+        spec = self.theory.nodes[node]
+        prior = self.prior_tables[node] if node in self.prior_tables else np.asarray(spec.baseline, dtype=float)
+        return spec.baseline_confidence * prior
 
-    cpts = dict(model.network.cpts)
-    baselines = {node: np.asarray(params.baselines[node], dtype=float) for node in roots}
-    tables = {node: prior_tables[node] for node in theory.tables}
+
+@dataclass(frozen=True)
+class _Parameters:
+    """One EM iterate: ordered-logit parameters (``theta``), root baselines and explicit tables."""
+
+    theta: Mapping[str, np.ndarray]
+    baselines: Mapping[str, np.ndarray]
+    tables: Mapping[str, np.ndarray]
+
+    @classmethod
+    def prior(cls, fixed: _Fixed) -> "_Parameters":
+        params = elicited_parameters(fixed.theory)
+        return cls(
+            theta={node: spec.prior_mode() for node, spec in fixed.specs.items()},
+            baselines={node: np.asarray(params.baselines[node], dtype=float) for node in fixed.roots},
+            tables=dict(fixed.prior_tables),
+        )
+
+
+def _m_step(fixed: _Fixed, current: _Parameters, counts: Mapping[str, np.ndarray]) -> _Parameters:
+    """Dirichlet posterior means for roots and tables, the MAP for nodes built from links."""
+    baselines = {}
+    for node in fixed.roots:
+        alpha = fixed.prior_alpha(node) + counts[node]
+        baselines[node] = alpha / alpha.sum()
+    tables = {}
+    for node in fixed.prior_tables:
+        alpha = fixed.prior_alpha(node) + counts[node]
+        tables[node] = alpha / alpha.sum(axis=0, keepdims=True)
+    theta = {node: spec.fit(current.theta[node], counts=counts[node]) for node, spec in fixed.specs.items()}
+    return _Parameters(theta=theta, baselines=baselines, tables=tables)
+
+
+def _cpts(fixed: _Fixed, params: _Parameters) -> dict[str, np.ndarray]:
+    out = {}
+    for node in fixed.theory.order():
+        if node in params.tables:
+            out[node] = params.tables[node]
+        elif node in params.baselines:
+            out[node] = params.baselines[node]
+        else:
+            shape = fixed.model.network.cpts[node].shape
+            out[node] = fixed.specs[node].probabilities(params.theta[node]).reshape(shape)
+    return out
+
+
+def _log_prior(fixed: _Fixed, params: _Parameters) -> float:
+    total = 0.0
+    for node in fixed.roots:
+        total += float(fixed.prior_alpha(node) @ np.log(params.baselines[node]))
+    for node in fixed.prior_tables:
+        alpha = fixed.prior_alpha(node)
+        total += float(np.sum(np.where(alpha > 0, alpha * np.log(np.clip(params.tables[node], 1e-300, None)), 0.0)))
+    for node, spec in fixed.specs.items():
+        total += spec.log_prior(params.theta[node])[0]
+    return total
+
+
+def _converged(trace: Sequence[float], tol: float) -> bool:
+    """The observed-data log-posterior changed by less than ``tol * (1 + |value|)``."""
+    return len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * (1.0 + abs(trace[-1]))
+
+
+@dataclass(frozen=True)
+class _Run:
+    params: _Parameters
+    cpts: Mapping[str, np.ndarray]
+    counts: Mapping[str, np.ndarray]
+    trace: tuple[float, ...]
+    iterations: int
+    converged: bool
+
+
+def _iterate(fixed: _Fixed, estep: _EStep, max_iter: int, tol: float, progress: bool) -> _Run:
+    """EM until the log-posterior settles or ``max_iter`` M-steps; the last E-step is at the returned parameters."""
+    params = _Parameters.prior(fixed)
+    cpts = dict(fixed.model.network.cpts)
+    if not estep.n_cases:
+        counts = {v: np.zeros(np.shape(c)) for v, c in cpts.items()}
+        return _Run(params, cpts, counts, (), 0, True)
     trace: list[float] = []
-    converged = len(cases) == 0
-    iterations = 0
+    iterations, converged = 0, False
     bar = None
-    if progress and not converged:
+    if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=max_iter, desc="EM", unit="it", leave=False)
     try:
-        while not converged:
+        while True:
             # E-step at the current parameters; its forward pass also gives log P(e).
-            log_z, per_case = estep(cpts)
-            counts = {v: c.sum(axis=0) for v, c in per_case.items()}
-            trace.append(float(log_z.sum() + log_prior(baselines, tables)))
-            if len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * (1.0 + abs(trace[-1])):
-                converged = True
+            log_z, counts = estep.totals(cpts)
+            trace.append(log_z + _log_prior(fixed, params))
+            converged = _converged(trace, tol)
+            if converged or iterations == max_iter:
                 break
-            if iterations == max_iter:
-                break
-            baselines, tables = m_step(counts)
-            cpts = cpts_of(baselines, tables)
+            params = _m_step(fixed, params, counts)
+            cpts = _cpts(fixed, params)
             iterations += 1
             if bar is not None:
                 bar.update(1)
@@ -279,41 +364,42 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
     finally:
         if bar is not None:
             bar.close()
-    if not len(cases):
-        counts = {v: np.zeros(np.shape(cpts[v])) for v in order}
-        per_case = None
-    observed = cases_mod.observed_counts(cases)
-    new_links, link_rows = {}, []
-    posterior_sd: dict[str, float] = {}
-    for node, spec in specs.items():
-        t = theta[node]
-        hess = spec.hessian(t)  # the prior's
-        if per_case is not None:
-            scores = spec.scores(t, per_case[node])
-            hess = hess + scores.T @ scores
-        cov = laplace_covariance(hess)
-        w, _ = spec.unpack(t)
-        for j, link_id in enumerate(spec.links):
-            new_links[link_id] = float(w[j])
-            posterior_sd[link_id] = float(math.sqrt(max(cov[j, j], 0.0)))
+    return _Run(params, cpts, counts, tuple(trace), iterations, converged)
 
+
+def _laplace_sd(fixed: _Fixed, estep: _EStep, run: _Run) -> tuple[dict[str, float], dict[str, float]]:
+    """Posterior weight and sd of every link EM fitted: the prior's Hessian plus the per-case score outer products."""
+    information = {node: spec.hessian(run.params.theta[node]) for node, spec in fixed.specs.items()}
+    if estep.n_cases and fixed.specs:
+        for part in estep.batches():  # one more pass at the mode, batch by batch
+            _, families = estep(run.cpts, part)
+            for node, spec in fixed.specs.items():
+                scores = spec.scores(run.params.theta[node], families[node])
+                information[node] = information[node] + scores.T @ scores
+    weights, sds = {}, {}
+    for node, spec in fixed.specs.items():
+        cov = laplace_covariance(information[node])
+        w, _ = spec.unpack(run.params.theta[node])
+        for j, link_id in enumerate(spec.links):
+            weights[link_id] = float(w[j])
+            sds[link_id] = float(math.sqrt(max(cov[j, j], 0.0)))
+    return weights, sds
+
+
+def _updated_links(theory: Theory, cases: pd.DataFrame, weights, sds) -> tuple[tuple, pd.DataFrame]:
+    """The links with their posterior weights, and the links table of :class:`UpdateResult`."""
     present = set(cases_mod.node_columns(cases))
-    both_observed = {}
+    links, rows = [], []
     for link in theory.links:
-        if link.source in present and link.target in present:
-            both_observed[link.id] = int((cases[link.source].notna() & cases[link.target].notna()).sum())
-        else:
-            both_observed[link.id] = 0
-    links = []
-    for link in theory.links:
-        updated = link.id in new_links
-        w = new_links.get(link.id, link.weight)
-        sd = posterior_sd.get(link.id, link.weight_sd)
+        updated = link.id in weights
+        w = weights.get(link.id, link.weight)
+        sd = sds.get(link.id, link.weight_sd)
         links.append(
             dataclasses.replace(link, sign=-1 if w < 0 else 1, strength=abs(w), strength_label=f"{abs(w):.4g}", sd=sd)
             if updated else link
         )
-        link_rows.append(
+        both = int((cases[link.source].notna() & cases[link.target].notna()).sum()) if {link.source, link.target} <= present else 0
+        rows.append(
             {
                 "link": link.id,
                 "source": link.source,
@@ -322,46 +408,59 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
                 "prior_sd": link.weight_sd,
                 "posterior_weight": w,
                 "posterior_sd": sd,
-                "n_both": both_observed[link.id],
+                "n_both": both,
                 "updated": updated,
             }
         )
+    return tuple(links), pd.DataFrame(rows)
 
-    nodes, node_rows = {}, []
-    for node_id, node in theory.nodes.items():
+
+def _updated_nodes(fixed: _Fixed, params: _Parameters, cases: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """The nodes with posterior baselines and equivalent sample sizes, and the nodes table of :class:`UpdateResult`."""
+    observed = cases_mod.observed_counts(cases)
+    nodes, rows = {}, []
+    for node_id, node in fixed.theory.nodes.items():
         n_obs = observed.get(node_id, 0)
-        if node_id in specs:
-            kind = "links"
-            baseline = specs[node_id].implied_baseline(theta[node_id])
-        elif node_id in theory.tables:
+        if node_id in fixed.specs:
+            kind, baseline = "links", fixed.specs[node_id].implied_baseline(params.theta[node_id])
+        elif node_id in fixed.prior_tables:
             kind, baseline = "table", np.asarray(node.baseline)
         else:
-            kind, baseline = "root", baselines[node_id]
+            kind, baseline = "root", params.baselines[node_id]
         baseline = np.clip(baseline, 1e-12, None)
         nodes[node_id] = dataclasses.replace(
             node,
             baseline=tuple(float(p) for p in baseline / baseline.sum()),
             baseline_confidence=float(node.baseline_confidence + n_obs),
         )
-        node_rows.append(
+        rows.append(
             {"node": node_id, "kind": kind, "n_observed": n_obs, "prior_ess": node.baseline_confidence,
              "posterior_ess": node.baseline_confidence + n_obs}
         )
-    new_tables = {node: _table_frame(theory, node, tables[node]) for node in theory.tables}
-    updated_theory = dataclasses.replace(theory, nodes=nodes, links=tuple(links), tables=new_tables, path=None)
-    posterior_model = build_model(updated_theory, source=f"{model.source} updated with {len(cases)} case(s)")
+    return nodes, pd.DataFrame(rows)
+
+
+def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, tol: float, progress: bool) -> UpdateResult:
+    fixed = _Fixed.of(theory, model)
+    estep = _EStep(model, cases)
+    run = _iterate(fixed, estep, max_iter, tol, progress)
+    weights, sds = _laplace_sd(fixed, estep, run)
+    links, link_table = _updated_links(theory, cases, weights, sds)
+    nodes, node_table = _updated_nodes(fixed, run.params, cases)
+    new_tables = {node: _table_frame(theory, node, run.params.tables[node]) for node in theory.tables}
+    updated_theory = dataclasses.replace(theory, nodes=nodes, links=links, tables=new_tables, path=None)
     return UpdateResult(
         prior_theory=theory,
         theory=updated_theory,
         prior=model,
-        model=posterior_model,
+        model=build_model(updated_theory, source=f"{model.source} updated with {len(cases)} case(s)"),
         cases=cases,
-        links=pd.DataFrame(link_rows),
-        nodes=pd.DataFrame(node_rows),
-        counts=counts,
-        iterations=iterations,
-        converged=converged,
-        trace=tuple(trace),
+        links=link_table,
+        nodes=node_table,
+        counts=run.counts,
+        iterations=run.iterations,
+        converged=run.converged,
+        trace=run.trace,
     )
 
 
