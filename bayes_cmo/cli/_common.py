@@ -13,14 +13,21 @@ import pandas as pd
 from .._errors import BayesCMOError
 from .._files import write_atomically
 from ..network.model import Model, load_model
+from ..theory import SHIPPED, priors_path
+
+
+def model_path(text: str) -> str:
+    """argparse type of every priors-folder argument: 'default' names the shipped priors."""
+    return str(priors_path(text)) if text == SHIPPED else text
 
 
 def add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="PATH",
+        type=model_path,
         help="priors folder, or a network file (.bif, .xmlbif, .net, .xdsl) from GeNIe, Hugin, Netica...; "
-        "default: the shipped priors",
+        "default (or 'default'): the shipped priors",
     )
 
 

@@ -118,11 +118,11 @@ def register(subparsers) -> None:
         help="the headline queries under two versions of the priors, side by side",
         description=(
             "P(synergy), P(dissolution) and their shift by legal_agreements (or --target nodes) under "
-            "PRIORS_A and PRIORS_B, with the difference B - A. Example: bayes-cmo compare priors priors_v2"
+            "PRIORS_A and PRIORS_B, with the difference B - A. Example: bayes-cmo compare default priors_v2"
         ),
     )
-    compare.add_argument("priors_a", metavar="PRIORS_A", help="priors folder or network file")
-    compare.add_argument("priors_b", metavar="PRIORS_B", help="priors folder or network file")
+    compare.add_argument("priors_a", metavar="PRIORS_A", type=_common.model_path, help="priors folder or network file ('default': the shipped priors)")
+    compare.add_argument("priors_b", metavar="PRIORS_B", type=_common.model_path, help="priors folder or network file ('default': the shipped priors)")
     compare.add_argument("--target", "-t", action="append", metavar="NODE", help="node to compare (repeatable; default synergy, dissolution)")
     _common.add_findings(compare, do=False)
     _common.add_output(compare)

@@ -13,7 +13,7 @@ from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
 from .._files import write_atomically
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
-from ..theory import Theory, load_theory
+from ..theory import Theory, load_theory, priors_path
 
 #: Export formats and the suffixes a network file may have.
 FORMATS = {"bif": (".bif",), "xmlbif": (".xmlbif", ".xml"), "net": (".net",), "xdsl": (".xdsl",)}
@@ -89,11 +89,11 @@ def build_model(theory: Theory, parameters: Parameters | None = None, source: st
 
 
 def load_model(path: str | Path | None = None) -> Model:
-    """A priors folder (default: the shipped priors) or a BIF / XMLBIF / NET / XDSL file."""
-    if path is None or Path(path).is_dir():
+    """A priors folder (None or ``"default"``: the shipped priors) or a BIF / XMLBIF / NET / XDSL file."""
+    path = priors_path(path)
+    if path.is_dir():
         theory = load_theory(path)
         return build_model(theory, source=str(theory.path))
-    path = Path(path)
     if not path.exists():
         raise BayesCMOError(f"{path}: no such priors folder or network file")
     fmt = format_from_suffix(path)

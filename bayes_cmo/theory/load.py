@@ -43,13 +43,25 @@ def default_priors_path() -> Path:
         raise BayesCMOError("the shipped priors are missing from this installation; reinstall bayes_cmo") from None
 
 
+#: The name of the shipped priors wherever a priors folder is taken (``--model default``).
+SHIPPED = "default"
+
+
+def priors_path(path: str | Path | None) -> Path:
+    """``path`` as a folder or file; None or the string ``"default"`` is the shipped priors
+    (a local folder named default is ``./default``, a Path)."""
+    if path is None or (isinstance(path, str) and path == SHIPPED):
+        return default_priors_path()
+    return Path(path)
+
+
 def load_theory(path: str | Path | None = None) -> Theory:
-    """Read and validate a priors folder (default: the shipped priors).
+    """Read and validate a priors folder (default, or ``"default"``: the shipped priors).
 
     The folder holds ``nodes.yaml`` and ``links.yaml``, optionally
     ``claims.yaml``, ``scenarios.yaml`` and ``tables/<node>.csv``.
     """
-    folder = Path(path) if path is not None else default_priors_path()
+    folder = priors_path(path)
     if folder.is_file():
         raise BayesCMOError(f"{folder}: this needs a priors folder (nodes.yaml, links.yaml), not a network file")
     if not folder.is_dir():
