@@ -169,5 +169,5 @@ def _excel_grid(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
                     f"{path}: --sheet {sheet}: no such sheet (the workbook has {', '.join(repr(n) for n in names)})"
                     f"{did_you_mean(sheet, names)}"
                 )
-        grid = book.parse(name, header=None, dtype=object, keep_default_na=False)
+        grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, keep_default_na=False)
     return grid, name

@@ -54,6 +54,9 @@ def add_output(parser: argparse.ArgumentParser, *, csv: bool = True, plot: bool 
     parser.add_argument("--json", action="store_true", help="print a JSON list of row objects instead of a table")
     if csv:
         parser.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+        parser.add_argument(
+            "--xlsx", metavar="FILE.xlsx", help="also write the table(s) as an Excel workbook: a sheet per table, with notes, labels and units"
+        )
     if plot:
         parser.add_argument("--plot", metavar="FILE.png", help="also draw the figure (png, pdf or svg)")
     parser.add_argument("--force", action="store_true", help="replace output files that already exist")
@@ -121,10 +124,24 @@ def _jsonable(value):
     return value
 
 
+def write_xlsx(args: argparse.Namespace, tables: dict[str, pd.DataFrame]) -> None:
+    """--xlsx: every table of the verb, a sheet each, noting the command and the model."""
+    if not getattr(args, "xlsx", None):
+        return
+    from .._xlsx import write_workbook
+
+    check_new_file(Path(args.xlsx), args.force)
+    model = getattr(args, "model", None) or "the shipped priors"
+    notes = {name: f"bayes-cmo {getattr(args, 'verb', '')}: {name}; model {model}" for name in tables}
+    write_workbook(args.xlsx, tables, notes)
+    print(f"wrote {args.xlsx}", file=sys.stderr)
+
+
 def emit(frame: pd.DataFrame, args: argparse.Namespace, *, digits: int = 4) -> None:
-    """Print a table (or JSON rows) and write --csv when asked."""
+    """Print a table (or JSON rows) and write --csv / --xlsx when asked."""
     if getattr(args, "csv", None):
         write_atomic(Path(args.csv), frame.to_csv(index=False), force=args.force)
+    write_xlsx(args, {getattr(args, "verb", None) or "table": frame})
     if getattr(args, "json", False):
         rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
         print(json.dumps(rows, indent=2))
@@ -175,11 +192,14 @@ def check_figure(path: str | None, force: bool, option: str = "--plot") -> None:
 def check_outputs(args: argparse.Namespace, **options: str | None) -> None:
     """Refuse bad or existing output files, and one file named twice, before any work is done."""
     seen: dict[Path, str] = {}
+    options = {**options, "xlsx": getattr(args, "xlsx", None)}
     for option, path in options.items():
         if not path:
             continue
         flag = "--" + option.replace("_", "-")
-        if option == "csv":
+        if option == "xlsx" and Path(path).suffix.lower() != ".xlsx":
+            raise BayesCMOError(f"--xlsx {path}: expected a file name ending in .xlsx")
+        if option in ("csv", "xlsx"):
             check_new_file(Path(path), args.force)
         else:
             check_figure(path, args.force, flag)

@@ -21,7 +21,9 @@ def _check_outputs(args: argparse.Namespace, model, *more_inputs) -> None:
     check_plot_name(args.plot)
     inputs = (args.model or model.source, *more_inputs)
     check_not_input(args.csv, "--csv", inputs)
+    check_not_input(getattr(args, "xlsx", None), "--xlsx", inputs)
     check_not_input(args.plot, "--plot", inputs)
+    _common.check_outputs(args)
 
 
 def register(subparsers) -> None:
@@ -51,8 +53,9 @@ def register(subparsers) -> None:
     voi.add_argument(
         "--costs",
         metavar="FILE.csv",
-        help="cost per measurement: CSV with columns node,cost (lists what can be measured; ';' and a decimal comma are fine)",
+        help="cost per measurement: CSV or .xlsx with columns node,cost (lists what can be measured; ';' and a decimal comma are fine)",
     )
+    voi.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx --costs file (default: the first)")
     voi.add_argument("--k", type=int, default=1, metavar="K", help="size of the best set of measurements (default 1: ranking only)")
     _common.add_output(voi, plot=True)
     voi.set_defaults(run=run_voi)
@@ -112,7 +115,7 @@ def run_voi(args: argparse.Namespace) -> int:
     evidence, scen_do = background(model, evidence, None, args.scenario)
     if scen_do:
         raise BayesCMOError(f"scenario '{args.scenario}' has interventions; value of information uses findings only")
-    costs = read_costs(args.costs, model) if args.costs else None  # read once, for the ranking and the best set
+    costs = read_costs(args.costs, model, sheet=args.sheet) if args.costs else None  # read once, for the ranking and the best set
     ranking = value_of_information(model, args.target, evidence=evidence, costs=costs, state=args.state)
     best = None
     if args.k > 1:
@@ -130,11 +133,12 @@ def run_voi(args: argparse.Namespace) -> int:
             given = ", ".join(f"{k}={v}" for k, v in evidence.items()) or "nothing observed"
             print(f"What to measure to learn about {args.target} (given {given}); "
                   f"expected_abs_change is of P({args.target}={ranking.attrs['state']})")
-        _common.emit(ranking, args)
+        _common.emit(ranking, argparse.Namespace(**{**vars(args), "xlsx": None}))
         if best is not None:
             print()
             print(f"Best set of {args.k} measurements (greedy, each given the earlier picks):")
             print(_common.format_table(best))
+    _common.write_xlsx(args, {"ranking": ranking, **({"best_set": best} if best is not None else {})})
     if args.plot:
         from ..plots.planning import plot_voi
 

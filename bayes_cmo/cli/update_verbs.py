@@ -79,8 +79,17 @@ def register(subparsers) -> None:
     update.add_argument(
         "cases",
         metavar="CASES.csv",
-        help="case data file (as saved from a spreadsheet: ';' separators, a byte-order mark, blank rows are fine)",
+        help="case data file, CSV or .xlsx (as saved from a spreadsheet: ';' separators, a byte-order mark, blank rows are fine)",
     )
+    update.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx case file (default: the first)")
+    update.add_argument(
+        "--ignore-column",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a column of the case file that is not a node, to skip (repeatable; headers starting with '#' or 'note_' are skipped anyway)",
+    )
+    update.add_argument("--xlsx", metavar="FILE.xlsx", help="also write the link and case tables as an Excel workbook (a sheet each)")
     update.add_argument("--out", required=True, metavar="DIR", help="new priors folder to write (never overwritten without --force)")
     _common.add_model(update)
     update.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
@@ -143,16 +152,17 @@ def run_update(args: argparse.Namespace) -> int:
     check_plot_name(args.plot)
     model = load_model(args.model)
     inputs = (args.cases, args.model or model.source)
-    for option, value in (("--out", args.out), ("--report", args.report), ("--conflict-report", args.conflict_report), ("--plot", args.plot)):
+    for option, value in (("--out", args.out), ("--report", args.report), ("--conflict-report", args.conflict_report), ("--plot", args.plot), ("--xlsx", args.xlsx)):
         check_not_input(value, option, inputs)
     if out.exists() and not args.force:
         raise BayesCMOError(f"{out}: already exists; choose another --out or pass --force to replace it")
+    _common.check_outputs(args)
     for option in ("report", "conflict_report", "plot"):
         if getattr(args, option):
             _common.check_new_file(Path(getattr(args, option)), args.force)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cases = read_cases(args.cases, model)
+        cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
     if not len(cases):
         raise BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank); expected one row per partnership")
     _print_warnings(caught)
@@ -165,6 +175,7 @@ def run_update(args: argparse.Namespace) -> int:
         _common.write_atomic(Path(args.report), links.to_csv(index=False), force=args.force)
     if args.conflict_report:
         _common.write_atomic(Path(args.conflict_report), conflict.to_csv(index=False), force=args.force)
+    _common.write_xlsx(args, {"links": links, "cases": conflict})
     if args.plot:
         from ..plots.update import forest_plot
 

@@ -130,6 +130,7 @@ def _terminal(frame: pd.DataFrame, level: float, key: list[str]) -> str:
 def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[str]) -> None:
     if args.csv:
         _common.write_atomic(Path(args.csv), frame.to_csv(index=False), force=args.force)
+    _common.write_xlsx(args, {args.verb: frame})
     if args.json:
         _common.emit(frame, argparse.Namespace(json=True, csv=None, force=args.force))
         return

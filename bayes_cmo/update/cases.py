@@ -149,7 +149,7 @@ def read_cases(
         if column not in net.states:
             problems.append(
                 f"{header}, column '{column}': unknown column (not a node of the model, nor "
-                f"{ID_COLUMN}/{'/'.join(TEXT_COLUMNS)}){did_you_mean(column, [*net.variables, ID_COLUMN, *TEXT_COLUMNS])}"
+                f"{ID_COLUMN}/{'/'.join(TEXT_COLUMNS)}){_column_hint(column, [*net.variables, ID_COLUMN, *TEXT_COLUMNS])}"
                 f" (to skip it: --ignore-column '{column}', or start its header with '#')"
             )
             continue
@@ -188,6 +188,16 @@ def read_cases(
     out.attrs["source"] = where
     out.attrs["rows"] = dict(zip(ids, rows, strict=True))
     return out
+
+
+def _column_hint(column: str, known: Sequence[str]) -> str:
+    """did-you-mean by spelling, else the names sharing a word with the header ('Trust Level' -> initial_trust)."""
+    hint = did_you_mean(_tables.key(column), known) or did_you_mean(column, known)
+    if hint:
+        return hint
+    words = {w for w in _tables.key(column).split("_") if len(w) > 2}
+    sharing = [k for k in known if words & set(_tables.key(k).split("_"))][:3]
+    return f"; did you mean {' or '.join(repr(k) for k in sharing)}?" if sharing else ""
 
 
 def _ignored(column: str, skip: set[str]) -> bool:
