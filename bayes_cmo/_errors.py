@@ -34,3 +34,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     else:
         match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
+
+
+
+def bounded(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for a message.
+
+    Built with :mod:`reprlib`, so a huge or alias-shared structure (a YAML
+    "billion laughs") is never expanded in full just to be shown.
+    """
+    import reprlib
+
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxdict, shown.maxlist, shown.maxtuple, shown.maxset = 3, 6, 6, 6, 6
+    shown.maxstring = shown.maxother = shown.maxlong = limit
+    text = shown.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

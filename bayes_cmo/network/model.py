@@ -13,7 +13,7 @@ import numpy as np
 from ..engine import core as _engine
 from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
-from .._files import write_atomically
+from .._outputs import check_output
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from ..theory import Theory, load_theory
 
@@ -173,6 +173,7 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
         raise BayesCMOError(f"{path}: already exists; choose another --out or pass --force to replace it")
     if not path.parent.exists():
         raise BayesCMOError(f"{path.parent}: folder does not exist")
+    output = check_output("", path, "network", inputs=[model.source], force=force)  # never the model it was read from
     from . import _pgmpy
 
     writers = {
@@ -182,7 +183,7 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
         "xdsl": _pgmpy.XDSLWriter,
     }
     network = to_pgmpy(model)
-    write_atomically(path, writers[fmt](network).write)
+    output.write_with(writers[fmt](network).write)
     return path
 
 
