@@ -24,6 +24,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     Tries, in order: a different capitalisation, the one choice that contains
     the word (``legal`` -> ``legal_agreements``), then the closest spelling.
     """
+    if not isinstance(word, (str, int, float)):
+        return ""  # a list or mapping where a name belongs: no near miss to offer (and never expand it)
     word, choices = str(word), [str(c) for c in choices]
     lowered = [c for c in choices if c.lower() == word.lower()]
     containing = [c for c in choices if word and word.lower() in c.lower()]

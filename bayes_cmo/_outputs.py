@@ -278,3 +278,39 @@ def options_of(args: Any, names: Mapping[str, str]) -> list[OutputSpec]:
         if hasattr(args, attr):
             specs.append(("--" + attr.replace("_", "-"), getattr(args, attr), kind))
     return specs
+
+
+def plan_folder_files(
+    option: str,
+    folder: str | Path,
+    files: Mapping[str, str],
+    *,
+    inputs: Iterable[str | Path | None] = (),
+    force: bool = False,
+) -> dict[str, Output]:
+    """Files ``{name: kind}`` to write into ``folder`` (made if missing), every one through the guard.
+
+    For scripts that fill a folder with tables and figures one by one: the
+    folder is never an input nor inside one; each file is checked as
+    :func:`plan_outputs` checks an option.
+    """
+    folder = Path(folder)
+    given = [p for p in inputs if p is not None and str(p) != ""]
+    for source in given:
+        problem = input_problem(folder, source)
+        if problem and not problem.startswith("would replace"):  # files go into it; the folder itself stays
+            raise BayesCMOError(f"{option} {folder}: {problem}; inputs are never overwritten, choose another folder")
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise BayesCMOError(f"{option} {folder}: is a file; expected a folder")
+    planned = {name: Output(option="", path=folder / name, kind=kind, force=force, inputs=tuple(Path(p) for p in given))
+               for name, kind in files.items()}
+    for item in planned.values():  # refuse before making the folder
+        item.check_inputs()
+        item.check_existing()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BayesCMOError(f"{option} {folder}: cannot make the folder ({exc.strerror or exc})") from None
+    for item in planned.values():
+        item.check()
+    return planned
