@@ -102,8 +102,8 @@ def register(subparsers) -> None:
 def run_voi(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise BayesCMOError(f"--k must be a positive integer, got {args.k}")
-    model = _common.model_from(args)
     _check_outputs(args)
+    model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     evidence, scen_do = background(model, evidence, None, args.scenario)
     if scen_do:
@@ -141,8 +141,8 @@ def run_voi(args: argparse.Namespace) -> int:
 def run_sensitivity(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise BayesCMOError(f"--top must be 0 (all) or a positive number, got {args.top}")
-    model = load_model(args.model)
     _check_outputs(args)
+    model = load_model(args.model)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     do = _common.parse_findings(args.do, "--do")
     table = judgement_sensitivity(model, args.target, args.state, evidence=evidence, do=do, scenario=args.scenario)
@@ -167,8 +167,8 @@ def run_sample_size(args: argparse.Namespace) -> int:
         raise BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
     check_missing(args.missing)
     check_level(args.level)
-    model = load_model(args.model)
     _check_outputs(args)
+    model = load_model(args.model)
     table = sample_size(
         model,
         args.link,

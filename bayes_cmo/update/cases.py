@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import BayesCMOError, did_you_mean
-from .._files import read_csv
+from .._files import decode_text, read_csv
 from ..network.model import Model
 
 #: Columns that are not nodes.
@@ -191,8 +191,7 @@ def _state_hint(text: str, states: Sequence[str]) -> str:
 def _separator(path: Path) -> str:
     """',' unless the first line has no comma but a ';' (Excel in many locales) or a tab."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
+        first = decode_text(Path(path).read_bytes()).split("\n", 1)[0]  # UTF-8 or UTF-16 by its BOM
     except (UnicodeDecodeError, OSError):
         return ","  # read_csv reports it
     if "," not in first:
