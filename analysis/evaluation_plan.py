@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import bayes_cmo as bc
+from bayes_cmo._outputs import plan_folder_files
 from bayes_cmo.plots.planning import plot_sample_size, plot_sensitivity, plot_voi
 
 LINK = "legal_agreements:initial_trust"
@@ -68,15 +69,9 @@ def _run(args) -> int:
         raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder for the figures")
     if args.replicates < 2:
         raise bc.BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
-    existing = [name for name in FIGURES if (out / name).exists()]
-    if existing and not args.force:
-        print(f"{out}: {', '.join(existing)} already exist; pass --force to replace them", file=sys.stderr)
-        return 2
-
     theory = bc.load_theory(args.priors)
-    if out.resolve().is_relative_to(Path(theory.path).resolve()):
-        raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {theory.path}; choose another folder")
-    out.mkdir(parents=True, exist_ok=True)
+    # the one output guard: never inside the priors, existing figures only with --force, checked again at the rename
+    outputs = plan_folder_files("--out", out, {name: "figure" for name in FIGURES}, inputs=[theory.path], force=args.force)
     model = bc.build_model(theory)
     print(f"Evaluation plan for the programme theory in {theory.path} ({len(theory.nodes)} nodes, {len(theory.dag_links)} links)")
     print("=" * 78)
@@ -141,9 +136,9 @@ def _run(args) -> int:
     else:
         print(f"   -> For the data alone to show the link matters in 80% of studies: about {n80} cases.")
 
-    plot_voi(ranking).savefig(out / FIGURES[0], dpi=200, bbox_inches="tight")
-    plot_sensitivity(tables["synergy"]).savefig(out / FIGURES[1], dpi=200, bbox_inches="tight")
-    plot_sample_size(sceptical).savefig(out / FIGURES[2], dpi=200, bbox_inches="tight")
+    outputs[FIGURES[0]].save_figure(plot_voi(ranking))
+    outputs[FIGURES[1]].save_figure(plot_sensitivity(tables["synergy"]))
+    outputs[FIGURES[2]].save_figure(plot_sample_size(sceptical))
     print(f"\nFigures: {', '.join(str(out / f) for f in FIGURES)}")
     return 0
 

@@ -20,30 +20,17 @@ unless --force; nothing is written if any would be.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import bayes_cmo as bc
+from bayes_cmo._outputs import plan_folder_files
 from bayes_cmo.plots.whatif import scenario_chart, shift_heatmap, tornado
 
 CONTEXT = "legal_agreements"
 TARGETS = ("synergy", "dissolution")
 TABLES = ("legal_agreements_shift.csv", "context_sweep.csv", "scenarios.csv")
 FIGURES = ("tornado.png", "heatmap.png", "scenarios.png")
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _pp(value: float) -> str:
@@ -67,15 +54,11 @@ def main(argv=None) -> int:
     if args.draws < 1:
         print(f"error: --draws {args.draws}: expected a positive number of parameter draws", file=sys.stderr)
         return 2
-    existing = [name for name in TABLES + FIGURES if (out / name).exists()]
-    if existing and not args.force:
-        print(f"{out}: {', '.join(existing)} already exist; choose another folder or pass --force", file=sys.stderr)
-        return 2
-
     try:
         model = bc.load_model(args.priors).with_draws(args.draws, seed=args.seed)
-        if model.theory is not None and out.resolve().is_relative_to(Path(model.theory.path).resolve()):
-            raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {model.theory.path}; choose another folder")
+        # the one output guard: never inside the priors, existing files only with --force, checked again at the rename
+        kinds = {**{name: "csv" for name in TABLES}, **{name: "figure" for name in FIGURES}}
+        outputs = plan_folder_files("--out", out, kinds, inputs=[model.source], force=args.force)
         one = bc.shift(model, CONTEXT, TARGETS, level=args.level)
         every = bc.sweep(model, TARGETS, modes="observe", level=args.level)
         scenarios = bc.compare_scenarios(model, TARGETS, level=args.level)
@@ -83,17 +66,15 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     labels = {n: node.label for n, node in model.theory.nodes.items()}
-    out.mkdir(parents=True, exist_ok=True)
-
     for name, frame in zip(TABLES, (one, every, scenarios)):
-        _atomic(out / name, lambda tmp, f=frame: f.to_csv(tmp, index=False))
+        outputs[name].write_csv(frame)
     figures = (
         tornado(every, labels=labels),
         shift_heatmap(every, labels=labels),
         scenario_chart(scenarios, labels=labels),
     )
     for name, fig in zip(FIGURES, figures):
-        _atomic(out / name, lambda tmp, f=fig: f.savefig(tmp, dpi=200, bbox_inches="tight", format="png"))
+        outputs[name].save_figure(fig)
 
     print(f"{args.draws} parameter draws (seed {args.seed}); {args.level:.0%} credible intervals; changes in percentage points\n")
     headline = one[(one["mode"] == "observe") & one["target_state"].isin(["synergy", "dissolved"])]

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import bayes_cmo as bc
+from bayes_cmo._outputs import check_output, plan_folder_files
 from bayes_cmo.plots.update import conflict_plot, forest_plot
 
 HERE = Path(__file__).parent
@@ -50,12 +51,16 @@ def _run(args) -> int:
     if out.exists() and not out.is_dir():
         raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder for the updated priors and figures")
     model = bc.load_model(args.priors)
-    if model.theory is not None and out.resolve().is_relative_to(Path(model.theory.path).resolve()):
-        raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {model.theory.path}; choose another folder")
     cases = bc.read_cases(args.cases, model)
     if not len(cases):
         raise bc.BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank)")
-    out.mkdir(parents=True, exist_ok=True)
+    # the one output guard: never an input (priors, case file), existing files only with --force
+    inputs = [model.source, args.cases]
+    figures = ("forest_links.png", "data_conflict.png")
+    keep = {name for name in figures if (out / name).exists() and not args.force}
+    outputs = plan_folder_files("--out", out, {n: "figure" for n in figures if n not in keep}, inputs=inputs, force=args.force)
+    folder = out / "priors_updated"
+    priors_out = None if folder.exists() and not args.force else check_output("--out", folder, "folder", inputs=inputs, force=args.force)
     result = bc.update_priors(model, cases)
     links = bc.refine(result, level=0.9)
     conflict = bc.data_conflict(result.model, cases)
@@ -77,20 +82,17 @@ def _run(args) -> int:
     print("\nCases the theory explains worst (data conflict > 0):")
     print(conflict[conflict["flagged"]].head(5).round(2).to_string(index=False))
 
-    folder = out / "priors_updated"
-    if folder.exists() and not args.force:
+    if priors_out is None:
         print(f"\n{folder} exists; kept (pass --force to replace)")
     else:
-        bc.write_priors(result, folder, force=args.force)
+        bc.write_priors(result, folder, force=args.force, output=priors_out)
         print(f"\nwrote {folder}")
     for name, fig in (("forest_links.png", forest_plot(links, only_informed=True)),
                       ("data_conflict.png", conflict_plot(conflict))):
-        path = out / name
-        if path.exists() and not args.force:
-            print(f"{path} exists; kept")
+        if name in keep:
+            print(f"{out / name} exists; kept")
             continue
-        fig.savefig(path, dpi=200, bbox_inches="tight")
-        print(f"wrote {path}")
+        print(f"wrote {outputs[name].save_figure(fig)}")
 
     print("\nHeadline queries, default priors (a) vs updated (b):")
     print(bc.compare_models(model, result.model).round(4).to_string(index=False))

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import BayesCMOError, did_you_mean
-from ._files import read_csv
+from ._files import decode_text, read_csv
 
 #: Spreadsheet files someone may give instead of a CSV export.
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
@@ -110,7 +110,7 @@ def read_table(path: str | Path, *, sheet: str | None = None, header_hint: str =
     for j in keep:
         if not header[j]:
             raise BayesCMOError(
-                f"{where}: row {top + 1}, column {j + 1} has values but no header; name it ({header_hint}) or delete it"
+                f"{where}: row {top + 1}, column {j + 1}: blank header above values; name it ({header_hint}) or delete it"
             )
     frame = pd.DataFrame([[row[j] for j in keep] for _, row in body], columns=[header[j] for j in keep], dtype=object)
     rows = tuple(i + 1 for i, _ in body)  # grid row 0 is spreadsheet row 1
@@ -134,8 +134,7 @@ def canonical_columns(table: Table, known: Sequence[str]) -> pd.DataFrame:
 def _separator(path: Path) -> str:
     """',' unless the first line has no comma but a ';' (Excel in many locales) or a tab."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
+        first = decode_text(Path(path).read_bytes()).split("\n", 1)[0]  # UTF-8 or UTF-16 by its BOM
     except (UnicodeDecodeError, OSError):
         return ","  # read_csv reports it
     if "," not in first:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._errors import BayesCMOError
-from ._files import write_atomically
+from ._files import spreadsheet_safe, write_atomically
 
 #: Units by column id (exact), then by pattern; unlisted columns have none.
 _UNITS = {
@@ -82,27 +82,29 @@ def write_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame], notes: 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise BayesCMOError(f"--xlsx {path}: expected a file name ending in .xlsx")
+    write_atomically(path, lambda tmp: fill_workbook(tmp, tables, notes))
+    return path
+
+
+def fill_workbook(tmp: str, tables: Mapping[str, pd.DataFrame], notes: Mapping[str, str] | str = "") -> None:
+    """Write the workbook's bytes into the temporary file ``tmp`` (the atomic writer renames it)."""
     try:
         import openpyxl  # noqa: F401  (pandas' engine)
     except ImportError:
-        raise BayesCMOError(f"--xlsx {path}: writing Excel files needs openpyxl (pip install openpyxl)") from None
+        raise BayesCMOError(f"{tmp}: writing Excel files needs openpyxl (pip install openpyxl)") from None
+    buffer = io.BytesIO()  # pandas picks the format from the name; the temporary file's is .tmp
+    with pd.ExcelWriter(buffer, engine="openpyxl") as book:
+        for name, frame in tables.items():
+            sheet = sheet_name(name)
+            note = notes.get(name, "") if isinstance(notes, Mapping) else notes
+            frame = spreadsheet_safe(frame.reset_index(drop=True))  # no cell runs as a formula
+            frame.to_excel(book, sheet_name=sheet, startrow=3, index=False)
+            ws = book.sheets[sheet]
+            ws.cell(row=1, column=1, value=note or name)
+            for j, column in enumerate(frame.columns, start=1):
+                ws.cell(row=2, column=j, value=label(str(column)))
+                ws.cell(row=3, column=j, value=unit(str(column)))
+                ws.column_dimensions[ws.cell(row=4, column=j).column_letter].width = max(10, min(40, len(str(column)) + 4))
+            ws.freeze_panes = "A5"
+    Path(tmp).write_bytes(buffer.getvalue())
 
-    def write(tmp: str) -> None:
-        buffer = io.BytesIO()  # pandas picks the format from the name; the temporary file's is .tmp
-        with pd.ExcelWriter(buffer, engine="openpyxl") as book:
-            for name, frame in tables.items():
-                sheet = sheet_name(name)
-                note = notes.get(name, "") if isinstance(notes, Mapping) else notes
-                frame = frame.reset_index(drop=True)
-                frame.to_excel(book, sheet_name=sheet, startrow=3, index=False)
-                ws = book.sheets[sheet]
-                ws.cell(row=1, column=1, value=note or name)
-                for j, column in enumerate(frame.columns, start=1):
-                    ws.cell(row=2, column=j, value=label(str(column)))
-                    ws.cell(row=3, column=j, value=unit(str(column)))
-                    ws.column_dimensions[ws.cell(row=4, column=j).column_letter].width = max(10, min(40, len(str(column)) + 4))
-                ws.freeze_panes = "A5"
-        Path(tmp).write_bytes(buffer.getvalue())
-
-    write_atomically(path, write)
-    return path

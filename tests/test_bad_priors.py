@@ -239,7 +239,7 @@ def test_table_saved_by_a_spreadsheet_reads_as_shown(toy_copy, label, data):
 BAD_SPREADSHEET_TABLES = [
     ("synergy.csv", b"initial_trust,inertia,synergy\n\nlow,0.7,0.3\n\nhigh,0.1,0.8\n", r"synergy.csv: row 5: probabilities of synergy must sum to 1"),
     ("synergy.csv", b"initial_trust;inertia;synergy\nlow;0,7;0,3\nhigh;0,1;0,8\n", r"synergy.csv: row 3: probabilities of synergy must sum to 1, got 0.9"),
-    ("synergy.csv", b"initial_trust,inertia,synergy,\nlow,0.7,0.3,x\nhigh,0.1,0.9,\n", r"column 4 has values but no header"),
+    ("synergy.csv", b"initial_trust,inertia,synergy,\nlow,0.7,0.3,x\nhigh,0.1,0.9,\n", r"column 4: blank header above values"),
     ("synergy.csv", b"initial_trust,inertia,synergy,synergy\nlow,0.7,0.3,0.3\nhigh,0.1,0.9,0.9\n", r"column 'synergy' appears twice"),
     ("synergy.csv", b"initial_trust,inertai,synergy\nlow,0.7,0.3\nhigh,0.1,0.9\n", r"column 'inertai' looks like it: rename it 'inertia'"),
     ("synergy.csv", b"initial_trust,inertia,synergy\nlow,0.7,0.3\nhihg,0.1,0.9\n", r"row 3, column initial_trust: unknown state 'hihg'.*did you mean 'high'"),

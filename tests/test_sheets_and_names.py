@@ -181,6 +181,6 @@ def test_xlsx_tables_have_notes_labels_units_and_read_back(tmp_path, monkeypatch
     assert units["p"] == "probability (0-1)" and units["delta_logodds"] == "log-odds" and labels["p_baseline"] == "P at baseline"
     back = pd.read_excel("shift.xlsx", skiprows=3)
     pd.testing.assert_frame_equal(back, csv, check_dtype=False)
-    assert main([*args, "--xlsx", "shift.csv"]) == 2  # not an .xlsx name
+    assert main([*args, "--xlsx", "shift2.csv"]) == 2  # not an .xlsx name
     assert "expected a file name ending in .xlsx" in capsys.readouterr().err
     assert main([*args, "--xlsx", "shift.xlsx"]) == 2  # never overwritten without --force

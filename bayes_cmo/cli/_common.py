@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import BayesCMOError
-from .._files import write_atomically
+from .._outputs import Output, plan_outputs
 from ..network.model import Model, load_model
 from ..theory import SHIPPED, priors_path
 
@@ -94,6 +94,8 @@ def check_draws(args: argparse.Namespace) -> None:
     draws = getattr(args, "draws", 0) or 0
     if draws < 0:
         raise BayesCMOError(f"--draws must be 0 or a positive number of draws, got {draws}")
+    if draws == 1:
+        raise BayesCMOError("--draws 1: an interval needs at least 2 parameter draws (1,000 are usually plenty), or 0 for point values")
     seed = getattr(args, "seed", 0)
     if seed is not None and seed < 0:
         raise BayesCMOError(f"--seed must be 0 or a positive integer, got {seed}")
@@ -125,22 +127,21 @@ def _jsonable(value):
 
 
 def write_xlsx(args: argparse.Namespace, tables: dict[str, pd.DataFrame]) -> None:
-    """--xlsx: every table of the verb, a sheet each, noting the command and the model."""
+    """--xlsx: every table of the verb, a sheet each, noting the command and the model (through the output guard)."""
     if not getattr(args, "xlsx", None):
         return
-    from .._xlsx import write_workbook
+    from .._xlsx import fill_workbook
 
-    check_new_file(Path(args.xlsx), args.force)
     model = getattr(args, "model", None) or "the shipped priors"
     notes = {name: f"bayes-cmo {getattr(args, 'verb', '')}: {name}; model {model}" for name in tables}
-    write_workbook(args.xlsx, tables, notes)
-    print(f"wrote {args.xlsx}", file=sys.stderr)
+    path = output(args, "xlsx", "xlsx").write_with(lambda tmp: fill_workbook(tmp, tables, notes))
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def emit(frame: pd.DataFrame, args: argparse.Namespace, *, digits: int = 4) -> None:
     """Print a table (or JSON rows) and write --csv / --xlsx when asked."""
     if getattr(args, "csv", None):
-        write_atomic(Path(args.csv), frame.to_csv(index=False), force=args.force)
+        write_table(args, "csv", frame)
     write_xlsx(args, {getattr(args, "verb", None) or "table": frame})
     if getattr(args, "json", False):
         rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
@@ -157,65 +158,58 @@ def format_table(frame: pd.DataFrame, digits: int = 4) -> str:
     return shown.to_string(index=False)
 
 
-def check_new_file(path: Path, force: bool) -> None:
-    if path.is_dir():
-        raise BayesCMOError(f"{path}: is a folder; give a file name inside it")
-    if path.exists() and not force:
-        raise BayesCMOError(f"{path}: already exists; choose another name or pass --force to replace it")
-    if not path.parent.exists():
-        raise BayesCMOError(f"{path.parent}: folder does not exist")
+#: Output options and the kind of file each writes (see _outputs.KINDS); --out differs by verb.
+OUTPUT_KINDS = {"csv": "csv", "plot": "figure", "heatmap": "figure", "report": "csv", "conflict_report": "csv"}
+#: Namespace attributes that name inputs: never written, whatever the options.
+INPUT_OPTIONS = ("model", "cases", "costs", "priors_a", "priors_b")
 
 
-def write_atomic(path: Path, text: str, *, force: bool) -> None:
-    """Write text through a temporary file in the same folder, so a crash never leaves half a file."""
-    check_new_file(path, force)
+def inputs_of(args: argparse.Namespace) -> list[str | Path]:
+    """The files and folders a verb reads (the shipped priors when --model is left out)."""
+    found: list[str | Path] = [getattr(args, name) for name in INPUT_OPTIONS if getattr(args, name, None)]
+    if hasattr(args, "model") and not args.model:
+        from ..theory import default_priors_path
 
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-
-    write_atomically(path, write)
-
-
-FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+        found.append(default_priors_path())
+    return found
 
 
-def check_figure(path: str | None, force: bool, option: str = "--plot") -> None:
-    if not path:
+def check_outputs(args: argparse.Namespace, **options: str | tuple[str | None, str] | None) -> dict[str, Output]:
+    """Every output option through the one guard (_outputs.plan_outputs), before any work.
+
+    ``options`` maps an option's attribute to its path, or to ``(path, kind)``
+    (``out=(args.out, "folder")``). The planned outputs are kept on ``args`` for
+    :func:`output`, :func:`emit`, :func:`write_table` and :func:`save_figure`.
+    """
+    specs = []
+    if getattr(args, "xlsx", None) and "xlsx" not in options:
+        options = {**options, "xlsx": (args.xlsx, "xlsx")}
+    for name, value in options.items():
+        path, kind = value if isinstance(value, tuple) else (value, OUTPUT_KINDS.get(name, "text"))
+        specs.append(("--" + name.replace("_", "-"), path, kind))
+    planned = plan_outputs(specs, inputs=inputs_of(args), force=bool(getattr(args, "force", False)))
+    args._outputs = {**getattr(args, "_outputs", {}), **planned}
+    return planned
+
+
+def output(args: argparse.Namespace, name: str, kind: str | None = None) -> Output:
+    """The checked output for option ``name`` (checked now if the verb did not do it up front)."""
+    flag = "--" + name.replace("_", "-")
+    planned = getattr(args, "_outputs", {})
+    if flag not in planned:
+        check_outputs(args, **{name: (getattr(args, name), kind or OUTPUT_KINDS.get(name, "text"))})
+        planned = args._outputs
+    return planned[flag]
+
+
+def write_table(args: argparse.Namespace, name: str, frame: pd.DataFrame) -> None:
+    """A table into the CSV option ``name`` (spreadsheet-safe, atomic, checked again before the rename)."""
+    output(args, name, "csv").write_csv(frame)
+
+
+def save_figure(fig, args: argparse.Namespace, name: str = "plot") -> None:
+    """The figure into the option ``name`` (--plot, --heatmap), atomically."""
+    if not getattr(args, name, None):
         return
-    target = Path(path)
-    check_new_file(target, force)
-    if target.suffix.lower() not in FIGURE_SUFFIXES:
-        raise BayesCMOError(f"{option} {path}: expected a .png, .pdf or .svg file name")
-
-
-def check_outputs(args: argparse.Namespace, **options: str | None) -> None:
-    """Refuse bad or existing output files, and one file named twice, before any work is done."""
-    seen: dict[Path, str] = {}
-    options = {**options, "xlsx": getattr(args, "xlsx", None)}
-    for option, path in options.items():
-        if not path:
-            continue
-        flag = "--" + option.replace("_", "-")
-        if option == "xlsx" and Path(path).suffix.lower() != ".xlsx":
-            raise BayesCMOError(f"--xlsx {path}: expected a file name ending in .xlsx")
-        if option in ("csv", "xlsx"):
-            check_new_file(Path(path), args.force)
-        else:
-            check_figure(path, args.force, flag)
-        key = Path(path).resolve()
-        if key in seen:
-            raise BayesCMOError(f"{path}: named by both {seen[key]} and {flag}; give each its own file")
-        seen[key] = flag
-
-
-def save_figure(fig, path: str | None, force: bool, option: str = "--plot") -> None:
-    if not path:
-        return
-    target = Path(path)
-    check_figure(path, force, option)
-    try:
-        fig.savefig(target, dpi=200, bbox_inches="tight")
-    except OSError as exc:
-        raise BayesCMOError(f"{target}: cannot write it ({exc.strerror or exc})") from None
-    print(f"wrote {target}", file=sys.stderr)  # stdout stays pure table / JSON
+    path = output(args, name, "figure").save_figure(fig)
+    print(f"wrote {path}", file=sys.stderr)  # stdout stays pure table / JSON

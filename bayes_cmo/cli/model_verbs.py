@@ -134,16 +134,17 @@ def run_links(args: argparse.Namespace) -> int:
         _common.emit(table, args)
     else:
         if args.csv:
-            _common.write_atomic(Path(args.csv), table.to_csv(index=False), force=args.force)
+            _common.write_table(args, "csv", table)
         print(_common.format_table(table[["link", "sign", "strength", "confidence", "studies", "moderator", "lag", "section"]]))
     if args.plot:
         from ..plots.theory import plot_theory
 
-        _common.save_figure(plot_theory(theory), args.plot, args.force)
+        _common.save_figure(plot_theory(theory), args)
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
+    _common.check_outputs(args, out=(args.out, "network"))
     model = load_model(args.model)
     path = export_model(model, Path(args.out), args.format, force=args.force)
     print(f"wrote {path}", file=sys.stderr)
@@ -177,5 +178,5 @@ def run_rounds(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.rounds import plot_survival
 
-        _common.save_figure(plot_survival(table), args.plot, args.force)
+        _common.save_figure(plot_survival(table), args)
     return 0

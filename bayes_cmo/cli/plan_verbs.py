@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from .._errors import BayesCMOError
 from ..inference.whatif import background
@@ -13,17 +12,12 @@ from ..planning.sample_size import DEFAULT_N, sample_size
 from ..planning.sensitivity import judgement_sensitivity
 from ..planning.voi import best_measurements, read_costs, value_of_information
 from . import _common
-from .update_verbs import check_level, check_missing, check_not_input, check_plot_name
+from .update_verbs import check_level, check_missing
 
 
-def _check_outputs(args: argparse.Namespace, model, *more_inputs) -> None:
-    """--csv / --plot: never one of the inputs; the plot's suffix checked before the work."""
-    check_plot_name(args.plot)
-    inputs = (args.model or model.source, *more_inputs)
-    check_not_input(args.csv, "--csv", inputs)
-    check_not_input(getattr(args, "xlsx", None), "--xlsx", inputs)
-    check_not_input(args.plot, "--plot", inputs)
-    _common.check_outputs(args)
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--csv / --plot through the one output guard (never an input: priors, network or costs file)."""
+    _common.check_outputs(args, csv=args.csv, plot=args.plot)
 
 
 def register(subparsers) -> None:
@@ -109,8 +103,8 @@ def register(subparsers) -> None:
 def run_voi(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise BayesCMOError(f"--k must be a positive integer, got {args.k}")
+    _check_outputs(args)
     model = _common.model_from(args)
-    _check_outputs(args, model, args.costs)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     evidence, scen_do = background(model, evidence, None, args.scenario)
     if scen_do:
@@ -125,7 +119,7 @@ def run_voi(args: argparse.Namespace) -> int:
         best = best_measurements(model, args.target, args.k, evidence=evidence, costs=costs)
     if args.json and best is not None:
         if args.csv:
-            _common.write_atomic(Path(args.csv), ranking.to_csv(index=False), force=args.force)
+            _common.write_table(args, "csv", ranking)
         rows = lambda f: [{k: _common._jsonable(v) for k, v in r.items()} for r in f.to_dict(orient="records")]  # noqa: E731
         print(json.dumps({"ranking": rows(ranking), "best_set": rows(best)}, indent=2))
     else:
@@ -142,15 +136,15 @@ def run_voi(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.planning import plot_voi
 
-        _common.save_figure(plot_voi(ranking), args.plot, args.force)
+        _common.save_figure(plot_voi(ranking), args)
     return 0
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
     if args.top < 0:
         raise BayesCMOError(f"--top must be 0 (all) or a positive number, got {args.top}")
+    _check_outputs(args)
     model = load_model(args.model)
-    _check_outputs(args, model)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     do = _common.parse_findings(args.do, "--do")
     table = judgement_sensitivity(model, args.target, args.state, evidence=evidence, do=do, scenario=args.scenario)
@@ -164,7 +158,7 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.planning import plot_sensitivity
 
-        _common.save_figure(plot_sensitivity(table, top=args.top or 15), args.plot, args.force)
+        _common.save_figure(plot_sensitivity(table, top=args.top or 15), args)
     return 0
 
 
@@ -175,8 +169,8 @@ def run_sample_size(args: argparse.Namespace) -> int:
         raise BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
     check_missing(args.missing)
     check_level(args.level)
+    _check_outputs(args)
     model = load_model(args.model)
-    _check_outputs(args, model)
     table = sample_size(
         model,
         args.link,
@@ -198,5 +192,5 @@ def run_sample_size(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.planning import plot_sample_size
 
-        _common.save_figure(plot_sample_size(table), args.plot, args.force)
+        _common.save_figure(plot_sample_size(table), args)
     return 0

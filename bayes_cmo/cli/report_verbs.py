@@ -40,10 +40,11 @@ def register(subparsers) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     _common.check_draws(args)
-    if args.draws < 1:
-        raise BayesCMOError(f"--draws must be at least 1: the report gives every answer with an interval (got {args.draws})")
+    if args.draws < 2:
+        raise BayesCMOError(f"--draws must be at least 2: the report gives every answer with an interval (got {args.draws})")
     if not 1 <= args.rounds <= MAX_ROUNDS:
         raise BayesCMOError(f"--rounds must be from 1 to {MAX_ROUNDS}, got {args.rounds}")
+    _common.check_outputs(args, out=(args.out, "folder"))
     model = load_model(args.model)
     out = write_report(
         model,

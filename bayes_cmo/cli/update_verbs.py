@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Iterable
 from pathlib import Path
 
 from ..update.cases import read_cases
@@ -14,33 +13,9 @@ from ..network.model import build_model, load_model
 from ..update.write import write_priors
 from ..update.refinement import compare_models, data_conflict, refine
 from ..update.simulate import parse_link_setting, set_link_weight, simulate_cases
-from ..theory import default_priors_path
 from ..update.em import DEFAULT_MAX_ITER, update_priors
 from .._errors import BayesCMOError
 from . import _common
-
-
-def check_not_input(output: str | Path | None, option: str, inputs: Iterable[str | Path | None]) -> None:
-    """Refuse an output that is an input, lies inside an input folder, or would replace a folder holding an input.
-
-    Applies even with --force: nothing the user gave is ever modified.
-    """
-    if not output:
-        return
-    target = Path(output).resolve()
-    for given in inputs:
-        if given is None:
-            continue
-        source = Path(given).resolve()
-        if target == source:
-            problem = f"is the input {given}"
-        elif source.is_relative_to(target):
-            problem = f"would replace the folder holding the input {given}"
-        elif source.is_dir() and target.is_relative_to(source):
-            problem = f"is inside the input folder {given}"
-        else:
-            continue
-        raise BayesCMOError(f"{option} {output}: {problem}; inputs are never overwritten, choose another name")
 
 
 def check_plot_name(path: str | None) -> None:
@@ -149,17 +124,11 @@ def run_update(args: argparse.Namespace) -> int:
     if args.max_iter < 1:
         raise BayesCMOError(f"--max-iter {args.max_iter}: expected a positive number of EM iterations")
     check_level(args.level)
-    check_plot_name(args.plot)
+    # one guard for all four outputs: never an input, never one path twice, --force only over our own outputs
+    outputs = _common.check_outputs(
+        args, out=(args.out, "folder"), report=args.report, conflict_report=args.conflict_report, plot=args.plot
+    )
     model = load_model(args.model)
-    inputs = (args.cases, args.model or model.source)
-    for option, value in (("--out", args.out), ("--report", args.report), ("--conflict-report", args.conflict_report), ("--plot", args.plot), ("--xlsx", args.xlsx)):
-        check_not_input(value, option, inputs)
-    if out.exists() and not args.force:
-        raise BayesCMOError(f"{out}: already exists; choose another --out or pass --force to replace it")
-    _common.check_outputs(args)
-    for option in ("report", "conflict_report", "plot"):
-        if getattr(args, option):
-            _common.check_new_file(Path(getattr(args, option)), args.force)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
@@ -170,16 +139,16 @@ def run_update(args: argparse.Namespace) -> int:
     result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
     links = refine(result, level=args.level)
     conflict = data_conflict(result.model, result.cases)
-    write_priors(result, out, force=args.force)
+    write_priors(result, out, force=args.force, output=outputs["--out"])
     if args.report:
-        _common.write_atomic(Path(args.report), links.to_csv(index=False), force=args.force)
+        _common.write_table(args, "report", links)
     if args.conflict_report:
-        _common.write_atomic(Path(args.conflict_report), conflict.to_csv(index=False), force=args.force)
+        _common.write_table(args, "conflict_report", conflict)
     _common.write_xlsx(args, {"links": links, "cases": conflict})
     if args.plot:
         from ..plots.update import forest_plot
 
-        _common.save_figure(forest_plot(links), args.plot, args.force)
+        _common.save_figure(forest_plot(links), args)
     if args.json:
         payload = {
             "out": str(out),
@@ -216,8 +185,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     check_missing(args.missing)
     if out.is_dir():
         raise BayesCMOError(f"--out {out}: is a folder; expected a CSV file name, e.g. {out / 'cases.csv'}")
-    check_not_input(out, "--out", [args.model or default_priors_path()])
-    _common.check_new_file(out, args.force)
+    planned = _common.check_outputs(args, out=(args.out, "csv"))["--out"]
     if args.set_link:
         model = load_model(args.model)
         if model.theory is None:
@@ -231,13 +199,13 @@ def run_simulate(args: argparse.Namespace) -> int:
         model = load_model(args.model)
     frame = simulate_cases(model, args.n, missing=args.missing, seed=args.seed, observed=args.observe or None)
     changed = f" with {', '.join(args.set_link)}" if args.set_link else ""
-    _common.write_atomic(out, frame.to_csv(index=False), force=args.force)
+    planned.write_text(frame.to_csv(index=False))  # the tool's own case format: state names as they are
     print(f"wrote {out}: {args.n} synthetic case(s) from {model.source}{changed}, {args.missing:.0%} blanks, seed {args.seed}", file=sys.stderr)
     return 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    check_not_input(args.csv, "--csv", [args.priors_a, args.priors_b])
+    _common.check_outputs(args, csv=args.csv)
     model_a, model_b = load_model(args.priors_a), load_model(args.priors_b)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     table = compare_models(model_a, model_b, targets=args.target, evidence=evidence)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -129,10 +128,10 @@ def _terminal(frame: pd.DataFrame, level: float, key: list[str]) -> str:
 
 def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[str]) -> None:
     if args.csv:
-        _common.write_atomic(Path(args.csv), frame.to_csv(index=False), force=args.force)
+        _common.write_table(args, "csv", frame)
     _common.write_xlsx(args, {args.verb: frame})
     if args.json:
-        _common.emit(frame, argparse.Namespace(json=True, csv=None, force=args.force))
+        _common.emit(frame, argparse.Namespace(json=True, csv=None))
         return
     print(header)
     print(_terminal(frame, args.level, key))
@@ -165,7 +164,7 @@ def run_shift(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.whatif import tornado
 
-        _common.save_figure(tornado(frame, mode=None, labels=_labels(model)), args.plot, args.force)
+        _common.save_figure(tornado(frame, mode=None, labels=_labels(model)), args)
     return 0
 
 
@@ -193,9 +192,9 @@ def run_sweep(args: argparse.Namespace) -> int:
 
         mode = None if args.mode == "both" else args.mode
         if args.plot:
-            _common.save_figure(tornado(frame, mode=mode, labels=_labels(model)), args.plot, args.force)
+            _common.save_figure(tornado(frame, mode=mode, labels=_labels(model)), args)
         if args.heatmap:
-            _common.save_figure(shift_heatmap(frame, mode=mode, labels=_labels(model)), args.heatmap, args.force, "--heatmap")
+            _common.save_figure(shift_heatmap(frame, mode=mode, labels=_labels(model)), args, "heatmap")
     return 0
 
 
@@ -208,5 +207,5 @@ def run_scenarios(args: argparse.Namespace) -> int:
     if args.plot:
         from ..plots.whatif import scenario_chart
 
-        _common.save_figure(scenario_chart(frame, labels=_labels(model)), args.plot, args.force)
+        _common.save_figure(scenario_chart(frame, labels=_labels(model)), args)
     return 0

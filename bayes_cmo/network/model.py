@@ -11,7 +11,7 @@ import numpy as np
 from ..engine import core as _engine
 from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
-from .._files import write_atomically
+from .._outputs import check_output
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from ..theory import Theory, load_theory, priors_path
 
@@ -74,8 +74,29 @@ def check_draw_memory(
         )
 
 
+#: Cells one node's probability table may have (2**24 float64 = 128 MiB; 24 binary parents).
+MAX_TABLE_CELLS = 2**24
+
+
+def check_table_sizes(theory: Theory) -> None:
+    """A one-line error, before any table is built, for a node whose parents make its table too large to hold."""
+    for node in theory.order():
+        parents = theory.parents(node)
+        cells = len(theory.nodes[node].states)
+        for parent in parents:
+            cells *= len(theory.nodes[parent].states)
+        if cells > MAX_TABLE_CELLS:
+            shown = ", ".join(parents[:6]) + (f", ... ({len(parents) - 6} more)" if len(parents) > 6 else "")
+            raise BayesCMOError(
+                f"node '{node}' has {len(parents)} parents ({shown}): its probability table would have "
+                f"{cells:,} cells (about {cells * 8 / 2**30:,.1f} GiB), more than the {MAX_TABLE_CELLS:,} that fit; "
+                "route some parents through an intermediate mechanism node"
+            )
+
+
 def build_model(theory: Theory, parameters: Parameters | None = None, source: str = "") -> Model:
     """theory + parameters -> arrays (batched when the parameters are draws)."""
+    check_table_sizes(theory)
     parameters = parameters or elicited_parameters(theory)
     cpts = build_cpts(theory, parameters)
     order = theory.order()
@@ -99,11 +120,61 @@ def load_model(path: str | Path | None = None) -> Model:
     fmt = format_from_suffix(path)
     from . import _pgmpy
 
+    if fmt in ("xmlbif", "xdsl"):
+        _check_xml_network(path, fmt)  # name the missing part instead of pgmpy's internals
     return Model(network=_pgmpy.read_network(path, fmt), source=str(path))
+
+
+#: GeNIe node types other than a plain CPT, which pgmpy's XDSL reader skips.
+_XDSL_UNSUPPORTED = {"noisymax": "noisy-MAX", "noisyadder": "noisy-adder", "equation": "equation",
+                     "deterministic": "deterministic", "decision": "decision", "utility": "utility", "mau": "utility"}
+
+
+def _check_xml_network(path: Path, fmt: str) -> None:
+    """An XMLBIF / XDSL file's structure, checked before pgmpy reads it, as one line naming the part."""
+    import xml.etree.ElementTree as ET  # expat: no external entities, entity bombs stopped
+
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError, ValueError) as exc:
+        raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network (not well-formed XML: {str(exc)[:120]})") from None
+    if fmt == "xmlbif":
+        for i, variable in enumerate(root.iter("VARIABLE"), start=1):
+            name = variable.find("NAME")
+            if name is None or not (name.text or "").strip():
+                raise BayesCMOError(f"{path}: <VARIABLE> number {i} has no <NAME>; every variable needs one")
+            if not variable.findall("OUTCOME"):
+                raise BayesCMOError(f"{path}: variable '{name.text.strip()}' has no <OUTCOME> states")
+        for i, definition in enumerate(root.iter("DEFINITION"), start=1):
+            target = definition.find("FOR")
+            if target is None or not (target.text or "").strip():
+                raise BayesCMOError(f"{path}: <DEFINITION> number {i} has no <FOR>; it must name its variable")
+            if definition.find("TABLE") is None:
+                raise BayesCMOError(f"{path}: the <DEFINITION> of '{target.text.strip()}' has no <TABLE>")
+        return
+    nodes = root.find("nodes")
+    if nodes is None:
+        raise BayesCMOError(f"{path}: could not read it as a XDSL network (no <nodes> section)")
+    for i, node in enumerate(nodes, start=1):
+        node_id = node.get("id")
+        if node.tag in _XDSL_UNSUPPORTED:
+            kind = _XDSL_UNSUPPORTED[node.tag]
+            raise BayesCMOError(
+                f"{path}: node '{node_id or i}' is a GeNIe {kind} node, which is not supported; "
+                "change it to a plain CPT node in GeNIe and save again"
+            )
+        if node.tag == "cpt":
+            if not node_id:
+                raise BayesCMOError(f"{path}: <cpt> number {i} in <nodes> has no id attribute; every node needs one")
+            if node.find("probabilities") is None:
+                raise BayesCMOError(f"{path}: node '{node_id}' has no <probabilities>")
 
 
 def format_from_suffix(path: Path) -> str:
     suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml") or (suffix == ".csv" and path.parent.name == "tables"):
+        folder = path.parent.parent if suffix == ".csv" else path.parent
+        raise BayesCMOError(f"{path}: is one file of a priors folder; give the folder itself (--model {folder})")
     for fmt, suffixes in FORMATS.items():
         if suffix in suffixes:
             return fmt
@@ -139,10 +210,11 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
         raise BayesCMOError(f"{path}: already exists; choose another --out or pass --force to replace it")
     if not path.parent.exists():
         raise BayesCMOError(f"{path.parent}: folder does not exist")
+    output = check_output("", path, "network", inputs=[model.source], force=force)  # never the model it was read from
     from . import _pgmpy
 
     net = model.network
-    write_atomically(path, lambda tmp: _pgmpy.write_network(net, tmp, fmt))
+    output.write_with(lambda tmp: _pgmpy.write_network(net, tmp, fmt))
     return path
 
 

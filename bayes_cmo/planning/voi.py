@@ -111,7 +111,15 @@ def read_costs(path: str | Path, model: Model, *, sheet: str | None = None) -> d
         costs[node] = cost
     if not costs:
         raise BayesCMOError(f"{table.where}: no rows (expected columns node,cost and one row per measurable node)")
-    return costs
+    return _Costs(costs, source=table.where)
+
+
+class _Costs(dict):
+    """``{node: cost}`` that remembers its file, so later messages can name it."""
+
+    def __init__(self, costs: Mapping[str, float], source: str) -> None:
+        super().__init__(costs)
+        self.source = source
 
 
 def _setup(model, target, evidence, candidates, costs, state, caller):
@@ -122,7 +130,9 @@ def _setup(model, target, evidence, candidates, costs, state, caller):
     if target in evidence:
         raise BayesCMOError(f"'{target}' is both the target and given as evidence; drop one of them")
     state_index = target_state_index(model, target, state)
+    costs_file = getattr(costs, "source", None)
     if costs is not None and not isinstance(costs, Mapping):
+        costs_file = costs
         costs = read_costs(costs, model)
     if costs is not None:
         for node, cost in costs.items():
@@ -146,7 +156,14 @@ def _setup(model, target, evidence, candidates, costs, state, caller):
             if costs is not None and node not in costs:
                 raise BayesCMOError(f"candidates: '{node}' has no cost in the costs file; add a row '{node},COST'")
     if not candidates:
-        raise BayesCMOError("no unobserved nodes left to measure")
+        if costs is not None:
+            listed = ", ".join(costs)
+            where = f"{costs_file}" if costs_file is not None else "costs"
+            raise BayesCMOError(
+                f"{where}: lists only {listed}, which is the target '{target}' or already observed; "
+                "nothing is left to measure (add a row node,cost for each measurable node)"
+            )
+        raise BayesCMOError(f"nothing left to measure: every node other than the target '{target}' is observed")
     return target, evidence, candidates, costs, state_index
 
 

@@ -24,6 +24,11 @@ def new_axes(ax=None, *, width: float = 7.0, height: float = 4.5):
     return fig, ax
 
 
+def escape(text: object) -> str:
+    """Text shown as written: a ``$`` would start matplotlib's math mode (and a bad formula crashes the figure)."""
+    return str(text).replace("\\$", "$").replace("$", "\\$")
+
+
 def label(node: str) -> str:
-    """snake_case id -> readable label for axes."""
-    return node.replace("_", " ")
+    """snake_case id -> readable label for axes (escaped for matplotlib)."""
+    return escape(str(node).replace("_", " "))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 
 from ..theory import Theory
-from ._style import PALETTE, new_axes
+from ._style import PALETTE, escape, new_axes
 
 ROLE_COLOURS = {"context": "#e8eef7", "mechanism": "#fdf1dc", "outcome": "#e3f2e8"}
 SIGN_COLOURS = {1: PALETTE[0], -1: PALETTE[3]}
@@ -46,7 +46,7 @@ def plot_theory(theory: Theory, ax=None, *, labels: bool = True):
             connectionstyle="arc3,rad=0.3" if link.lag else "arc3,rad=0.04",
         )
     for node, (x, y) in pos.items():
-        text = theory.nodes[node].label if labels else node
+        text = escape(theory.nodes[node].label if labels else node)
         ax.text(x, y, text, ha="center", va="center", fontsize=6.5, zorder=5,
                 bbox=dict(boxstyle="round,pad=0.3", fc=ROLE_COLOURS[theory.nodes[node].role], ec="0.4", lw=0.5))
     for role, colour in ROLE_COLOURS.items():

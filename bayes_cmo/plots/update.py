@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._style import PALETTE, new_axes
+from ._style import PALETTE, escape, new_axes
 
 #: Verdict colours (colour-blind palette).
 VERDICT_COLOURS = {
@@ -39,7 +39,7 @@ def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False):
         ax.plot(frame.loc[sel, "posterior_weight"], y[sel] - 0.18, "o", color=colour, ms=5, label=f"posterior: {verdict}")
     ax.axvline(0, color="0.3", lw=0.8, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels([link.replace(":", " \u2192 ").replace("_", " ") for link in frame["link"]], fontsize=7)
+    ax.set_yticklabels([escape(link.replace(":", " \u2192 ").replace("_", " ")) for link in frame["link"]], fontsize=7)
     ax.set_xlabel("link weight (log-odds, low to high pole of the context/mechanism)")
     ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior")
     ax.legend(loc="best", fontsize=7, frameon=True)
@@ -57,7 +57,7 @@ def conflict_plot(conflict: pd.DataFrame, ax=None, *, top: int = 30):
     colours = [PALETTE[3] if f else PALETTE[0] for f in frame["flagged"]]
     ax.barh(np.arange(len(frame)), frame["conflict"], color=colours)
     ax.set_yticks(np.arange(len(frame)))
-    ax.set_yticklabels(frame["case_id"], fontsize=7)
+    ax.set_yticklabels([escape(c) for c in frame["case_id"]], fontsize=7)
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel("data conflict  log( \u220f P(finding) / P(all findings) )")
     ax.set_title("Cases the theory explains poorly (conflict > 0)")

@@ -18,7 +18,7 @@ import pandas as pd
 import seaborn as sns
 
 from .._errors import BayesCMOError
-from ._style import MODE_COLOURS, PALETTE, label
+from ._style import MODE_COLOURS, PALETTE, escape, label
 
 __all__ = ["scenario_chart", "shift_heatmap", "tornado"]
 
@@ -27,7 +27,7 @@ _INCREASE, _DECREASE = PALETTE[0], PALETTE[3]
 
 def _name(node: str, labels: Mapping[str, str] | None) -> str:
     if labels and node in labels:
-        return labels[node]
+        return escape(labels[node])
     text = label(node)
     return text[:1].upper() + text[1:]
 
@@ -321,6 +321,6 @@ def scenario_chart(
             a.legend(fontsize="small", frameon=False, loc="lower right")
     lead = axes[0]
     lead.set_yticks(range(len(scenarios)))
-    lead.set_yticklabels([lab for _, lab in scenarios])
+    lead.set_yticklabels([escape(lab) for _, lab in scenarios])
     lead.set_ylim(len(scenarios) - 0.5, -0.5)
     return fig

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import BayesCMOError, did_you_mean
-from .._files import folder_atomically
+from .._files import csv_text
+from .._outputs import MARKER, check_output, marker_text
 from .._version import __version__
 from ..inference.claims import check_claims
 from ..network.describe import summary
@@ -95,6 +96,8 @@ def write_report(
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise BayesCMOError(f"{parent}: folder does not exist")
+    # the one output guard: never the priors, --force only over a folder this tool wrote, checked again at the swap
+    output = check_output("", out, "folder", inputs=[theory.path], force=force)
 
     drawn = model.with_draws(n_draws, seed=seed)
     claims = check_claims(model)
@@ -242,11 +245,13 @@ def write_report(
 
     import matplotlib.pyplot as plt
 
-    with folder_atomically(out) as tmp:
+    with output.folder() as tmp:
         (tmp / "report.md").write_text("\n".join(lines), encoding="utf-8")
         for name, frame in tables.items():
-            frame.to_csv(tmp / name, index=False)
+            (tmp / name).write_text(csv_text(frame), encoding="utf-8")  # spreadsheet-safe
         for name, fig in figures.items():
             fig.savefig(tmp / name, dpi=150, bbox_inches="tight")
             plt.close(fig)
+        created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        (tmp / MARKER).write_text(marker_text(created, kind="report", priors=str(theory.path)), encoding="utf-8")
     return out

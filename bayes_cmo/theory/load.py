@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import scales
-from .._errors import BayesCMOError, did_you_mean
+from .._errors import BayesCMOError, bounded, did_you_mean
 from .objects import ROLES, _ID, Claim, Link, Node, Scenario, Theory, known_node, known_state
 from .. import _tables
 from .._files import read_yaml
@@ -92,7 +92,7 @@ def _entries(data: Any, file: Path, key: str) -> list[Mapping[str, Any]]:
         raise BayesCMOError(f"{file}: '{key}' must be a list of entries, got {type(entries).__name__}")
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
-            raise BayesCMOError(f"{file}: {key}[{i}] must be a mapping of fields, got {entry!r}")
+            raise BayesCMOError(f"{file}: {key}[{i}] must be a mapping of fields, got {bounded(entry)}")
     return entries
 
 
@@ -110,7 +110,7 @@ def _check_fields(entry: Mapping[str, Any], allowed: tuple[str, ...], where: str
 
 def _number(value: Any, where: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BayesCMOError(f"{where}: {what} must be a number, got {value!r}")
+        raise BayesCMOError(f"{where}: {what} must be a number, got {bounded(value)}")
     return float(value)
 
 
@@ -119,7 +119,7 @@ def _mapping(value: Any, where: str, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise BayesCMOError(f"{where}: {what} must be a mapping (field: value), got {value!r}")
+        raise BayesCMOError(f"{where}: {what} must be a mapping (field: value), got {bounded(value)}")
     return dict(value)
 
 
@@ -128,7 +128,7 @@ def _text(value: Any, where: str, what: str, default: str = "") -> str:
     if value is None:
         return default
     if isinstance(value, (list, Mapping)):
-        raise BayesCMOError(f"{where}: {what} must be text, got {value!r}")
+        raise BayesCMOError(f"{where}: {what} must be text, got {bounded(value)}")
     return str(value).strip()
 
 
@@ -159,7 +159,7 @@ def _parse_nodes(file: Path) -> dict[str, Node]:
         where = f"{file}: node '{node_id}'"
         _check_fields(entry, _NODE_FIELDS, where)
         if not isinstance(node_id, str) or not _ID.match(node_id):
-            raise BayesCMOError(f"{where}: id must be snake_case (lowercase letters, digits, _), got {node_id!r}")
+            raise BayesCMOError(f"{where}: id must be snake_case (lowercase letters, digits, _), got {bounded(node_id)}")
         if node_id in nodes:
             raise BayesCMOError(f"{where}: duplicate node id '{node_id}'")
         role = _require(entry, "role", where)
@@ -167,17 +167,17 @@ def _parse_nodes(file: Path) -> dict[str, Node]:
             raise BayesCMOError(f"{where}: role must be one of {', '.join(ROLES)}, got '{role}'{did_you_mean(role, ROLES)}")
         states = _require(entry, "states", where)
         if not isinstance(states, list) or len(states) < 2:
-            raise BayesCMOError(f"{where}: states must be a list of at least two names, got {states!r}")
+            raise BayesCMOError(f"{where}: states must be a list of at least two names, got {bounded(states)}")
         for state in states:
             if isinstance(state, (list, Mapping)) or state is None or str(state).strip() == "":
-                raise BayesCMOError(f"{where}: each state must be a name, got {state!r}")
+                raise BayesCMOError(f"{where}: each state must be a name, got {bounded(state)}")
         states = tuple(str(s) for s in states)
         dupes = sorted({s for s in states if states.count(s) > 1})
         if dupes:
             raise BayesCMOError(f"{where}: duplicate state '{dupes[0]}'")
         ordered = entry.get("ordered", True)
         if not isinstance(ordered, bool):
-            raise BayesCMOError(f"{where}: ordered must be true or false, got {ordered!r}")
+            raise BayesCMOError(f"{where}: ordered must be true or false, got {bounded(ordered)}")
         baseline = _parse_baseline(entry.get("baseline"), states, f"{where}, baseline")
         confidence = _number(
             entry.get("baseline_confidence", scales.DEFAULT_BASELINE_CONFIDENCE), where, "baseline_confidence"
@@ -209,7 +209,7 @@ def _parse_baseline(value: Any, states: tuple[str, ...], where: str) -> tuple[fl
             raise BayesCMOError(f"{where}: expected {len(states)} probabilities (one per state), got {len(value)}")
         value = dict(zip(states, value, strict=True))
     if not isinstance(value, Mapping):
-        raise BayesCMOError(f"{where}: expected a mapping state: probability, got {value!r}")
+        raise BayesCMOError(f"{where}: expected a mapping state: probability, got {bounded(value)}")
     given = {}
     for state, p in value.items():
         if str(state) not in states:
@@ -251,7 +251,7 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
             raise BayesCMOError(f"{where}: a node cannot be its own parent")
         sign_value = _require(entry, "sign", where)
         if isinstance(sign_value, (bool, list, Mapping)) or sign_value not in _SIGNS:
-            raise BayesCMOError(f"{where}: sign must be '+' or '-', got {sign_value!r}")
+            raise BayesCMOError(f"{where}: sign must be '+' or '-', got {bounded(sign_value)}")
         strength_value = _require(entry, "strength", where)
         if isinstance(strength_value, str):
             word = strength_value.strip().lower().replace(" ", "_")
@@ -292,7 +292,7 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
             multipliers = _parse_state_map(spec.get("multipliers"), mod, f"{where}, moderator.multipliers", default=1.0)
         lag = entry.get("lag", 0)
         if isinstance(lag, bool) or lag not in (0, 1):
-            raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {lag!r}")
+            raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {bounded(lag)}")
         sd = entry.get("weight_sd")
         if sd is not None:
             sd = _number(sd, where, "weight_sd")
@@ -327,7 +327,7 @@ def _parse_state_map(value: Any, node: Node, where: str, default: float | None) 
     if value is None:
         return None if default is None else tuple(default for _ in node.states)
     if not isinstance(value, Mapping):
-        raise BayesCMOError(f"{where}: expected a mapping state: number for {node.id}, got {value!r}")
+        raise BayesCMOError(f"{where}: expected a mapping state: number for {node.id}, got {bounded(value)}")
     out = {}
     for state, number in value.items():
         state = known_state(node, state, where)
@@ -343,7 +343,7 @@ def _parse_findings(value: Any, nodes: Mapping[str, Node], where: str) -> dict[s
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise BayesCMOError(f"{where}: expected a mapping node: state, got {value!r}")
+        raise BayesCMOError(f"{where}: expected a mapping node: state, got {bounded(value)}")
     return {
         node.id: known_state(node, state, f"{where}.{node.id}")
         for node, state in ((known_node(nodes, k, where), v) for k, v in value.items())
@@ -368,12 +368,19 @@ def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
         given = _parse_findings(entry.get("given"), nodes, f"{where}.given")
         if target.id in {**compare, **against, **given}:
             raise BayesCMOError(f"{where}: the target '{target.id}' cannot also be in compare/against/given")
+        if set(compare) != set(against):
+            raise BayesCMOError(
+                f"{where}: compare and against must set the same node(s) to different states "
+                f"(compare sets {', '.join(compare) or 'nothing'}, against sets {', '.join(against) or 'nothing'})"
+            )
+        if compare == against:
+            raise BayesCMOError(f"{where}: compare and against are the same ({', '.join(f'{k}={v}' for k, v in compare.items())}); the claim would compare nothing")
         expect = _require(entry, "expect", where)
         if not isinstance(expect, str) or expect not in ("increase", "decrease"):
-            raise BayesCMOError(f"{where}: expect must be 'increase' or 'decrease', got {expect!r}{did_you_mean(expect, ('increase', 'decrease'))}")
+            raise BayesCMOError(f"{where}: expect must be 'increase' or 'decrease', got {bounded(expect)}{did_you_mean(expect, ('increase', 'decrease'))}")
         mode = entry.get("mode", "do")
         if not isinstance(mode, str) or mode not in ("do", "observe"):
-            raise BayesCMOError(f"{where}: mode must be 'do' or 'observe', got {mode!r}{did_you_mean(mode, ('do', 'observe'))}")
+            raise BayesCMOError(f"{where}: mode must be 'do' or 'observe', got {bounded(mode)}{did_you_mean(mode, ('do', 'observe'))}")
         claims.append(
             Claim(
                 id=claim_id,

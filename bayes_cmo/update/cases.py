@@ -143,9 +143,13 @@ def read_cases(
         raise BayesCMOError(f"{where}: {header}: missing the '{ID_COLUMN}' column{hint}")
     problems: list[str] = []
     nodes = []
-    for column in raw.columns:
+    for position, column in enumerate(raw.columns, start=1):
         if column == ID_COLUMN or column in TEXT_COLUMNS:
             continue
+        if str(column).strip() in ("", "nan") or str(column).startswith("Unnamed: "):
+            raise BayesCMOError(
+                f"{where}: row 1, column {position}: blank header cell; write the node's name there (or delete the column)"
+            )
         if column not in net.states:
             problems.append(
                 f"{header}, column '{column}': unknown column (not a node of the model, nor "
@@ -157,9 +161,11 @@ def read_cases(
 
     ids = [_cell(v) for v in raw[ID_COLUMN]]
     first_row: dict[str, str] = {}
-    for row, case_id in zip(rows, ids, strict=True):
+    for row, case_id, given in zip(rows, ids, raw[ID_COLUMN], strict=True):
         if case_id is None:
-            problems.append(f"{row}, column {ID_COLUMN}: blank case id (every case needs a name)")
+            written = "" if given is None or (isinstance(given, float) and np.isnan(given)) else str(given).strip()
+            reads = f" ('{written}' reads as blank, not observed; call the case e.g. '{written}_1')" if written else ""
+            problems.append(f"{row}, column {ID_COLUMN}: blank case id{reads} (every case needs a name)")
         elif case_id in first_row:
             problems.append(f"{row}, column {ID_COLUMN}: duplicate case id '{case_id}' (also on {first_row[case_id]})")
         else:

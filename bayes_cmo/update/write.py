@@ -31,7 +31,8 @@ from typing import Any
 import yaml
 
 from .._errors import BayesCMOError
-from .._files import file_sha256, folder_atomically, read_yaml
+from .._files import file_sha256, read_yaml
+from .._outputs import Output, check_output
 from .._version import __version__
 from ..theory import Theory, load_theory
 from .em import METHOD, UpdateResult
@@ -43,6 +44,7 @@ def write_priors(
     *,
     force: bool = False,
     provenance: Mapping[str, Any] | None = None,
+    output: Output | None = None,
 ) -> Path:
     """Write an updated theory (or any Theory) as a priors folder ``out``; returns its path."""
     if isinstance(result, UpdateResult):
@@ -70,10 +72,12 @@ def write_priors(
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise BayesCMOError(f"{parent}: folder does not exist")
+    if output is None:  # the one output guard: --force replaces only a folder this tool wrote
+        output = check_output("", out, "folder", inputs=inputs, force=force)
 
     record = _provenance(result, src)
     record.update(provenance or {})
-    with folder_atomically(out) as tmp:
+    with output.folder() as tmp:
         _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml"))
         _write_yaml(tmp / "links.yaml", {"links": _link_entries(theory, src)}, _header(src, "links.yaml"))
         for name in ("claims.yaml", "scenarios.yaml"):
