@@ -99,5 +99,5 @@ def test_state_named_like_a_blank_marker_is_kept(model):
 
 
 def test_bad_arguments(model):
-    with pytest.raises(BayesCMOError, match="The 'source' parameter of read_cases"):
+    with pytest.raises(BayesCMOError, match="source: expected a CSV path or a DataFrame"):
         read_cases(42, model)

@@ -2,9 +2,9 @@
 
 Format (CSV, or a pandas DataFrame in Python)::
 
-    case_id,label,notes,legal_agreements,initial_trust,synergy
-    A01,Hospital alliance,,present,high,synergy
-    A02,GP network,coded from interviews,absent,,inertia
+    case_id,label,notes,context_a,mechanism_b,outcome_c
+    A01,Hospital alliance,,present,high,yes
+    A02,GP network,coded from interviews,absent,,no
 
 * ``case_id`` (required, unique): the case's name.
 * ``label``, ``notes`` (optional): free text, ignored by the update.
@@ -18,7 +18,7 @@ the reading is unambiguous: a UTF-8 byte-order mark, Windows line endings,
 ``;`` or tab separators (when the header has no comma), spaces around cells,
 trailing empty columns (no header, no values) and rows blank in every cell are
 accepted silently. Headers and states match case-insensitively with spaces or
-hyphens for underscores (``Legal Agreements`` is ``legal_agreements``,
+hyphens for underscores (``Context A`` is ``context_a``,
 ``Present`` is ``present``) when exactly one name matches. Anything else, such
 as ``yes`` for a node whose states are ``absent``/``present``, is an error
 with a did-you-mean.
@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
 from .._files import read_csv
 from ..network.model import Model
@@ -78,11 +79,9 @@ def read_cases(source: str | Path | pd.DataFrame, model: Model) -> pd.DataFrame:
         raw, numbers = read_table(path)
         rows = [f"row {i}" for i in numbers]  # as a spreadsheet shows it: the header is row 1
     else:
-        raise BayesCMOError(
-            f"The 'source' parameter of read_cases must be a CSV path or a DataFrame. Got {type(source).__name__} instead."
-        )
+        raise _validate.InvalidParameter("source", f"expected a CSV path or a DataFrame, got {type(source).__name__}")
     if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of read_cases must be a Model. Got {type(model).__name__} instead.")
+        _validate.instance(model, "model", Model, "a Model")
     net = model.network
     raw.columns = [_canonical(c, [ID_COLUMN, *TEXT_COLUMNS, *net.variables]) for c in raw.columns]
     _check_duplicate_columns(list(raw.columns), where)
