@@ -98,7 +98,7 @@ def _run(args) -> int:
     for target in ("synergy", "dissolution"):
         table = bc.judgement_sensitivity(model, target)
         tables[target] = table
-        print(f"   P({table.attrs['state']}) = {table.attrs['probability']:.2f} at the elicited values; it moves most with:")
+        print(f"   P({table['target_state'].iloc[0]}) = {table['p'].iloc[0]:.2f} at the elicited values; it moves most with:")
         for _, row in table.head(3).iterrows():
             print(f"     - {_judgement(row['judgement']):<50} {row['p_minus']:.2f} .. {row['p_plus']:.2f}")
         links = table[table["kind"] == "link weight"].head(1)
@@ -110,10 +110,10 @@ def _run(args) -> int:
     # 3. How many cases for the legal agreements link
     print(f"\n3. HOW MANY CASES to settle {_name(LINK.split(':')[0])} -> {_name(LINK.split(':')[1])}")
     print(f"   ({args.replicates} simulated studies per size, every node coded, 30% blank cells)")
-    elicited = bc.sample_size(theory, LINK, replicates=args.replicates, progress=False)
-    sceptical = bc.sample_size(theory, LINK, (10, 20, 40, 80, 160, 320), replicates=args.replicates, prior="sceptical", progress=False)
+    elicited = bc.sample_size(model, LINK, replicates=args.replicates, progress=False)
+    sceptical = bc.sample_size(model, LINK, n=(10, 20, 40, 80, 160, 320), replicates=args.replicates, prior="sceptical", progress=False)
     for name, frame in (("elicited prior", elicited), ("sceptical prior (data alone)", sceptical)):
-        print(f"   {name}: prior 90% interval width {frame.attrs['prior_ci_width']:.2f} log-odds")
+        print(f"   {name}: prior 90% interval width {frame['prior_ci_width'].iloc[0]:.2f} log-odds")
         for _, row in frame.iterrows():
             print(
                 f"     n={int(row['n']):>3}: width {row['expected_ci_width']:.2f}, sign right {row['p_sign_correct']:.0%}, "
@@ -121,7 +121,7 @@ def _run(args) -> int:
             )
     n80 = _cases_needed(sceptical, "p_excludes_zero", 0.8)
     n_sign = _cases_needed(sceptical, "p_sign_correct", 0.9)
-    shrink = 1 - elicited["expected_ci_width"].iloc[-1] / elicited.attrs["prior_ci_width"]
+    shrink = 1 - elicited["expected_ci_width"].iloc[-1] / elicited["prior_ci_width"].iloc[0]
     print(
         f"   -> With the experts' prior, {int(elicited['n'].iloc[-1])} cases narrow the interval by only {shrink:.0%}: "
         "the link is already fairly certain and phase 2 mostly confirms it."

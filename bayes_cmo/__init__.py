@@ -4,7 +4,7 @@ The pipeline, one verb per stage, each returning a value the next takes:
 
     theory = load_theory()                 # priors folder -> validated Theory
     model = build_model(theory)            # judgements -> CPTs -> network (or load_model(path))
-    what_if(model, "synergy", {"legal_agreements": "present"})
+    what_if(model, "outcome", evidence={"context": "present"})
     check_claims(model)                    # does the network reproduce the paper's claims?
 
 Importing this package does not import pgmpy (slow); the functions that need it do.

@@ -22,7 +22,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """"; did you mean 'x'?" for a near miss, else ''.
 
     Tries, in order: a different capitalisation, the one choice that contains
-    the word (``legal`` -> ``legal_agreements``), then the closest spelling.
+    the word (``legal`` -> ``legal_basis``), then the closest spelling.
     """
     if not isinstance(word, (str, int, float)):
         return ""  # a list or mapping where a name belongs: no near miss to offer (and never expand it)

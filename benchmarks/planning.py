@@ -88,7 +88,7 @@ def main() -> None:
           f"(4 perturbations each); rebuilding: {t_rebuild:.3f} s for {n_links} link weights (2 each); "
           f"per judgement ratio {per_r / per_b:.1f}x (max |difference| {worst:.1e})")
 
-    t_size = median_time(lambda: bc.sample_size(theory, progress=False), max(1, args.repeats // 2))
+    t_size = median_time(lambda: bc.sample_size(model, progress=False), max(1, args.repeats // 2))
     print(f"Sample size, default grid (n = 10, 20, 40, 80; 100 replicates): {t_size:.1f} s")
 
 

@@ -78,7 +78,7 @@ DATA_LOSS = [
     (["links", *TOY, "--plot", "fig.png", "--force"], ["--force replaces only a file of the kind"]),  # fig.png is a CSV
     (["report", *TOY, "--out", "thesis", "--force"], ["bayes-cmo did not write"]),
     # silent before: --draws 1 gave a zero-width "90% interval"
-    (["query", *TOY, "--target", "synergy", "--draws", "1"], ["--draws 1", "at least 2"]),
+    (["query", *TOY, "--target", "synergy", "--draws", "1"], ["argument --draws", "at least 2 parameter draws, got 1"]),
     (["report", *TOY, "--out", "rep", "--draws", "1"], ["at least 2"]),
 ]
 
@@ -223,7 +223,7 @@ def test_state_names_from_a_network_file_are_escaped(tmp_path, capsys):
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["state"] for r in rows] == ["'=cmd|' /C calc'!A0", "'-2+3"]
-    assert [float(r["probability"]) for r in rows] == [0.25, 0.75]  # numbers stay numbers
+    assert [float(r["p"]) for r in rows] == [0.25, 0.75]  # numbers stay numbers
 
 
 def test_report_refuses_a_file_made_in_its_folder_during_the_run(toy_model, tmp_path, monkeypatch):
@@ -240,7 +240,7 @@ def test_report_refuses_a_file_made_in_its_folder_during_the_run(toy_model, tmp_
 
     monkeypatch.setattr(markdown, "check_output", racing)
     with pytest.raises(BayesCMOError, match="R: appeared while this ran"):
-        markdown.write_report(toy_model, out, targets=["synergy"], n_draws=5)
+        markdown.write_report(toy_model.with_draws(5), out, targets=["synergy"])
     assert [p.name for p in out.iterdir()] == ["theirs.txt"] and (out / "theirs.txt").read_text() == "keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["R"]  # no temporary folder left
 
@@ -249,11 +249,11 @@ def test_report_force_replaces_its_own_folder_only(toy_model, tmp_path):
     from bayes_cmo.report.markdown import write_report
 
     out = tmp_path / "R"
-    write_report(toy_model, out, targets=["synergy"], n_draws=5)
+    write_report(toy_model.with_draws(5), out, targets=["synergy"])
     assert (out / "provenance.yaml").read_text().startswith("created_by: bayes_cmo")
-    write_report(toy_model, out, targets=["synergy"], n_draws=5, force=True)  # its own: replaced
+    write_report(toy_model.with_draws(5), out, targets=["synergy"], force=True)  # its own: replaced
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.md").write_text("keep")
     with pytest.raises(BayesCMOError, match="did not write"):
-        write_report(toy_model, tmp_path / "mine", targets=["synergy"], n_draws=5, force=True)
+        write_report(toy_model.with_draws(5), tmp_path / "mine", targets=["synergy"], force=True)
     assert (tmp_path / "mine" / "notes.md").read_text() == "keep"

@@ -92,5 +92,5 @@ def test_state_named_like_a_blank_marker_is_kept(toy_model):
 
 
 def test_bad_arguments(toy_model):
-    with pytest.raises(BayesCMOError, match="The 'source' parameter of read_cases"):
+    with pytest.raises(BayesCMOError, match="source: expected a CSV or .xlsx path or a DataFrame"):
         read_cases(42, toy_model)

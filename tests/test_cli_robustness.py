@@ -27,24 +27,24 @@ def run(argv, capsys):
 
 MISTAKES = [
     # argparse's own mistakes: one line, with a did-you-mean where it is a near miss
-    (["query"], r"bayes-cmo query: error: the following arguments are required: --target"),
+    (["export"], r"bayes-cmo export: error: the following arguments are required: --out"),
     (["quer", "--target", "synergy"], r"unknown verb 'quer'; did you mean 'query'\?"),
     (["query", "--targt", "synergy"], r"unknown option '--targt'; did you mean '--target'\?"),
-    (["sweep", "--target", "synergy", "--draws", "abc"], r"argument --draws: invalid int value: 'abc'"),
+    (["sweep", "--target", "synergy", "--draws", "abc"], r"argument --draws: expected 0 or a positive integer, got 'abc'"),
     (["plan", "vio", "--target", "synergy"], r"unknown verb 'vio'; did you mean 'voi'\?"),
     # numbers out of range
-    (["query", "--target", "synergy", "--seed", "-1", "--draws", "2"], r"--seed must be 0 or a positive integer, got -1"),
-    (["query", "--target", "synergy", "--level", "1.5"], r"--level must be a credible level between 0 and 1 .*got 1.5$"),
+    (["query", "--target", "synergy", "--seed", "-1", "--draws", "2"], r"argument --seed: expected 0 or a positive integer, got -1"),
+    (["query", "--target", "synergy", "--level", "1.5"], r"argument --level: expected a number between 0 and 1 \(exclusive\), got 1.5 \(see"),
     (["shift", "-c", "legal_agreements", "-t", "synergy", "--level", "90"], r"got 90; did you mean 0.9\?"),
     (["query", "--target", "synergy", "--draws", "100000000"], r"100,000,000 parameter draws would need about .* GiB"),
-    (["rounds", "--rounds", "0"], r"--rounds must be a number of rounds from 1 to 50, got 0"),
-    (["rounds", "--samples", "10"], r"--samples must be at least 100 Monte Carlo samples, got 10"),
+    (["rounds", "--rounds", "0"], r"argument --rounds: expected an integer from 1 to 50, got 0"),
+    (["rounds", "--samples", "10"], r"argument --samples: expected an integer of at least 100, got 10"),
     (["rounds", "--samples", "1000000000"], r"Monte Carlo samples would need about"),
     (["rounds", "--draws", "500", "--samples", "200"], r"200 samples cannot cover 500 parameter draws"),
     # findings the time view cannot use
     (["rounds", "--evidence", "dissolution=dissolved"], r"'dissolution' is what the round-by-round view estimates"),
     (["rounds", "--evidence", "trust=low", "--do", "trust=high"], r"'trust' is both observed .* and intervened on"),
-    (["rounds", "--model", "/nonexistent/priors"], r"/nonexistent/priors: not a priors folder"),
+    (["rounds", "--model", "/nonexistent/priors"], r"/nonexistent/priors: no such priors folder or network file"),
     (["rounds", "--model", ASIA], r"asia.bif: the round-by-round view needs a priors folder"),
     # export targets
     (["export", "--format", "bif", "--out", "{tmp}/cmo.xdsl"], r"cmo.xdsl: the name ends in '.xdsl', which .* read as xdsl, but the format is bif; name it cmo.bif"),
@@ -52,8 +52,8 @@ MISTAKES = [
     # output files
     (["links", "--csv", "{tmp}"], r": is a folder; give a file name inside it"),
     (["sweep", "-t", "synergy", "--plot", "{tmp}/f.png", "--heatmap", "{tmp}/f.png"], r"f.png: named by both --plot and --heatmap"),
-    (["sweep", "-t", "synergy", "--heatmap", "{tmp}/f.txt"], r"--heatmap .*f.txt: expected a .png, .pdf or .svg"),
-    (["scenarios", "-t", "synergy", "-s", "enforced_merger", "-s", "enforced_merger"], r"must not repeat a scenario"),
+    (["sweep", "-t", "synergy", "--heatmap", "{tmp}/f.txt"], r"--heatmap: expected a .png, .pdf or .svg file name, got '.*f.txt'"),
+    (["scenarios", "-t", "synergy", "-s", "enforced_merger", "-s", "enforced_merger"], r"scenarios: expected each scenario once, got \['enforced_merger', 'enforced_merger'\]"),
     # impossible findings on a network file with zeros (either = tub or lung)
     (["shift", "--model", ASIA, "-c", "tub", "-t", "dysp", "-e", "either=no", "--mode", "do"],
      r"the background \(either=no\) has probability zero under do\(tub=yes\); its shift is undefined$"),

@@ -19,7 +19,12 @@ import bayes_cmo as bc
 GOLDEN = Path(__file__).parent / "data" / "golden"
 PRIORS = GOLDEN / "priors_v01"
 # 0.1 column name -> today's name (filled in when a verb renames a column).
-RENAMED: dict[str, str] = {}
+RENAMED: dict[str, str] = {
+    "probability": "p",  # what_if, judgement_sensitivity (issue 8: one name for one quantity)
+    "mutual_information_bits_ci_low": "ci_low",  # value_of_information with draws: the main quantity's interval
+    "mutual_information_bits_ci_high": "ci_high",
+    "p_dissolve_in_round": "p_absorbed_in_round",  # survival: the absorbing outcome comes from headline.yaml
+}
 
 
 @pytest.fixture(scope="module")

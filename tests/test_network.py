@@ -50,8 +50,8 @@ def test_export_never_overwrites(toy_model, tmp_path):
 def test_foreign_bif_from_bnlearn():
     model = load_model(DATA / "asia.bif")
     # Read straight off asia's CPT: P(lung = yes | smoke = yes) = 0.1.
-    table = what_if(model, "lung", {"smoke": "yes"}).set_index("state")
-    assert table.loc["yes", "probability"] == pytest.approx(0.1, abs=1e-12)
+    table = what_if(model, "lung", evidence={"smoke": "yes"}).set_index("state")
+    assert table.loc["yes", "p"] == pytest.approx(0.1, abs=1e-12)
     assert model.theory is None
 
 
@@ -96,8 +96,8 @@ def test_cli_query_json(toy_path, capsys):
     code = main(["query", "--model", str(toy_path), "-t", "synergy", "-e", "legal_agreements=present", "--json"])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [set(r) for r in rows] == [{"target", "state", "probability"}] * 2
-    assert sum(r["probability"] for r in rows) == pytest.approx(1.0)
+    assert [set(r) for r in rows] == [{"target", "state", "p"}] * 2
+    assert sum(r["p"] for r in rows) == pytest.approx(1.0)
 
 
 def test_cli_query_table_and_do(toy_path, capsys):
@@ -114,7 +114,7 @@ def test_cli_query_on_foreign_bif(capsys):
 def test_cli_query_with_draws(toy_path, capsys):
     assert main(["query", "--model", str(toy_path), "-t", "synergy", "--draws", "200", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert all(r["ci_low"] <= r["probability"] <= r["ci_high"] for r in rows)
+    assert all(r["ci_low"] <= r["p"] <= r["ci_high"] for r in rows)
 
 
 @pytest.mark.parametrize(
@@ -122,9 +122,9 @@ def test_cli_query_with_draws(toy_path, capsys):
     [
         (["-e", "legal_agreements"], "must look like NODE=STATE"),
         (["-e", "legal_agreements=presnt"], "did you mean 'present'"),
-        (["-e", "synergy=synergy"], "both a target"),
+        (["-e", "synergy=synergy"], "target 'synergy' is fixed by the background"),
         (["-e", "legal_agreements=present,legal_agreements=absent"], "gives 'legal_agreements' twice"),
-        (["--draws", "-3"], "--draws must be 0 or a positive"),
+        (["--draws", "-3"], "--draws: expected 0 or a positive integer, got -3"),
     ],
 )
 def test_cli_query_bad_input(toy_path, capsys, argv, message):

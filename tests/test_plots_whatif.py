@@ -70,7 +70,7 @@ def test_tornado_into_given_ax_dodges_targets_and_modes(swept):
 
 
 def test_tornado_bad_state(swept):
-    with pytest.raises(BayesCMOError, match="The 'target_state' parameter of tornado"):
+    with pytest.raises(BayesCMOError, match="target_state of tornado: expected a state of"):
         tornado(swept, target_state="maybe")
     with pytest.raises(BayesCMOError, match="lacks column"):
         tornado(swept.drop(columns=["delta"]))

@@ -9,7 +9,7 @@ from bayes_cmo.cli import main
 
 
 def test_report_on_the_toy_theory(toy_model, tmp_path):
-    out = write_report(toy_model, tmp_path / "rep", context="legal_agreements", targets=["synergy"], n_draws=50)
+    out = write_report(toy_model.with_draws(50, seed=0), tmp_path / "rep", context="legal_agreements", targets=["synergy"])
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "claims.csv", "headline_shift.csv", "sweep.csv", "voi.csv", "sensitivity.csv", "scenarios.csv"} <= names
     assert {"theory.png", "tornado.png", "voi.png", "sensitivity.png", "scenarios.png"} <= names
@@ -24,7 +24,7 @@ def test_report_on_the_toy_theory(toy_model, tmp_path):
 
 
 def test_report_default_priors_has_the_time_view(default_model, tmp_path):
-    out = write_report(default_model, tmp_path / "rep", n_draws=20, rounds=2)
+    out = write_report(default_model.with_draws(20, seed=0), tmp_path / "rep", rounds=2)
     text = (out / "report.md").read_text()
     assert "## Over rounds" in text and (out / "rounds.png").exists()
     assert "Best set of three measurements" in text
@@ -34,13 +34,13 @@ def test_report_refuses_to_overwrite_and_network_files(toy_model, tmp_path):
     (tmp_path / "rep").mkdir()
     (tmp_path / "rep" / "mine.txt").write_text("keep")
     with pytest.raises(BayesCMOError, match="already exists"):
-        write_report(toy_model, tmp_path / "rep", targets=["synergy"], n_draws=10)
+        write_report(toy_model.with_draws(10, seed=0), tmp_path / "rep", targets=["synergy"])
     assert (tmp_path / "rep" / "mine.txt").read_text() == "keep"
     asia = load_model(toy_model.theory.path.parent / "asia.bif")
     with pytest.raises(BayesCMOError, match="needs a priors folder"):
         write_report(asia, tmp_path / "other")
     with pytest.raises(BayesCMOError, match="would replace the priors folder"):
-        write_report(toy_model, toy_model.theory.path, targets=["synergy"], n_draws=10, force=True)
+        write_report(toy_model.with_draws(10, seed=0), toy_model.theory.path, targets=["synergy"], force=True)
 
 
 def test_cli_report(toy_path, tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -26,11 +28,24 @@ links:
 """
 
 
+LOOP_HEADLINE = """
+headline:
+  absorbing: {node: dissolution, state: dissolved}
+"""
+
+
 @pytest.fixture()
 def loop(tmp_path):
     (tmp_path / "nodes.yaml").write_text(LOOP_NODES)
     (tmp_path / "links.yaml").write_text(LOOP_LINKS)
+    (tmp_path / "headline.yaml").write_text(LOOP_HEADLINE)
     return load_theory(tmp_path)
+
+
+def seeded(theory, seed, draws=0):
+    """The theory's model carrying ``seed`` (and ``draws`` parameter draws)."""
+    model = build_model(theory)
+    return model.with_draws(draws, seed=seed) if draws else dataclasses.replace(model, seed=seed)
 
 
 def exact_intact(theory, rounds, evidence=None):
@@ -72,27 +87,27 @@ def test_shared_weights_across_rounds(loop):
 
 
 def test_monte_carlo_matches_exact(loop):
-    table = survival(loop, 4, samples=40_000, seed=1)
+    table = survival(seeded(loop, 1), 4, samples=40_000)
     exact = exact_intact(loop, 4)
     assert np.all(np.abs(table["p_intact"] - exact) < 4 * table["std_error"])
     assert np.all(np.diff(table["p_intact"]) <= 0)  # survival never rises
 
 
 def test_likelihood_weighting_matches_exact(loop):
-    table = survival(loop, 3, evidence={"trust": "low"}, samples=40_000, seed=3)
+    table = survival(seeded(loop, 3), 3, evidence={"trust": "low"}, samples=40_000)
     exact = exact_intact(loop, 3, {"trust_r1": "low"})
     assert np.all(np.abs(table["p_intact"] - exact) < 4 * table["std_error"])
 
 
 def test_do_on_a_dynamic_node_holds_every_round(loop):
-    table = survival(loop, 3, do={"trust": "high"}, samples=20_000, seed=4)
+    table = survival(seeded(loop, 4), 3, do={"trust": "high"}, samples=20_000)
     p_dissolve = posterior(build_model(loop), "dissolution", do={"trust": "high"})["dissolution"][1]
     exact = (1 - p_dissolve) ** np.arange(1, 4)  # rounds are independent once trust is fixed
     assert np.all(np.abs(table["p_intact"] - exact) < 4 * table["std_error"])
 
 
 def test_default_priors_round_one_matches_exact(default_theory, default_model):
-    table = survival(default_theory, 2, samples=20_000, seed=0)
+    table = survival(seeded(default_theory, 0), 2, samples=20_000)
     sustained = posterior(default_model, "dissolution")["dissolution"][0]
     assert abs(table.loc[0, "p_intact"] - sustained) < 4 * table.loc[0, "std_error"]
     exact = exact_intact(default_theory, 2)  # two rounds are still cheap to contract exactly
@@ -100,20 +115,20 @@ def test_default_priors_round_one_matches_exact(default_theory, default_model):
 
 
 def test_draws_give_intervals(loop):
-    table = survival(loop, 3, n_draws=50, samples=10_000, seed=0)
+    table = survival(seeded(loop, 0, draws=50), 3, samples=10_000)
     assert np.all(table["ci_low"] <= table["p_intact"]) and np.all(table["p_intact"] <= table["ci_high"])
 
 
 def test_no_loop_is_an_error(toy_theory):
     with pytest.raises(BayesCMOError, match="no link has 'lag: 1'"):
         unroll(toy_theory, 3)
-    with pytest.raises(BayesCMOError, match="needs a 'dissolution' node"):
-        survival(toy_theory, 3)
+    with pytest.raises(BayesCMOError, match="no 'absorbing' key; the round-by-round view needs"):
+        survival(build_model(toy_theory), 3)
 
 
 def test_bad_rounds(loop):
-    with pytest.raises(BayesCMOError, match="'rounds' parameter"):
-        survival(loop, 0)
+    with pytest.raises(BayesCMOError, match="rounds: expected an integer from 1 to 50, got 0"):
+        survival(build_model(loop), 0)
 
 
 def test_cli_rounds(capsys, tmp_path):

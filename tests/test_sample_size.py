@@ -12,12 +12,15 @@ from bayes_cmo import BayesCMOError, build_model
 from bayes_cmo.planning.sample_size import _analysis_family, _fit, sample_size
 
 from conftest import TOY
-COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates"]
+COLUMNS = [
+    "link", "n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates",
+    "level", "prior", "prior_ci_width", "prior_p_sign_correct",
+]
 
 
 @pytest.fixture(scope="module")
 def sceptical(toy_theory):
-    return sample_size(toy_theory, "mandated:initial_trust", (5, 20, 80, 320), replicates=60, prior="sceptical", progress=False)
+    return sample_size(build_model(toy_theory), "mandated:initial_trust", n=(5, 20, 80, 320), replicates=60, prior="sceptical", progress=False)
 
 
 def test_columns_and_shrinking_interval(sceptical):
@@ -40,8 +43,8 @@ def test_sign_found_more_often_with_more_cases(sceptical):
 
 
 def test_elicited_prior_interval_starts_at_the_prior(toy_theory):
-    frame = sample_size(toy_theory, n=(10, 40), replicates=30, missing=0.0, progress=False)
-    prior_width = frame.attrs["prior_ci_width"]
+    frame = sample_size(build_model(toy_theory), n=(10, 40), replicates=30, missing=0.0, progress=False)
+    prior_width = frame["prior_ci_width"].iloc[0]
     assert prior_width == pytest.approx(2 * 1.6448536 * 0.4, rel=1e-6)  # medium confidence, 90%
     assert (frame["expected_ci_width"] < prior_width).all()
     assert frame["expected_ci_width"].iloc[1] < frame["expected_ci_width"].iloc[0]
@@ -49,17 +52,17 @@ def test_elicited_prior_interval_starts_at_the_prior(toy_theory):
 
 def test_seeded_reproducible(toy_theory):
     kwargs = dict(n=(10, 30), replicates=20, progress=False, missing=0.3)
-    a = sample_size(toy_theory, seed=3, **kwargs)
-    b = sample_size(build_model(toy_theory), seed=3, **kwargs)
-    c = sample_size(toy_theory, seed=4, **kwargs)
+    a = sample_size(build_model(toy_theory), "legal_agreements:initial_trust", seed=3, **kwargs)
+    b = sample_size(build_model(toy_theory), "legal_agreements:initial_trust", seed=3, **kwargs)
+    c = sample_size(build_model(toy_theory), "legal_agreements:initial_trust", seed=4, **kwargs)
     assert a.equals(b)
     assert not a.equals(c)
 
 
 def test_uncoded_nodes_carry_no_information(toy_theory):
     # coding only the contexts tells nothing about the trust family beyond the prior's own spread
-    frame = sample_size(toy_theory, n=(40,), replicates=20, coded=["legal_agreements", "mandated"], progress=False)
-    assert frame["expected_ci_width"].iloc[0] == pytest.approx(frame.attrs["prior_ci_width"], rel=1e-3)
+    frame = sample_size(build_model(toy_theory), n=(40,), replicates=20, coded=["legal_agreements", "mandated"], progress=False)
+    assert frame["expected_ci_width"].iloc[0] == pytest.approx(frame["prior_ci_width"].iloc[0], rel=1e-3)
 
 
 def test_family_fit_matches_direct_optimisation(toy_theory):
@@ -81,15 +84,15 @@ def test_family_fit_matches_direct_optimisation(toy_theory):
 
 def test_bad_arguments(toy_theory):
     with pytest.raises(BayesCMOError, match="did you mean 'legal_agreements:initial_trust'"):
-        sample_size(toy_theory, "legal_agreement:initial_trust", progress=False)
-    with pytest.raises(BayesCMOError, match="'n' parameter"):
-        sample_size(toy_theory, n=(0, 10), progress=False)
-    with pytest.raises(BayesCMOError, match="'missing' parameter"):
-        sample_size(toy_theory, missing=1.0, progress=False)
-    with pytest.raises(BayesCMOError, match="'prior' parameter"):
-        sample_size(toy_theory, prior="sceptic", progress=False)
+        sample_size(build_model(toy_theory), "legal_agreement:initial_trust", progress=False)
+    with pytest.raises(BayesCMOError, match="n: expected a positive integer, got 0"):
+        sample_size(build_model(toy_theory), n=(0, 10), progress=False)
+    with pytest.raises(BayesCMOError, match="missing: expected a fraction at least 0 and below 1, got 1 .1 would leave every cell blank."):
+        sample_size(build_model(toy_theory), missing=1.0, progress=False)
+    with pytest.raises(BayesCMOError, match="prior: expected one of elicited, sceptical, got 'sceptic'; did you mean 'sceptical'"):
+        sample_size(build_model(toy_theory), prior="sceptic", progress=False)
     with pytest.raises(BayesCMOError, match="coded: unknown node"):
-        sample_size(toy_theory, coded=["trust"], progress=False)
+        sample_size(build_model(toy_theory), coded=["trust"], progress=False)
 
 
 def test_cli_sample_size(capsys):

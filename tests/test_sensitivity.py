@@ -28,7 +28,7 @@ def with_baseline(toy_theory, node, baseline):
 def test_every_judgement_listed_with_its_width(toy_theory, toy_model):
     frame = judgement_sensitivity(toy_model, "synergy")
     assert list(frame.columns) == [
-        "judgement", "kind", "node", "value", "step", "probability", "p_minus", "p_plus", "swing", "derivative", "rank",
+        "target", "target_state", "judgement", "kind", "node", "value", "step", "p", "p_minus", "p_plus", "swing", "derivative", "rank",
     ]
     assert len(frame) == len(toy_theory.dag_links) + len(toy_theory.nodes)
     steps = frame.set_index("judgement")["step"]
@@ -68,13 +68,13 @@ def test_root_baseline_derivative_by_hand(toy_model):
 
 def test_sign_matches_link_sign(toy_model):
     # More of a source moves the target in the link's direction ...
-    frame = judgement_sensitivity(toy_model, "initial_trust", "high").set_index("judgement")
+    frame = judgement_sensitivity(toy_model, "initial_trust", state="high").set_index("judgement")
     assert frame.loc["baseline:legal_agreements", "derivative"] > 0  # + link
     assert frame.loc["baseline:mandated", "derivative"] < 0  # - link
     # ... and where the source is present, a stronger link (larger |weight|) moves it further that way.
     for link, source, sign in (("legal_agreements:initial_trust", "legal_agreements", 1), ("mandated:initial_trust", "mandated", -1)):
         present = {"legal_agreements": "present", "mandated": "yes"}[source]
-        row = judgement_sensitivity(toy_model, "initial_trust", "high", evidence={source: present}).set_index("judgement").loc[link]
+        row = judgement_sensitivity(toy_model, "initial_trust", state="high", evidence={source: present}).set_index("judgement").loc[link]
         assert np.sign(sign * row["derivative"]) == sign
         assert np.sign(sign * row["swing"]) == sign
     # direct link into synergy
@@ -114,8 +114,8 @@ def test_scenario_and_errors(toy_theory, toy_model):
     with pytest.raises(BayesCMOError, match="did you mean 'enforced'"):
         judgement_sensitivity(toy_model, "synergy", scenario="enforce")
     with pytest.raises(BayesCMOError, match="unknown state"):
-        judgement_sensitivity(toy_model, "synergy", "high")
-    with pytest.raises(BayesCMOError, match="both the target"):
+        judgement_sensitivity(toy_model, "synergy", state="high")
+    with pytest.raises(BayesCMOError, match="target 'synergy' is fixed by the background"):
         judgement_sensitivity(toy_model, "synergy", evidence={"synergy": "inertia"})
     assert {j.kind for j in judgements(toy_theory)} == {"link weight", "baseline"}
 

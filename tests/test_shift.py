@@ -138,7 +138,7 @@ def test_observe_and_do_differ_under_confounding(confounded):
 
 
 def test_scenario_with_do_applies_graph_surgery(confounded):
-    table = compare_scenarios(confounded, "synergy", ["imposed", "funded"])
+    table = compare_scenarios(confounded, "synergy", scenarios=["imposed", "funded"])
     assert list(table["scenario"].unique()) == ["imposed", "funded"]
     imposed = row(table, scenario="imposed", target_state="synergy")
     expected = query(intervene(confounded.network, {"legal_agreements": "present"}), ["synergy"])[0, 1]
@@ -351,7 +351,7 @@ def test_compare_scenarios_on_the_toy_theory(toy_model):
     assert r.p == pytest.approx(expected, abs=TOL)
     assert r.label == "Enforced, no agreement"
     assert r.delta < 0
-    drawn = compare_scenarios(toy_model.with_draws(100, seed=1), "synergy", [toy_model.theory.scenario("enforced")])
+    drawn = compare_scenarios(toy_model.with_draws(100, seed=1), "synergy", scenarios=[toy_model.theory.scenario("enforced")])
     assert {"ci_low", "ci_high", "delta_ci_low", "delta_ci_high"} <= set(drawn.columns)
 
 
@@ -388,7 +388,7 @@ def test_context_in_the_background_is_an_error(toy_model):
 
 def test_unknown_scenario(toy_model):
     with pytest.raises(BayesCMOError, match="unknown scenario 'enforce'; did you mean 'enforced'"):
-        compare_scenarios(toy_model, ["synergy"], ["enforce"])
+        compare_scenarios(toy_model, ["synergy"], scenarios=["enforce"])
     with pytest.raises(BayesCMOError, match="unknown scenario"):
         sweep(toy_model, ["synergy"], scenario="nope")
 
@@ -396,9 +396,9 @@ def test_unknown_scenario(toy_model):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"modes": ("see",)}, "The 'modes' parameter of shift"),
-        ({"modes": ()}, "The 'modes' parameter of shift"),
-        ({"level": 1.5}, "The 'level' parameter of shift"),
+        ({"modes": ("see",)}, "modes: expected one or more of observe, do, each once, got .'see'.; did you mean 'observe'"),
+        ({"modes": ()}, r"modes: expected one or more of observe, do, each once, got \[\]"),
+        ({"level": 1.5}, r"level: expected a number between 0 and 1 \(exclusive\), got 1.5$"),
         ({"evidence": {"mandated": "maybe"}}, "unknown state 'maybe'"),
     ],
 )

@@ -47,11 +47,11 @@ def test_marginal_of_synergy_by_hand(toy_model):
 
 def test_legal_agreements_query_by_hand(toy_model):
     p_trust = 0.75 * T_PRESENT_NO + 0.25 * T_PRESENT_YES
-    table = what_if(toy_model, ["synergy", "initial_trust"], {"legal_agreements": "present"})
-    got = table.set_index(["target", "state"])["probability"]
+    table = what_if(toy_model, ["synergy", "initial_trust"], evidence={"legal_agreements": "present"})
+    got = table.set_index(["target", "state"])["p"]
     assert got["initial_trust", "high"] == pytest.approx(p_trust, abs=1e-12)
     assert got["synergy", "synergy"] == pytest.approx(p_trust * S_HIGH + (1 - p_trust) * S_LOW, abs=1e-12)
-    assert list(table.columns) == ["target", "state", "probability"]
+    assert list(table.columns) == ["target", "state", "p"]
 
 
 def test_diagnostic_reasoning_by_hand(toy_model):
@@ -81,12 +81,12 @@ def test_mean_score():
 
 def test_draws_give_intervals_around_the_point(toy_model):
     drawn = toy_model.with_draws(400, seed=3)
-    table = what_if(drawn, "synergy", {"legal_agreements": "present"}).set_index("state")
-    point = what_if(toy_model, "synergy", {"legal_agreements": "present"}).set_index("state")
+    table = what_if(drawn, "synergy", evidence={"legal_agreements": "present"}).set_index("state")
+    point = what_if(toy_model, "synergy", evidence={"legal_agreements": "present"}).set_index("state")
     row = table.loc["synergy"]
-    assert row["ci_low"] < point.loc["synergy", "probability"] < row["ci_high"]
-    assert 0.0 < row["ci_low"] < row["probability"] < row["ci_high"] < 1.0
-    again = what_if(toy_model.with_draws(400, seed=3), "synergy", {"legal_agreements": "present"})
+    assert row["ci_low"] < point.loc["synergy", "p"] < row["ci_high"]
+    assert 0.0 < row["ci_low"] < row["p"] < row["ci_high"] < 1.0
+    again = what_if(toy_model.with_draws(400, seed=3), "synergy", evidence={"legal_agreements": "present"})
     assert again.equals(table.reset_index()[again.columns])
 
 
@@ -95,7 +95,7 @@ def test_draws_give_intervals_around_the_point(toy_model):
     [
         ({"evidence": {"legal_agreement": "present"}}, "did you mean 'legal_agreements'"),
         ({"evidence": {"legal_agreements": "presnt"}}, "did you mean 'present'"),
-        ({"evidence": {"synergy": "synergy"}}, "both a target"),
+        ({"evidence": {"synergy": "synergy"}}, "target 'synergy' is fixed by the background"),
         ({"evidence": {"mandated": "yes"}, "do": {"mandated": "no"}}, "both observed"),
     ],
 )
@@ -143,5 +143,5 @@ def test_impossible_findings_name_the_conflicting_pair(toy_copy):
 def test_what_if_checks_level_without_draws(toy_model, level):
     from bayes_cmo import BayesCMOError, what_if
 
-    with pytest.raises(BayesCMOError, match="'level' parameter must be between 0 and 1"):
+    with pytest.raises(BayesCMOError, match="level: expected a number between 0 and 1"):
         what_if(toy_model, "synergy", level=level)

@@ -283,7 +283,7 @@ def test_cli_round_trip_files_untouched_force_and_provenance(tmp_path, capsys):
     assert provenance["cases"]["count"] == 150
     assert provenance["cases"]["sha256"] == hashlib.sha256(cases.read_bytes()).hexdigest()
     assert provenance["priors"]["sha256"]["links.yaml"] == hashlib.sha256((priors / "links.yaml").read_bytes()).hexdigest()
-    assert set(provenance["priors"]["sha256"]) == {"nodes.yaml", "links.yaml", "claims.yaml", "scenarios.yaml"}
+    assert set(provenance["priors"]["sha256"]) == {"nodes.yaml", "links.yaml", "claims.yaml", "scenarios.yaml", "headline.yaml"}
     assert provenance["iterations"] >= 1 and provenance["converged"] is True and "expectation-maximisation" in provenance["method"]
     assert {"created", "created_by"} <= set(provenance)
     assert (out / "claims.yaml").read_bytes() == (priors / "claims.yaml").read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _validate as check
 from .._errors import BayesCMOError
 from .._outputs import Output, plan_outputs
 from ..network.model import Model, load_model
@@ -19,6 +21,24 @@ from ..theory import SHIPPED, priors_path
 def model_path(text: str) -> str:
     """argparse type of every priors-folder argument: 'default' names the shipped priors."""
     return str(priors_path(text)) if text == SHIPPED else text
+
+# argparse converters: the library's checks, so an option and its keyword are refused in the same words.
+LEVEL = check.option(check.level)
+COUNT = check.option(check.integer, check.parse_int, minimum=0)
+POSITIVE = check.option(check.integer, check.parse_int)
+FIGURE = check.option(check.figure_path, str)
+
+
+def at_least(minimum: int, maximum: int | None = None):
+    return check.option(check.integer, check.parse_int, minimum=minimum, maximum=maximum)
+
+
+def fraction(one: str = ""):
+    return check.option(check.fraction, one=one)
+
+
+def add_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--level", type=LEVEL, default=0.9, help="credible level of the intervals (default 0.9)")
 
 
 def add_model(parser: argparse.ArgumentParser) -> None:
@@ -58,21 +78,31 @@ def add_output(parser: argparse.ArgumentParser, *, csv: bool = True, plot: bool 
             "--xlsx", metavar="FILE.xlsx", help="also write the table(s) as an Excel workbook: a sheet per table, with notes, labels and units"
         )
     if plot:
-        parser.add_argument("--plot", metavar="FILE.png", help="also draw the figure (png, pdf or svg)")
+        parser.add_argument("--plot", type=FIGURE, metavar="FILE.png", help="also draw the figure (png, pdf or svg)")
     parser.add_argument("--force", action="store_true", help="replace output files that already exist")
+
+
+def _draws(text: str) -> int:
+    """--draws: 0 for point values, else at least 2 (one draw gives an interval of zero width)."""
+    n = COUNT(text)
+    if n == 1:
+        raise argparse.ArgumentTypeError(
+            "expected 0 (point values) or at least 2 parameter draws, got 1 (an interval needs two; 1,000 are usually plenty)"
+        )
+    return n
 
 
 def add_draws(parser: argparse.ArgumentParser, default: int = 0) -> None:
     parser.add_argument(
         "--draws",
-        type=int,
+        type=_draws,
         default=default,
         metavar="N",
         help="parameter draws from the judgements' second-order uncertainty for credible intervals "
         f"(0 = point values; default {default})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed for the draws (default 0)")
-    parser.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
+    parser.add_argument("--seed", type=COUNT, default=0, help="random seed for the draws (default 0)")
+    add_level(parser)
 
 
 def parse_findings(items: list[str], option: str) -> dict[str, str]:
@@ -81,7 +111,7 @@ def parse_findings(items: list[str], option: str) -> dict[str, str]:
         for part in filter(None, (p.strip() for p in item.split(","))):
             node, sep, state = part.partition("=")
             if not sep or not node.strip() or not state.strip():
-                raise BayesCMOError(f"{option} '{part}' must look like NODE=STATE, e.g. legal_agreements=present")
+                raise BayesCMOError(f"{option} '{part}' must look like NODE=STATE, e.g. context=present")
             node = node.strip()
             if node in findings and findings[node] != state.strip():
                 raise BayesCMOError(f"{option} gives '{node}' twice ({findings[node]} and {state.strip()})")
@@ -89,29 +119,13 @@ def parse_findings(items: list[str], option: str) -> dict[str, str]:
     return findings
 
 
-def check_draws(args: argparse.Namespace) -> None:
-    """--draws, --seed and --level, checked before any work (--level even without draws)."""
-    draws = getattr(args, "draws", 0) or 0
-    if draws < 0:
-        raise BayesCMOError(f"--draws must be 0 or a positive number of draws, got {draws}")
-    if draws == 1:
-        raise BayesCMOError("--draws 1: an interval needs at least 2 parameter draws (1,000 are usually plenty), or 0 for point values")
-    seed = getattr(args, "seed", 0)
-    if seed is not None and seed < 0:
-        raise BayesCMOError(f"--seed must be 0 or a positive integer, got {seed}")
-    level = getattr(args, "level", None)
-    if level is not None and not 0.0 < level < 1.0:
-        hint = f"; did you mean {level / 100:g}?" if 50.0 <= level < 100.0 else ""  # a percentage
-        raise BayesCMOError(f"--level must be a credible level between 0 and 1 (e.g. 0.9), got {level:g}{hint}")
-
-
 def model_from(args: argparse.Namespace) -> Model:
-    check_draws(args)
+    """--model with --draws and --seed (the seed also drives Monte Carlo views such as rounds)."""
     model = load_model(args.model)
     draws = getattr(args, "draws", 0) or 0
     if draws:
-        model = model.with_draws(draws, seed=args.seed)
-    return model
+        return model.with_draws(draws, seed=args.seed)
+    return dataclasses.replace(model, seed=getattr(args, "seed", None))
 
 
 def _jsonable(value):

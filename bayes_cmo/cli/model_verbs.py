@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..inference.claims import check_claims
 from ..network.describe import link_table, summary
+from ..inference import headline as _headline
 from ..inference.whatif import what_if
 from .._errors import BayesCMOError
 from ..network.model import FORMATS, export_model, load_model
@@ -34,12 +35,15 @@ def register(subparsers) -> None:
         help="P(target | evidence) or P(target | do(...)): a what-if probability query",
         description=(
             "Exact probabilities of each target's states given findings (--evidence) and/or "
-            "interventions (--do). Example: bayes-cmo query --evidence legal_agreements=present "
-            "--target synergy --target dissolution"
+            "interventions (--do). Example: bayes-cmo query --evidence CONTEXT=STATE --target OUTCOME"
         ),
     )
     _common.add_model(query)
-    query.add_argument("--target", "-t", action="append", required=True, metavar="NODE", help="node to query (repeatable)")
+    query.add_argument(
+        "--target", "-t", action="append", default=None, metavar="NODE",
+        help="node to query (repeatable; default: the headline targets of headline.yaml)",
+    )
+    query.add_argument("--scenario", "-s", metavar="ID", help="background scenario from scenarios.yaml (its evidence and do())")
     _common.add_findings(query)
     _common.add_draws(query)
     _common.add_output(query)
@@ -72,19 +76,23 @@ def register(subparsers) -> None:
 
     rounds = subparsers.add_parser(
         "rounds",
-        help="the trust-building loop unrolled over rounds: P(still intact) by round",
+        help="the feedback loops unrolled over rounds: P(still intact) by round",
         description=(
             "Unroll the feedback links (lag: 1) over rounds and estimate, by Monte Carlo forward "
-            "sampling, the probability that the partnership has not dissolved by each round. "
-            "Findings on contexts hold in every round; findings on trust, conflict, ... apply to round 1."
+            "sampling, the probability that the absorbing outcome of headline.yaml (e.g. the partnership "
+            "ending) has not happened by each round. Findings on contexts hold in every round; findings "
+            "on nodes that change by round apply to round 1."
         ),
     )
     _common.add_model(rounds)
-    rounds.add_argument("--rounds", type=int, default=5, help=f"number of rounds, 1 to {MAX_ROUNDS} (default 5)")
     rounds.add_argument(
-        "--samples", type=int, default=20_000, help=f"Monte Carlo samples, at least {MIN_SAMPLES} (default 20000)"
+        "--rounds", type=_common.at_least(1, MAX_ROUNDS), default=5, help=f"number of rounds, 1 to {MAX_ROUNDS} (default 5)"
+    )
+    rounds.add_argument(
+        "--samples", type=_common.at_least(MIN_SAMPLES), default=20_000, help=f"Monte Carlo samples, at least {MIN_SAMPLES} (default 20000)"
     )
     _common.add_findings(rounds)
+    rounds.add_argument("--scenario", "-s", metavar="ID", help="background scenario from scenarios.yaml (its evidence and do())")
     _common.add_draws(rounds)
     _common.add_output(rounds, plot=True)
     rounds.set_defaults(run=run_rounds)
@@ -116,9 +124,13 @@ def run_query(args: argparse.Namespace) -> int:
     model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     do = _common.parse_findings(args.do, "--do")
-    table = what_if(model, args.target, evidence=evidence, do=do, level=args.level)
+    targets = args.target or list(_headline.targets(model))
+    table = what_if(model, targets, evidence=evidence, do=do, scenario=args.scenario, level=args.level)
     if not args.json:
-        given = ", ".join([f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()])
+        given = ", ".join(
+            [f"scenario {args.scenario}"] * bool(args.scenario)
+            + [f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()]
+        )
         print(f"P(target | {given or 'nothing observed'})" + (f"  [{args.draws} draws, {args.level:.0%} interval]" if args.draws else ""))
     _common.emit(table, args)
     return 0
@@ -153,25 +165,17 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_rounds(args: argparse.Namespace) -> int:
     from ..inference.rounds import survival
-    from ..theory import load_theory
 
     _common.check_outputs(args, csv=args.csv, plot=args.plot)
-    _common.check_draws(args)
-    if not 1 <= args.rounds <= MAX_ROUNDS:
-        raise BayesCMOError(f"--rounds must be a number of rounds from 1 to {MAX_ROUNDS}, got {args.rounds}")
-    if args.samples < MIN_SAMPLES:
-        raise BayesCMOError(f"--samples must be at least {MIN_SAMPLES} Monte Carlo samples, got {args.samples}")
     if args.model is not None and Path(args.model).is_file():
         raise BayesCMOError(f"{args.model}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
-    theory = load_theory(args.model)
     table = survival(
-        theory,
+        _common.model_from(args),
         args.rounds,
         evidence=_common.parse_findings(args.evidence, "--evidence"),
         do=_common.parse_findings(args.do, "--do"),
-        n_draws=args.draws,
+        scenario=args.scenario,
         samples=args.samples,
-        seed=args.seed,
         level=args.level,
     )
     _common.emit(table, args)

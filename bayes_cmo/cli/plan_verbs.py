@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from .. import _validate as check
 from .._errors import BayesCMOError
-from ..inference.whatif import background
 from ..network.model import load_model
-from ..planning.sample_size import DEFAULT_N, sample_size
+from ..planning.sample_size import DEFAULT_N, PRIORS, sample_size
 from ..planning.sensitivity import judgement_sensitivity
 from ..planning.voi import best_measurements, read_costs, value_of_information
 from . import _common
-from .update_verbs import check_level, check_missing
-
-
 def _check_outputs(args: argparse.Namespace) -> None:
     """--csv / --plot through the one output guard (never an input: priors, network or costs file)."""
     _common.check_outputs(args, csv=args.csv, plot=args.plot)
@@ -36,21 +33,22 @@ def register(subparsers) -> None:
             "the evidence, and by the expected change of P(target state); with --costs (CSV node,cost) by "
             "bits per unit cost. --k > 1 also picks the best set of k measurements greedily. With --json "
             "and --k > 1 the output is {\"ranking\": [...], \"best_set\": [...]}. "
-            "Example: bayes-cmo plan voi --target dissolution --k 3"
+            "Example: bayes-cmo plan voi --target OUTCOME --k 3"
         ),
     )
     _common.add_model(voi)
     voi.add_argument("--target", "-t", required=True, metavar="NODE", help="what the evaluation wants to learn about")
     voi.add_argument("--state", metavar="STATE", help="target state for the expected change (default: its highest state)")
-    _common.add_findings(voi, do=False)
-    voi.add_argument("--scenario", metavar="ID", help="a scenario from scenarios.yaml as background evidence")
+    _common.add_findings(voi)
+    voi.add_argument("--scenario", metavar="ID", help="a scenario from scenarios.yaml (findings and interventions)")
     voi.add_argument(
         "--costs",
         metavar="FILE.csv",
         help="cost per measurement: CSV or .xlsx with columns node,cost (lists what can be measured; ';' and a decimal comma are fine)",
     )
     voi.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx --costs file (default: the first)")
-    voi.add_argument("--k", type=int, default=1, metavar="K", help="size of the best set of measurements (default 1: ranking only)")
+    _common.add_level(voi)
+    voi.add_argument("--k", type=_common.POSITIVE, default=1, metavar="K", help="size of the best set of measurements (default 1: ranking only)")
     _common.add_output(voi, plot=True)
     voi.set_defaults(run=run_voi)
 
@@ -60,7 +58,7 @@ def register(subparsers) -> None:
         description=(
             "Move each elicited judgement by one confidence width down and up and report the change in "
             "P(target = state | evidence), plus the derivative, largest swing first; --plot draws a tornado. "
-            "Example: bayes-cmo plan sensitivity --target synergy --top 10"
+            "Example: bayes-cmo plan sensitivity --target OUTCOME --top 10"
         ),
     )
     _common.add_model(sens)
@@ -68,7 +66,7 @@ def register(subparsers) -> None:
     sens.add_argument("--state", metavar="STATE", help="target state (default: its highest state)")
     _common.add_findings(sens)
     sens.add_argument("--scenario", metavar="ID", help="a scenario from scenarios.yaml (findings and interventions)")
-    sens.add_argument("--top", type=int, default=15, metavar="N", help="show the N judgements that matter most (default 15; 0 = all)")
+    sens.add_argument("--top", type=_common.COUNT, default=15, metavar="N", help="show the N judgements that matter most (default 15; 0 = all)")
     _common.add_output(sens, plot=True)
     sens.set_defaults(run=run_sensitivity)
 
@@ -78,20 +76,23 @@ def register(subparsers) -> None:
         description=(
             "Simulate phase-2 studies of n cases from the priors, update the link's weight on each, and report "
             "the expected credible-interval width and the chance of getting its sign right. "
-            "Example: bayes-cmo plan sample-size --link legal_agreements:initial_trust --n 10 20 40 80"
+            "Example: bayes-cmo plan sample-size --link FROM:TO --n 10 20 40 80"
         ),
     )
     _common.add_model(size)
-    size.add_argument("--link", default="legal_agreements:initial_trust", metavar="FROM:TO", help="the CMO link to settle")
-    size.add_argument("--n", type=int, nargs="+", default=list(DEFAULT_N), metavar="N", help="study sizes (default 10 20 40 80)")
+    size.add_argument("--link", metavar="FROM:TO", help="the CMO link to settle (default: the link of headline.yaml)")
+    size.add_argument("--n", type=_common.POSITIVE, nargs="+", default=list(DEFAULT_N), metavar="N", help="study sizes (default 10 20 40 80)")
     size.add_argument("--coded", nargs="+", metavar="NODE", help="nodes the case studies record (default: all)")
-    size.add_argument("--missing", type=float, default=0.3, help="chance each recorded cell is blank (default 0.3)")
-    size.add_argument("--replicates", type=int, default=100, metavar="R", help="simulated studies per size (default 100)")
-    size.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    size.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
+    size.add_argument(
+        "--missing", type=_common.fraction("1 would leave every cell blank"), default=0.3,
+        help="chance each recorded cell is blank (default 0.3)",
+    )
+    size.add_argument("--replicates", type=_common.at_least(2), default=100, metavar="R", help="simulated studies per size (default 100)")
+    size.add_argument("--seed", type=_common.COUNT, default=0, help="random seed (default 0)")
+    _common.add_level(size)
     size.add_argument(
         "--prior",
-        choices=["elicited", "sceptical"],
+        type=check.option(check.choice, str, options=PRIORS),
         default="elicited",
         help="prior on the link in the update: the elicited one, or sceptical Normal(0, 2) (data alone)",
     )
@@ -101,22 +102,19 @@ def register(subparsers) -> None:
 
 
 def run_voi(args: argparse.Namespace) -> int:
-    if args.k < 1:
-        raise BayesCMOError(f"--k must be a positive integer, got {args.k}")
     _check_outputs(args)
     model = _common.model_from(args)
     evidence = _common.parse_findings(args.evidence, "--evidence")
-    evidence, scen_do = background(model, evidence, None, args.scenario)
-    if scen_do:
-        raise BayesCMOError(f"scenario '{args.scenario}' has interventions; value of information uses findings only")
+    do = _common.parse_findings(args.do, "--do")
     costs = read_costs(args.costs, model, sheet=args.sheet) if args.costs else None  # read once, for the ranking and the best set
-    ranking = value_of_information(model, args.target, evidence=evidence, costs=costs, state=args.state)
+    background = dict(evidence=evidence, do=do, scenario=args.scenario)
+    ranking = value_of_information(model, args.target, **background, costs=costs, state=args.state, level=args.level)
     best = None
     if args.k > 1:
         if args.k > len(ranking):
             pool = f"the nodes in {args.costs}" if costs else "the nodes neither the target nor observed"
             raise BayesCMOError(f"--k {args.k}: at most {len(ranking)} measurements can be chosen ({pool})")
-        best = best_measurements(model, args.target, args.k, evidence=evidence, costs=costs)
+        best = best_measurements(model, args.target, args.k, **background, costs=costs)
     if args.json and best is not None:
         if args.csv:
             _common.write_table(args, "csv", ranking)
@@ -124,9 +122,12 @@ def run_voi(args: argparse.Namespace) -> int:
         print(json.dumps({"ranking": rows(ranking), "best_set": rows(best)}, indent=2))
     else:
         if not args.json:
-            given = ", ".join(f"{k}={v}" for k, v in evidence.items()) or "nothing observed"
+            given = ", ".join(
+                [f"scenario {args.scenario}"] * bool(args.scenario)
+                + [f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()]
+            ) or "nothing observed"
             print(f"What to measure to learn about {args.target} (given {given}); "
-                  f"expected_abs_change is of P({args.target}={ranking.attrs['state']})")
+                  f"expected_abs_change is of P({args.target}={ranking['target_state'].iloc[0]})")
         _common.emit(ranking, argparse.Namespace(**{**vars(args), "xlsx": None}))
         if best is not None:
             print()
@@ -141,17 +142,15 @@ def run_voi(args: argparse.Namespace) -> int:
 
 
 def run_sensitivity(args: argparse.Namespace) -> int:
-    if args.top < 0:
-        raise BayesCMOError(f"--top must be 0 (all) or a positive number, got {args.top}")
     _check_outputs(args)
     model = load_model(args.model)
     evidence = _common.parse_findings(args.evidence, "--evidence")
     do = _common.parse_findings(args.do, "--do")
-    table = judgement_sensitivity(model, args.target, args.state, evidence=evidence, do=do, scenario=args.scenario)
+    table = judgement_sensitivity(model, args.target, state=args.state, evidence=evidence, do=do, scenario=args.scenario)
     shown = table.head(args.top) if args.top else table
     if not args.json:
         print(
-            f"P({args.target}={table.attrs['state']}) = {table.attrs['probability']:.4f} at the elicited values; "
+            f"P({args.target}={table['target_state'].iloc[0]}) = {table['p'].iloc[0]:.4f} at the elicited values; "
             "each judgement moved one confidence width down (p_minus) and up (p_plus)"
         )
     _common.emit(shown, args)
@@ -163,18 +162,12 @@ def run_sensitivity(args: argparse.Namespace) -> int:
 
 
 def run_sample_size(args: argparse.Namespace) -> int:
-    if min(args.n) < 1:
-        raise BayesCMOError(f"--n {min(args.n)}: study sizes must be positive numbers of cases")
-    if args.replicates < 2:
-        raise BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
-    check_missing(args.missing)
-    check_level(args.level)
     _check_outputs(args)
     model = load_model(args.model)
     table = sample_size(
         model,
         args.link,
-        args.n,
+        n=args.n,
         coded=args.coded,
         missing=args.missing,
         replicates=args.replicates,
@@ -185,8 +178,8 @@ def run_sample_size(args: argparse.Namespace) -> int:
     )
     if not args.json:
         print(
-            f"{args.link}: {args.replicates} simulated studies per size, {args.missing:.0%} blanks, {args.prior} prior; "
-            f"prior {args.level:.0%} interval width {table.attrs['prior_ci_width']:.3f} log-odds"
+            f"{table['link'].iloc[0]}: {args.replicates} simulated studies per size, {args.missing:.0%} blanks, {args.prior} prior; "
+            f"prior {args.level:.0%} interval width {table['prior_ci_width'].iloc[0]:.3f} log-odds"
         )
     _common.emit(table, args)
     if args.plot:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from .._errors import BayesCMOError
-from ..network.model import load_model
 from ..report.markdown import write_report
 from ..inference.rounds import MAX_ROUNDS
 from . import _common
@@ -27,32 +26,28 @@ def register(subparsers) -> None:
     )
     _common.add_model(report)
     report.add_argument("--out", required=True, metavar="DIR", help="folder to write (never replaced without --force)")
-    report.add_argument("--context", "-c", default="legal_agreements", metavar="NODE", help="the headline context (default legal_agreements)")
+    report.add_argument("--context", "-c", default=None, metavar="NODE", help="the headline context (default: headline.yaml's)")
     report.add_argument(
         "--target", "-t", action="append", default=None, metavar="NODE",
-        help="outcome to report on (repeatable; default synergy and dissolution)",
+        help="outcome to report on (repeatable; default: the headline targets of headline.yaml)",
     )
     _common.add_draws(report, default=1000)
-    report.add_argument("--rounds", type=int, default=5, help="rounds for the time view (default 5)")
+    report.add_argument(
+        "--rounds", type=_common.at_least(1, MAX_ROUNDS), default=5, help="rounds for the time view (default 5)"
+    )
     report.add_argument("--force", action="store_true", help="replace --out if it exists")
     report.set_defaults(run=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    _common.check_draws(args)
     if args.draws < 2:
         raise BayesCMOError(f"--draws must be at least 2: the report gives every answer with an interval (got {args.draws})")
-    if not 1 <= args.rounds <= MAX_ROUNDS:
-        raise BayesCMOError(f"--rounds must be from 1 to {MAX_ROUNDS}, got {args.rounds}")
     _common.check_outputs(args, out=(args.out, "folder"))
-    model = load_model(args.model)
     out = write_report(
-        model,
+        _common.model_from(args),
         Path(args.out),
         context=args.context,
-        targets=args.target or ("synergy", "dissolution"),
-        n_draws=args.draws,
-        seed=args.seed,
+        targets=args.target,
         level=args.level,
         rounds=args.rounds,
         force=args.force,

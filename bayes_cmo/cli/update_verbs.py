@@ -18,24 +18,6 @@ from .._errors import BayesCMOError
 from . import _common
 
 
-def check_plot_name(path: str | None) -> None:
-    """The --plot suffix, checked before the work rather than after it."""
-    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise BayesCMOError(f"--plot {path}: expected a .png, .pdf or .svg file name")
-
-
-def check_level(level: float) -> None:
-    if not 0.0 < level < 1.0:
-        hint = f"; did you mean {level / 100:g}?" if 1.0 < level < 100.0 else ", e.g. 0.9"
-        raise BayesCMOError(f"--level {level:g}: expected a credible level between 0 and 1{hint}")
-
-
-def check_missing(missing: float) -> None:
-    if not 0.0 <= missing < 1.0:
-        hint = f"; did you mean {missing / 100:g}?" if 1.0 < missing < 100.0 else (
-            " (1 would leave every cell blank)" if missing == 1.0 else ""
-        )
-        raise BayesCMOError(f"--missing {missing:g}: expected the fraction of blank cells, at least 0 and below 1{hint}")
 
 
 def register(subparsers) -> None:
@@ -67,11 +49,11 @@ def register(subparsers) -> None:
     update.add_argument("--xlsx", metavar="FILE.xlsx", help="also write the link and case tables as an Excel workbook (a sheet each)")
     update.add_argument("--out", required=True, metavar="DIR", help="new priors folder to write (never overwritten without --force)")
     _common.add_model(update)
-    update.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
-    update.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
+    update.add_argument("--max-iter", type=_common.POSITIVE, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
+    _common.add_level(update)
     update.add_argument("--report", metavar="FILE.csv", help="also write the link table as CSV")
     update.add_argument("--conflict-report", metavar="FILE.csv", help="also write the per-case data-conflict table as CSV")
-    update.add_argument("--plot", metavar="FILE.png", help="also draw the forest plot of prior vs posterior link weights")
+    update.add_argument("--plot", type=_common.FIGURE, metavar="FILE.png", help="also draw the forest plot of prior vs posterior link weights")
     update.add_argument("--json", action="store_true", help="print JSON ({links: [...], cases: [...]}) instead of tables")
     update.add_argument("--force", action="store_true", help="replace --out / report / plot files that already exist")
     update.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,13 +66,16 @@ def register(subparsers) -> None:
             "Forward-sample N partnerships from the model and blank a fraction of the cells at random. "
             "--set-link FROM:TO=WEIGHT draws from a version of the theory with that link's log-odds weight "
             "changed, to check that 'update' notices. Example: bayes-cmo simulate --n 40 --missing 0.3 "
-            "--seed 1 --out cases.csv --set-link legal_agreements:initial_trust=3.0"
+            "--seed 1 --out cases.csv --set-link FROM:TO=3.0"
         ),
     )
     _common.add_model(simulate)
-    simulate.add_argument("--n", type=int, required=True, help="number of cases")
-    simulate.add_argument("--missing", type=float, default=0.0, help="fraction of cells left blank at random (default 0)")
-    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--n", type=_common.POSITIVE, required=True, help="number of cases")
+    simulate.add_argument(
+        "--missing", type=_common.fraction("1 would leave every cell blank"), default=0.0,
+        help="fraction of cells left blank at random (default 0)",
+    )
+    simulate.add_argument("--seed", type=_common.COUNT, default=0, help="random seed (default 0)")
     simulate.add_argument("--set-link", action="append", default=[], metavar="FROM:TO=WEIGHT", help="simulate with this link's signed weight (repeatable)")
     simulate.add_argument("--observe", action="append", default=[], metavar="NODE", help="record only these nodes (repeatable; default all)")
     simulate.add_argument("--out", required=True, metavar="FILE.csv", help="case file to write")
@@ -101,13 +86,14 @@ def register(subparsers) -> None:
         "compare",
         help="the headline queries under two versions of the priors, side by side",
         description=(
-            "P(synergy), P(dissolution) and their shift by legal_agreements (or --target nodes) under "
-            "PRIORS_A and PRIORS_B, with the difference B - A. Example: bayes-cmo compare default priors_v2"
+            "P(target) for the headline targets of PRIORS_A's headline.yaml (or --target nodes) and their "
+            "shift by its headline context, under PRIORS_A and PRIORS_B, with the difference B - A. "
+            "Example: bayes-cmo compare default priors_v2"
         ),
     )
     compare.add_argument("priors_a", metavar="PRIORS_A", type=_common.model_path, help="priors folder or network file ('default': the shipped priors)")
     compare.add_argument("priors_b", metavar="PRIORS_B", type=_common.model_path, help="priors folder or network file ('default': the shipped priors)")
-    compare.add_argument("--target", "-t", action="append", metavar="NODE", help="node to compare (repeatable; default synergy, dissolution)")
+    compare.add_argument("--target", "-t", action="append", metavar="NODE", help="node to compare (repeatable; default: the headline targets)")
     _common.add_findings(compare, do=False)
     _common.add_output(compare)
     compare.set_defaults(run=run_compare)
@@ -121,9 +107,6 @@ def _print_warnings(caught) -> None:
 def run_update(args: argparse.Namespace) -> int:
     # Every check before the work: a mistake costs seconds, not an EM run.
     out = Path(args.out)
-    if args.max_iter < 1:
-        raise BayesCMOError(f"--max-iter {args.max_iter}: expected a positive number of EM iterations")
-    check_level(args.level)
     # one guard for all four outputs: never an input, never one path twice, --force only over our own outputs
     outputs = _common.check_outputs(
         args, out=(args.out, "folder"), report=args.report, conflict_report=args.conflict_report, plot=args.plot
@@ -180,9 +163,6 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if args.n < 1:
-        raise BayesCMOError(f"--n {args.n}: expected a positive number of cases to simulate")
-    check_missing(args.missing)
     if out.is_dir():
         raise BayesCMOError(f"--out {out}: is a folder; expected a CSV file name, e.g. {out / 'cases.csv'}")
     planned = _common.check_outputs(args, out=(args.out, "csv"))["--out"]

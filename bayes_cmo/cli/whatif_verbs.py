@@ -7,9 +7,16 @@ import sys
 
 import pandas as pd
 
-from .._errors import BayesCMOError
+from .._format import interval, percent, points
+from ..inference import headline as _headline
 from ..inference.shift import compare_scenarios, shift, sweep
 from . import _common
+
+
+def reported_rows(frame: pd.DataFrame, model) -> pd.DataFrame:
+    """Rows of each target's reported state (headline.yaml, else its highest): the others are mirror images."""
+    state = {t: _headline.reported_state(model, t) for t in frame["target"].unique()}
+    return frame[frame["target_state"] == frame["target"].map(state)]
 
 _MODES = {"observe": ("observe",), "do": ("do",), "both": ("observe", "do")}
 
@@ -21,7 +28,7 @@ def register(subparsers) -> None:
         description=(
             "For each state of a context: P(target | context = state) against the baseline P(target), "
             "observed (conditioning) and intervened (do), as change, ratio and change in log-odds. "
-            "Example: bayes-cmo shift --context legal_agreements --target synergy --target dissolution --draws 1000"
+            "Example: bayes-cmo shift --context CONTEXT --target OUTCOME --draws 1000"
         ),
     )
     _common.add_model(one)
@@ -39,7 +46,7 @@ def register(subparsers) -> None:
         description=(
             "The shift of every context node (with --mechanisms also every mechanism) on the targets, "
             "one row per context, state, target state and mode, contexts ranked by their largest change. "
-            "Example: bayes-cmo sweep --target synergy --target dissolution --draws 1000 --plot tornado.png"
+            "Example: bayes-cmo sweep --target OUTCOME --draws 1000 --plot tornado.png"
         ),
     )
     _common.add_model(many)
@@ -51,10 +58,10 @@ def register(subparsers) -> None:
     )
     many.add_argument("--mechanisms", action="store_true", help="also sweep every mechanism node")
     many.add_argument("--mode", choices=sorted(_MODES), default="observe", help="observe (default), do or both")
-    many.add_argument("--top", type=int, metavar="N", help="keep only the N most influential contexts")
+    many.add_argument("--top", type=_common.POSITIVE, metavar="N", help="keep only the N most influential contexts")
     _common.add_draws(many)
     _common.add_output(many, plot=True)
-    many.add_argument("--heatmap", metavar="FILE.png", help="also draw the context x target heatmap")
+    many.add_argument("--heatmap", type=_common.FIGURE, metavar="FILE.png", help="also draw the context x target heatmap")
     many.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     many.set_defaults(run=run_sweep)
 
@@ -62,14 +69,15 @@ def register(subparsers) -> None:
         "scenarios",
         help="named scenarios (scenarios.yaml) side by side, each against the baseline",
         description=(
-            "P(target) under each named scenario from the priors' scenarios.yaml (e.g. enforced merger, "
-            "voluntary alliance with a legal agreement) against the baseline. "
-            "Example: bayes-cmo scenarios --target synergy --target dissolution --draws 1000 --plot scenarios.png"
+            "P(target) under each named scenario from the priors' scenarios.yaml against the baseline "
+            "(--evidence / --do: a background added to every scenario and to the baseline). "
+            "Example: bayes-cmo scenarios --target OUTCOME --draws 1000 --plot scenarios.png"
         ),
     )
     _common.add_model(side)
     _targets(side)
     side.add_argument("--scenario", "-s", action="append", default=None, metavar="ID", help="scenario id (repeatable; default: all)")
+    _common.add_findings(side)
     _common.add_draws(side)
     _common.add_output(side, plot=True)
     side.set_defaults(run=run_scenarios)
@@ -77,13 +85,13 @@ def register(subparsers) -> None:
 
 def _targets(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--target", "-t", action="append", required=True, metavar="NODE",
-        help="outcome to watch, e.g. synergy or dissolution (repeatable)",
+        "--target", "-t", action="append", default=None, metavar="NODE",
+        help="outcome to watch (repeatable; default: the headline targets of headline.yaml)",
     )
 
 
 def _background(parser: argparse.ArgumentParser) -> None:
-    _common.add_findings(parser, do=False)
+    _common.add_findings(parser)
     parser.add_argument("--scenario", "-s", metavar="ID", help="background scenario from scenarios.yaml (its evidence and do())")
 
 
@@ -93,32 +101,18 @@ def _labels(model) -> dict[str, str] | None:
     return {n: node.label for n, node in model.theory.nodes.items()}
 
 
-def _pct(value: float) -> str:
-    return "" if pd.isna(value) else f"{value * 100:.1f}%"
-
-
-def _pp(value: float) -> str:
-    return "" if pd.isna(value) else f"{value * 100:+.1f}"
-
-
-def _highest_pole(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each target's last state (synergy, dissolved): the other rows of a binary target are mirror images."""
-    last = frame.groupby("target", sort=False)["target_state"].agg(lambda s: list(dict.fromkeys(s))[-1])
-    return frame[frame["target_state"] == frame["target"].map(last)]
-
-
-def _terminal(frame: pd.DataFrame, level: float, key: list[str]) -> str:
-    shown = _highest_pole(frame)
+def _terminal(frame: pd.DataFrame, model, level: float, key: list[str]) -> str:
+    shown = reported_rows(frame, model)
     table = shown[key].copy()
     table["outcome"] = [f"P({s})" for s in shown["target_state"]]
-    table["baseline"] = shown["p_baseline"].map(_pct)
-    table["p"] = shown["p"].map(_pct)
+    table["baseline"] = shown["p_baseline"].map(percent)
+    table["p"] = shown["p"].map(percent)
     if "ci_low" in shown:
-        table[f"p {level:.0%} CI"] = [f"[{_pct(lo)}, {_pct(hi)}]" for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
-    table["change pp"] = shown["delta"].map(_pp)
+        table[f"p {level:.0%} CI"] = [interval(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
+    table["change pp"] = shown["delta"].map(points)
     if "delta_ci_low" in shown:
         table[f"change {level:.0%} CI"] = [
-            f"[{_pp(lo)}, {_pp(hi)}]" for lo, hi in zip(shown["delta_ci_low"], shown["delta_ci_high"])
+            interval(lo, hi, points=True) for lo, hi in zip(shown["delta_ci_low"], shown["delta_ci_high"])
         ]
     table["ratio"] = shown["ratio"].map(lambda v: f"{v:.2f}")
     table["d log-odds"] = shown["delta_logodds"].map(lambda v: f"{v:+.2f}")
@@ -126,7 +120,7 @@ def _terminal(frame: pd.DataFrame, level: float, key: list[str]) -> str:
     return table.to_string(index=False)
 
 
-def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[str]) -> None:
+def _emit(frame: pd.DataFrame, model, args: argparse.Namespace, header: str, key: list[str]) -> None:
     if args.csv:
         _common.write_table(args, "csv", frame)
     _common.write_xlsx(args, {args.verb: frame})
@@ -134,14 +128,14 @@ def _emit(frame: pd.DataFrame, args: argparse.Namespace, header: str, key: list[
         _common.emit(frame, argparse.Namespace(json=True, csv=None))
         return
     print(header)
-    print(_terminal(frame, args.level, key))
-    print("(each target's highest state shown; change in percentage points; --json / --csv give every state and column)")
+    print(_terminal(frame, model, args.level, key))
+    print("(each target's reported state shown; change in percentage points; --json / --csv give every state and column)")
     if args.csv:
         print(f"wrote {args.csv}", file=sys.stderr)  # stdout stays pure table / JSON
 
 
-def _describe_background(args: argparse.Namespace, evidence: dict[str, str]) -> str:
-    parts = [f"{k}={v}" for k, v in evidence.items()]
+def _describe_background(args: argparse.Namespace, evidence: dict[str, str], do: dict[str, str]) -> str:
+    parts = [f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()]
     if getattr(args, "scenario", None):
         parts.insert(0, f"scenario {args.scenario}")
     return ", ".join(parts) or "nothing observed"
@@ -151,16 +145,25 @@ def _draws_note(args: argparse.Namespace) -> str:
     return f"  [{args.draws} draws, seed {args.seed}, {args.level:.0%} intervals]" if args.draws else ""
 
 
+def _query(args: argparse.Namespace):
+    """The model (with draws), the targets (default: the headline's) and the background options."""
+    model = _common.model_from(args)
+    targets = args.target or list(_headline.targets(model))
+    background = dict(
+        evidence=_common.parse_findings(args.evidence, "--evidence"),
+        do=_common.parse_findings(args.do, "--do"),
+    )
+    return model, targets, background
+
+
 def run_shift(args: argparse.Namespace) -> int:
     _common.check_outputs(args, csv=args.csv, plot=args.plot)
-    model = _common.model_from(args)
-    evidence = _common.parse_findings(args.evidence, "--evidence")
+    model, targets, background = _query(args)
     frame = shift(
-        model, args.context, args.target, evidence=evidence, scenario=args.scenario,
-        modes=_MODES[args.mode], level=args.level,
+        model, args.context, targets, **background, scenario=args.scenario, modes=_MODES[args.mode], level=args.level,
     )
-    header = f"shift by {args.context} vs baseline ({_describe_background(args, evidence)}){_draws_note(args)}"
-    _emit(frame, args, header, ["state", "mode", "target", "target_state"])
+    header = f"shift by {args.context} vs baseline ({_describe_background(args, **background)}){_draws_note(args)}"
+    _emit(frame, model, args, header, ["state", "mode", "target", "target_state"])
     if args.plot:
         from ..plots.whatif import tornado
 
@@ -170,12 +173,9 @@ def run_shift(args: argparse.Namespace) -> int:
 
 def run_sweep(args: argparse.Namespace) -> int:
     _common.check_outputs(args, csv=args.csv, plot=args.plot, heatmap=args.heatmap)
-    if args.top is not None and args.top < 1:
-        raise BayesCMOError(f"--top must be a positive number of contexts, got {args.top}")
-    model = _common.model_from(args)
-    evidence = _common.parse_findings(args.evidence, "--evidence")
+    model, targets, background = _query(args)
     frame = sweep(
-        model, args.target, evidence=evidence, scenario=args.scenario, contexts=args.context,
+        model, targets, **background, scenario=args.scenario, contexts=args.context,
         include_mechanisms=args.mechanisms, modes=_MODES[args.mode], level=args.level,
         progress=sys.stderr.isatty() and not args.quiet,
     )
@@ -183,10 +183,10 @@ def run_sweep(args: argparse.Namespace) -> int:
         keep = list(dict.fromkeys(frame["context"]))[: args.top]
         frame = frame[frame["context"].isin(keep)].reset_index(drop=True)
     header = (
-        f"shift of each context vs baseline ({_describe_background(args, evidence)}), "
+        f"shift of each context vs baseline ({_describe_background(args, **background)}), "
         f"most influential first{_draws_note(args)}"
     )
-    _emit(frame, args, header, ["context", "state", "mode", "target", "target_state"])
+    _emit(frame, model, args, header, ["context", "state", "mode", "target", "target_state"])
     if args.plot or args.heatmap:
         from ..plots.whatif import shift_heatmap, tornado
 
@@ -200,10 +200,11 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 def run_scenarios(args: argparse.Namespace) -> int:
     _common.check_outputs(args, csv=args.csv, plot=args.plot)
-    model = _common.model_from(args)
-    frame = compare_scenarios(model, args.target, args.scenario, level=args.level)
-    header = f"named scenarios vs baseline (nothing observed){_draws_note(args)}"
-    _emit(frame, args, header, ["scenario", "target", "target_state"])
+    model, targets, background = _query(args)
+    frame = compare_scenarios(model, targets, scenarios=args.scenario, **background, level=args.level)
+    given = ", ".join([f"{k}={v}" for k, v in background["evidence"].items()] + [f"do({k}={v})" for k, v in background["do"].items()])
+    header = f"named scenarios vs baseline ({given or 'nothing observed'}){_draws_note(args)}"
+    _emit(frame, model, args, header, ["scenario", "target", "target_state"])
     if args.plot:
         from ..plots.whatif import scenario_chart
 

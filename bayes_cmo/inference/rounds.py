@@ -1,11 +1,11 @@
 """The feedback loops unrolled over rounds: the time view.
 
-The one-round network stages the paper's loops (initial trust at entry, trust
-during functioning, outcomes after) and keeps the loop-closing links aside with
-``lag: 1``. Here those links come back: every node downstream of a lagged link
-is copied once per round (``trust_r1``, ``trust_r2``, ...), its same-round
-links connect nodes of the same round, and each lagged link connects round
-``r - 1`` to round ``r`` (task achievement in round 1 builds trust in round 2).
+The one-round network stages the theory's loops (a mechanism at entry, the same
+mechanism during functioning, outcomes after) and keeps the loop-closing links
+aside with ``lag: 1``. Here those links come back: every node downstream of a
+lagged link is copied once per round (``NODE_r1``, ``NODE_r2``, ...), its
+same-round links connect nodes of the same round, and each lagged link connects
+round ``r - 1`` to round ``r`` (an outcome of round 1 feeds a mechanism of round 2).
 Contexts and entry-stage nodes are shared by all rounds. In round 1 a lagged
 link has no previous round and contributes nothing (its parent sits at the
 neutral midpoint).
@@ -24,15 +24,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .. import _validate as check
+from .._errors import BayesCMOError
 from ..engine import core as _engine
-from .._errors import BayesCMOError, ZeroProbabilityEvidence
-from ..network.elicitation import Parameters, draw_parameters, elicited_parameters
-from .whatif import DEFAULT_LEVEL, check_states, summarise
+from ..network.elicitation import Parameters, elicited_parameters
 from ..network.model import Model, build_model, check_draw_memory
-from ..theory import Link, Node, Theory
-
-#: The outcome whose absence in every round so far means "still intact".
-DISSOLUTION = "dissolution"
+from ..theory import Link, Node, Scenario, Theory
+from . import headline as _headline
+from .background import Background, check_model, impossible
+from .summary import DEFAULT_LEVEL, summarise
 
 #: Bounds of the time view: rounds to unroll, Monte Carlo samples.
 MAX_ROUNDS = 50
@@ -57,10 +57,7 @@ def dynamic_nodes(theory: Theory) -> tuple[str, ...]:
 
 def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], dict[str, str]]:
     """The theory over ``rounds`` rounds, with maps unrolled id -> original id for links and nodes."""
-    if not isinstance(rounds, (int, np.integer)) or not 1 <= rounds <= MAX_ROUNDS:
-        raise BayesCMOError(
-            f"The 'rounds' parameter of unroll must be an integer from 1 to {MAX_ROUNDS}. Got {rounds!r} instead."
-        )
+    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
     dynamic = set(dynamic_nodes(theory))
     if not dynamic:
         raise BayesCMOError(f"{theory.path}: no link has 'lag: 1', so there is no loop to unroll over rounds")
@@ -124,80 +121,79 @@ def unroll(theory: Theory, rounds: int, parameters: Parameters | None = None) ->
     return build_model(unrolled, shared, source=f"{theory.path} unrolled over {rounds} rounds")
 
 
-def _check_findings(theory: Theory, findings: Mapping[str, str] | None, what: str) -> dict[str, str]:
-    """Known node and state names, and nothing on what the view estimates."""
-    out = check_states({n: node.states for n, node in theory.nodes.items()}, findings, what)
-    if DISSOLUTION in out:
-        raise BayesCMOError(f"{what}: '{DISSOLUTION}' is what the round-by-round view estimates; drop it from the {what}")
-    return out
-
-
 def survival(
-    theory: Theory,
+    model: Model,
     rounds: int = 5,
     *,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
     do: Mapping[str, str] | None = None,
-    n_draws: int = 0,
-    samples: int = 20_000,
-    seed: int | None = 0,
+    scenario: Scenario | str | None = None,
     level: float = DEFAULT_LEVEL,
+    samples: int = 20_000,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """P(still intact) by round: the probability that the partnership has not dissolved in rounds 1..r.
+    """P(still intact) by round: the probability that the absorbing outcome has not happened in rounds 1..r.
 
+    The absorbing outcome and its state (e.g. a partnership dissolving) come
+    from the theory's ``headline.yaml`` (``absorbing: {node, state}``).
     Exact inference does not scale here: the contexts persist across rounds,
     so every round stays coupled to all of them (the exact contraction costs
     ~1e6 flops for 2 rounds, ~1e8-1e10 for 3 and ~1e11 for 4). The time view
     is therefore Monte Carlo: ``samples`` forward samples of the unrolled
-    network (likelihood-weighted for findings), with a standard error. With
-    ``n_draws``, the samples are spread over parameter draws and the interval
-    is over per-draw estimates (it includes a little Monte Carlo noise).
+    network (likelihood-weighted for findings), with a standard error, seeded
+    by ``model.seed``. With a model carrying draws (``model.with_draws``) the
+    samples are spread over the draws and the interval is over per-draw
+    estimates (it includes a little Monte Carlo noise).
 
     Findings on contexts apply to every round; findings on a node that changes
     by round apply to round 1; interventions on such a node hold in every round.
     Columns: ``round``, ``p_intact``, ``std_error`` (Monte Carlo),
-    ``p_dissolve_in_round`` (given intact before), and with draws
+    ``p_absorbed_in_round`` (given intact before), and with draws
     ``ci_low``/``ci_high`` for ``p_intact``.
     """
     from ..engine.sampling import forward_sample
 
-    if DISSOLUTION not in theory.nodes or DISSOLUTION not in dynamic_nodes(theory):
-        raise BayesCMOError(f"{theory.path}: the round-by-round view needs a '{DISSOLUTION}' node downstream of a lagged link")
-    if not isinstance(samples, (int, np.integer)) or samples < MIN_SAMPLES:
-        raise BayesCMOError(
-            f"The 'samples' parameter of survival must be an integer >= {MIN_SAMPLES}. Got {samples!r} instead."
-        )
-    evidence = _check_findings(theory, evidence, "evidence")
-    do = _check_findings(theory, do, "do")
-    both = sorted(set(evidence) & set(do))
-    if both:
-        raise BayesCMOError(f"'{both[0]}' is both observed (evidence) and intervened on (do); choose one")
-    if n_draws and isinstance(n_draws, (int, np.integer)) and n_draws > samples:
+    theory = check_model(model).theory
+    if theory is None:
+        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
+    outcome, absorbed = _headline.absorbing(theory)
+    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
+    samples = check.integer(samples, "samples", MIN_SAMPLES)
+    level = check.level(level)
+    background = Background.of(model, evidence, do, scenario)
+    for given, what in ((background.evidence, "evidence"), (background.do, "do")):
+        if outcome in given:
+            raise BayesCMOError(f"{what}: '{outcome}' is what the round-by-round view estimates; drop it from the {what}")
+    dynamic = set(dynamic_nodes(theory))
+    if outcome not in dynamic:
+        raise BayesCMOError(f"{theory.path}: the round-by-round view needs its absorbing outcome '{outcome}' downstream of a lagged link")
+    parameters = model.parameters or elicited_parameters(theory)
+    n_draws = parameters.n_draws or 0
+    if n_draws > samples:
         raise BayesCMOError(f"{samples} samples cannot cover {n_draws} parameter draws; use at least as many samples as draws")
     unrolled, _, _ = unroll_theory(theory, rounds)
     check_draw_memory(len(unrolled.nodes), samples, "Monte Carlo samples", advice="")
     if n_draws:
         cards = {n: node.card for n, node in unrolled.nodes.items()}
         check_draw_memory(sum(k * int(np.prod([cards[p] for p in unrolled.parents(n)])) for n, k in cards.items()), n_draws)
-    parameters = draw_parameters(theory, n_draws, seed) if n_draws else None
-    model = unroll(theory, rounds, parameters)
-    dynamic = set(dynamic_nodes(theory))
+    seed = 0 if model.seed is None else model.seed
+    unrolled_model = unroll(theory, rounds, parameters)
     mapped_do: dict[str, str] = {}
-    for k, v in do.items():
+    for k, v in background.do.items():
         mapped_do.update({round_name(k, r): v for r in range(1, rounds + 1)} if k in dynamic else {k: v})
-    network = _engine.intervene(model.network, mapped_do) if mapped_do else model.network
+    network = _engine.intervene(unrolled_model.network, mapped_do) if mapped_do else unrolled_model.network
     clamp = {
-        (round_name(k, 1) if k in dynamic else k): theory.nodes[k].states.index(v) for k, v in evidence.items()
+        (round_name(k, 1) if k in dynamic else k): theory.nodes[k].states.index(v) for k, v in background.evidence.items()
     }
     rng = np.random.default_rng(seed)
     draw_index = np.arange(samples) % n_draws if n_draws else None
     drawn, weights = forward_sample(network, samples, rng, evidence=clamp, draw_index=draw_index)
     if not weights.sum() > 0:
-        given = ", ".join([f"{k}={v}" for k, v in evidence.items()] + [f"do({k}={v})" for k, v in do.items()])
-        raise ZeroProbabilityEvidence(f"the evidence {given} has probability zero (or too small to sample) under the model")
-    # intact[:, r] = no dissolution in rounds 1..r+1
-    dissolved = np.stack([drawn[round_name(DISSOLUTION, r)] != 0 for r in range(1, rounds + 1)], axis=1)
-    intact = np.cumprod(~dissolved, axis=1).astype(float)
+        raise impossible(background, model.network, "(or too small to sample) under the model")
+    # intact[:, r] = the absorbing state not reached in rounds 1..r+1
+    k_absorbed = theory.nodes[outcome].states.index(absorbed)
+    ended = np.stack([drawn[round_name(outcome, r)] == k_absorbed for r in range(1, rounds + 1)], axis=1)
+    intact = np.cumprod(~ended, axis=1).astype(float)
     # Kish's effective sample size for the weighted standard error.
     ess = weights.sum() ** 2 / np.square(weights).sum()
     if n_draws:  # per-draw weighted means, every round at once
@@ -212,11 +208,11 @@ def survival(
         row = {"round": r + 1}
         p = np.average(intact[:, r], weights=weights)
         if n_draws:
-            row.update(summarise(per_draw[:, r], level, name="p_intact"))
+            row.update(summarise(per_draw[:, r], level, "p_intact"))
         row["p_intact"] = float(p)
         row["std_error"] = float(np.sqrt(p * (1 - p) / ess))
         before = 1.0 if r == 0 else np.average(intact[:, r - 1], weights=weights)
-        row["p_dissolve_in_round"] = float(1.0 - p / before) if before > 0 else float("nan")
+        row["p_absorbed_in_round"] = float(1.0 - p / before) if before > 0 else float("nan")
         rows.append(row)
-    columns = ["round", "p_intact", "std_error", "p_dissolve_in_round"] + (["ci_low", "ci_high"] if n_draws else [])
+    columns = ["round", "p_intact", "std_error", "p_absorbed_in_round"] + (["ci_low", "ci_high"] if n_draws else [])
     return pd.DataFrame(rows)[columns]

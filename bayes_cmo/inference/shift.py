@@ -37,11 +37,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
+from .. import _validate as check
+from .._errors import BayesCMOError, ZeroProbabilityEvidence
 from ..engine import core as _engine
-from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
-from .whatif import DEFAULT_LEVEL, background, check_findings, check_targets, resolve_scenario
 from ..network.model import Model
 from ..theory import Scenario
+from .background import Background, check_model, check_targets, free_targets, impossible, resolve_scenario
+from .summary import DEFAULT_LEVEL, interval
 
 __all__ = ["MODES", "compare_scenarios", "shift", "sweep"]
 
@@ -75,50 +77,11 @@ SCENARIO_COLUMNS = [
 ]
 
 
-# ---------------------------------------------------------------------------
-# argument checks
-
-
-def _check_level(level: Any, func: str) -> float:
-    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0.0 < level < 1.0:
-        raise BayesCMOError(f"The 'level' parameter of {func} must be a float in (0, 1). Got {level!r} instead.")
-    return float(level)
-
-
-def _check_modes(modes: Any, func: str) -> tuple[str, ...]:
-    if isinstance(modes, str):
-        modes = (modes,)
-    modes = tuple(modes)
-    if not modes or any(m not in MODES for m in modes) or len(set(modes)) != len(modes):
-        raise BayesCMOError(
-            f"The 'modes' parameter of {func} must be a non-empty subset of {list(MODES)}. Got {list(modes)!r} instead."
-        )
-    return modes
-
-
-def _describe(findings: Mapping[str, str], interventions: Mapping[str, str]) -> str:
-    parts = [f"{k}={v}" for k, v in findings.items()] + [f"do({k}={v})" for k, v in interventions.items()]
-    return ", ".join(parts) or "nothing observed"
-
-
-def _check_context(model: Model, context: Any, targets: Sequence[str], findings, interventions) -> str:
-    if not isinstance(context, str) or context not in model.network.states:
-        raise BayesCMOError(f"context: unknown node '{context}'{did_you_mean(str(context), model.variables)}")
+def _check_context(model: Model, context: Any, targets: Sequence[str], background: Background) -> str:
+    check.node(model.network.states, context, "context")
     if context in targets:
         raise BayesCMOError(f"'{context}' is both the context and a target; choose another target")
-    for given, how in ((findings, "observed"), (interventions, "intervened on")):
-        if context in given:
-            raise BayesCMOError(
-                f"context '{context}' is already {how} in the background ({context}={given[context]}); "
-                "drop it from the evidence or scenario to see its shift"
-            )
-    return context
-
-
-def _check_background_targets(targets: Sequence[str], findings, interventions) -> None:
-    for target in targets:
-        if target in findings or target in interventions:
-            raise BayesCMOError(f"target '{target}' is fixed by the background evidence; drop it from the evidence or scenario")
+    return background.free(context, "context")
 
 
 # ---------------------------------------------------------------------------
@@ -147,9 +110,8 @@ def _context_arrays(
     net: _engine.NetworkArrays,
     contexts: Sequence[str],
     target: str,
-    findings: Mapping[str, str],
+    background: Background,
     modes: Sequence[str],
-    background: str,
 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """{(mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for every context at once.
 
@@ -158,11 +120,11 @@ def _context_arrays(
     P(T = t, C = c, background) = sum_u theta_C(c | u) dZ_t/dtheta_C(c | u) and
     P(T = t, background | do(C = c)) = sum_u dZ_t/dtheta_C(c | u).
     """
-    sets = [{**findings, target: t} for t in net.states[target]]  # one evidence set per target state
+    sets = [{**background.evidence, target: t} for t in net.states[target]]  # one evidence set per target state
     base_joint, grads = _engine.differentiate(net, sets, wrt=contexts)  # (*batch, KT), (*batch, KT, KC, *pa)
     total = base_joint.sum(axis=-1)
     if not np.all(total > 0):
-        raise ZeroProbabilityEvidence(f"the background evidence has probability zero under the model: {background}")
+        raise impossible(background, net)
     base = base_joint / total[..., np.newaxis]
     out = {}
     for c in contexts:
@@ -176,14 +138,8 @@ def _context_arrays(
         if "do" in modes:
             joints["do"] = g.sum(axis=parents)
         for mode, joint in joints.items():
-            out[mode, c] = (_conditional(joint, c, net.states[c], background, mode), base)
+            out[mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
     return out
-
-
-def _quantiles(values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(values, [tail, 1.0 - tail], axis=0)
-    return low, high
 
 
 def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> dict[str, np.ndarray]:
@@ -201,8 +157,8 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
     if not batched:
         return columns
     out = {name: values.mean(axis=0) for name, values in columns.items()}
-    out["ci_low"], out["ci_high"] = _quantiles(p, level)
-    out["delta_ci_low"], out["delta_ci_high"] = _quantiles(delta, level)
+    out["ci_low"], out["ci_high"] = interval(p, level)
+    out["delta_ci_low"], out["delta_ci_high"] = interval(delta, level)
     return out
 
 
@@ -244,14 +200,14 @@ def _rows(
     )
 
 
-def _frame(net, contexts, targets, findings, modes, level, background, progress=False) -> pd.DataFrame:
+def _frame(net, contexts, targets, background, modes, level, progress=False) -> pd.DataFrame:
     """Rows of every context, in the order given; one differential pass per target state."""
     iterator: Iterable[str] = targets
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(targets, desc="sweep", unit="target", leave=False)
-    per_target = {t: _context_arrays(net, contexts, t, findings, modes, background) for t in iterator}
+    per_target = {t: _context_arrays(net, contexts, t, background, modes) for t in iterator}
     frames = [
         _rows(net, c, {(m, t): per_target[t][m, c] for t in targets for m in modes}, targets, modes, level)
         for c in contexts
@@ -263,18 +219,13 @@ def _columns(batched: bool) -> list[str]:
     return SHIFT_COLUMNS + (DRAW_COLUMNS if batched else [])
 
 
-def _prepare(model: Model, targets, evidence, do, scenario, modes, level, func):
-    if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of {func} must be a Model (see load_model). Got {type(model).__name__} instead.")
-    targets = check_targets(model, targets)
-    if len(set(targets)) != len(targets):
-        raise BayesCMOError(f"The 'targets' parameter of {func} must not repeat a node. Got {targets!r} instead.")
-    modes = _check_modes(modes, func)
-    level = _check_level(level, func)
-    findings, interventions = background(model, evidence, do, scenario)
-    _check_background_targets(targets, findings, interventions)
-    net = _engine.intervene(model.network, interventions) if interventions else model.network
-    return targets, modes, level, findings, interventions, net
+def _prepare(model: Model, targets, evidence, do, scenario, modes, level):
+    targets = check_targets(check_model(model), targets)
+    modes = check.choices(modes, "modes", MODES)
+    level = check.level(level)
+    background = Background.of(model, evidence, do, scenario)
+    free_targets(targets, background)
+    return targets, modes, level, background, background.network(model)
 
 
 # ---------------------------------------------------------------------------
@@ -286,11 +237,12 @@ def shift(
     context: str,
     targets: Sequence[str] | str,
     *,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
     do: Mapping[str, str] | None = None,
     scenario: Scenario | str | None = None,
     modes: Sequence[str] | str = MODES,
     level: float = DEFAULT_LEVEL,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """How each state of ``context`` shifts each target, against the baseline.
 
@@ -307,11 +259,9 @@ def shift(
     already fixed by the background, and :class:`ZeroProbabilityEvidence` when
     the background (or a context state together with it) is impossible.
     """
-    targets, modes, level, findings, interventions, net = _prepare(
-        model, targets, evidence, do, scenario, modes, level, "shift"
-    )
-    context = _check_context(model, context, targets, findings, interventions)
-    frame = _frame(net, [context], targets, findings, modes, level, _describe(findings, interventions))
+    targets, modes, level, background, net = _prepare(model, targets, evidence, do, scenario, modes, level)
+    context = _check_context(model, context, targets, background)
+    frame = _frame(net, [context], targets, background, modes, level, progress)
     return frame[_columns(net.batch_size is not None)].reset_index(drop=True)
 
 
@@ -331,7 +281,7 @@ def sweep(
     model: Model,
     targets: Sequence[str] | str,
     *,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
     do: Mapping[str, str] | None = None,
     scenario: Scenario | str | None = None,
     contexts: Iterable[str] | None = None,
@@ -349,24 +299,17 @@ def sweep(
     error. Rows are grouped by context, contexts ordered by impact (the
     largest ``|delta|`` over their rows), most influential first.
     """
-    targets, modes, level, findings, interventions, net = _prepare(
-        model, targets, evidence, do, scenario, modes, level, "sweep"
-    )
+    targets, modes, level, background, net = _prepare(model, targets, evidence, do, scenario, modes, level)
     if contexts is None:
-        fixed = set(targets) | set(findings) | set(interventions)
+        fixed = set(targets) | background.fixed
         chosen = [c for c in default_contexts(model, include_mechanisms) if c not in fixed]
         if not chosen:
             raise BayesCMOError("no contexts to sweep: every candidate is a target or fixed by the background evidence")
     else:
-        chosen = [contexts] if isinstance(contexts, str) else list(contexts)
-        if not chosen:
-            raise BayesCMOError("The 'contexts' parameter of sweep must name at least one node. Got [] instead.")
+        chosen = check.distinct(contexts, "contexts")
         for c in chosen:
-            _check_context(model, c, targets, findings, interventions)
-        if len(set(chosen)) != len(chosen):
-            raise BayesCMOError(f"The 'contexts' parameter of sweep must not repeat a node. Got {chosen!r} instead.")
-    background = _describe(findings, interventions)
-    frame = _frame(net, chosen, targets, findings, modes, level, background, progress)
+            _check_context(model, c, targets, background)
+    frame = _frame(net, chosen, targets, background, modes, level, progress)
     impact = frame["delta"].abs().groupby(frame["context"], sort=False).max()
     order = impact.sort_values(ascending=False, kind="stable").index
     rank = {c: i for i, c in enumerate(order)}
@@ -377,53 +320,61 @@ def sweep(
 def compare_scenarios(
     model: Model,
     targets: Sequence[str] | str,
-    scenarios: Iterable[Scenario | str] | None = None,
     *,
+    scenarios: Iterable[Scenario | str] | Scenario | str | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: Scenario | str | None = None,
     level: float = DEFAULT_LEVEL,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """Named scenarios side by side, each against the baseline (nothing observed).
+    """Named scenarios side by side, each against the baseline.
 
-    ``scenarios`` are :class:`Scenario` objects or ids (default: every scenario
-    in the theory). One row per scenario, target and target state; columns
+    The baseline is P(target | background) (``evidence``, ``do``, ``scenario``;
+    default: nothing observed); each compared scenario adds its findings and
+    interventions to that background. ``scenarios`` are :class:`Scenario`
+    objects or ids (default: every scenario in the theory but the background
+    one). One row per scenario, target and target state; columns
     ``scenario``, ``label``, ``findings`` (the scenario's evidence and do()
     as text), ``target``, ``target_state``, ``p_baseline``, ``p``, ``delta``,
     ``ratio``, ``delta_logodds`` and, with draws, ``ci_low``, ``ci_high``,
     ``delta_ci_low``, ``delta_ci_high``.
     """
-    if not isinstance(model, Model):
-        raise BayesCMOError(
-            f"The 'model' parameter of compare_scenarios must be a Model (see load_model). Got {type(model).__name__} instead."
-        )
-    targets = check_targets(model, targets)
-    level = _check_level(level, "compare_scenarios")
+    targets = check_targets(check_model(model), targets)
+    level = check.level(level)
+    background = Background.of(model, evidence, do, scenario)
+    free_targets(targets, background)
     if scenarios is None:
         if model.theory is None or not model.theory.scenarios:
             raise BayesCMOError(f"{model.source or 'the model'}: has no scenarios (add a scenarios.yaml to the priors folder)")
-        chosen = list(model.theory.scenarios)
+        chosen = [s for s in model.theory.scenarios if s.id != background.scenario]
     else:
-        chosen = [resolve_scenario(model, s) for s in ([scenarios] if isinstance(scenarios, (str, Scenario)) else scenarios)]
-        if not chosen:
-            raise BayesCMOError("The 'scenarios' parameter of compare_scenarios must name at least one scenario. Got [] instead.")
-        ids = [s.id for s in chosen]
-        if len(set(ids)) != len(ids):
-            raise BayesCMOError(f"The 'scenarios' parameter of compare_scenarios must not repeat a scenario. Got {ids!r} instead.")
-    net = model.network
+        given = [scenarios] if isinstance(scenarios, (str, Scenario)) else list(scenarios)
+        chosen = [resolve_scenario(model, s) for s in given]
+        check.distinct([s.id for s in chosen], "scenarios", "scenario")
+    net = background.network(model)
     batched = net.batch_size is not None
-    baseline = _engine.marginals(net, targets)
+    try:
+        baseline = _engine.marginals(net, targets, [dict(background.evidence)])
+    except ZeroProbabilityEvidence:
+        raise impossible(background, net) from None
     frames = []
-    for scenario in chosen:
-        findings, interventions = background(model, None, None, scenario)
-        _check_background_targets(targets, findings, interventions)
-        scenario_net = _engine.intervene(net, interventions) if interventions else net
-        result = _engine.marginals(scenario_net, targets, [findings])
+    for item in chosen:
+        both = Background.of(model, dict(background.evidence), dict(background.do), item)
+        free_targets(targets, both)
+        scenario_net = both.network(model)
+        try:
+            result = _engine.marginals(scenario_net, targets, [dict(both.evidence)])
+        except ZeroProbabilityEvidence:
+            raise impossible(both, scenario_net) from None
         for target in targets:
             cols = _effects(result[target][..., 0, :], baseline[target][..., 0, :], batched, level)
             frames.append(
                 pd.DataFrame(
                     {
-                        "scenario": scenario.id,
-                        "label": scenario.label,
-                        "findings": _describe(findings, interventions),
+                        "scenario": item.id,
+                        "label": item.label,
+                        "findings": Background.of(model, scenario=item).describe(),
                         "target": target,
                         "target_state": list(net.states[target]),
                         **cols,

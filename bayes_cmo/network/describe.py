@@ -39,7 +39,7 @@ def link_table(theory: Theory, node: str | None = None) -> pd.DataFrame:
                 "link": link.id,
                 "from": link.source,
                 "to": link.target,
-                "sign": "+" if link.sign > 0 else "-",
+                "sign": link.sign_symbol,
                 "strength": link.strength_label,
                 "weight": link.weight,
                 "weight_sd": link.weight_sd,

@@ -9,7 +9,7 @@ so with every parent at its neutral midpoint (eta = 0) the node reproduces its
 elicited baseline, a positive weight pushes the child toward its higher states,
 a moderator multiplier of -1 flips the sign of the link in that context, and
 per-state scores express nominal parents and non-monotone effects (realistic
-ambition beats both under- and over-ambition). Explicit tables override.
+aims beat both too-low and too-high ones). Explicit tables override.
 
 Second-order uncertainty: each weight is Normal(sign * strength, sd(confidence));
 each baseline and explicit-table row is Dirichlet(ess * probabilities).
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logit
 
+from .. import _validate
 from .._errors import BayesCMOError
 from ..theory import Theory
 
@@ -66,8 +67,7 @@ def elicited_parameters(theory: Theory) -> Parameters:
 
 def draw_parameters(theory: Theory, n_draws: int, seed: int | np.random.SeedSequence | None = 0) -> Parameters:
     """``n_draws`` draws from the second-order distribution of every judgement."""
-    if not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
-        raise BayesCMOError(f"The 'n_draws' parameter of draw_parameters must be a positive integer. Got {n_draws!r} instead.")
+    n_draws = _validate.integer(n_draws, "n_draws")
     rng = np.random.default_rng(seed)
     weights = {
         link.id: rng.normal(link.weight, link.weight_sd, size=n_draws) for link in theory.dag_links

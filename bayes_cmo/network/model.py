@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class Model:
     theory: Theory | None = None
     parameters: Parameters | None = None
     source: str = ""
+    seed: int | None = None  # of the draws, and of Monte Carlo views on this model (the time view)
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -43,7 +45,8 @@ class Model:
                 "a network file has point probabilities only"
             )
         check_draw_memory(sum(np.size(c) for c in self.network.cpts.values()), n_draws)
-        return build_model(self.theory, draw_parameters(self.theory, n_draws, seed), source=self.source)
+        drawn = build_model(self.theory, draw_parameters(self.theory, n_draws, seed), source=self.source)
+        return dataclasses.replace(drawn, seed=seed)
 
 
 #: Working memory a query over draws needs, per CPT cell per draw (the draws, intermediates, gradients).

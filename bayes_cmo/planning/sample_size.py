@@ -31,22 +31,28 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from .. import _validate as check
+from .._errors import BayesCMOError
 from ..engine import core as _engine
-from .._errors import BayesCMOError, did_you_mean
+from ..inference import headline as _headline
+from ..inference.background import Background, check_model
+from ..inference.summary import DEFAULT_LEVEL
 from ..update.ordered_logit import Family, laplace_covariance, one_blas_thread
 from ..network.elicitation import build_cpts, draw_parameters, elicited_parameters
 from ..network.model import Model
 from ..update.simulate import simulate_cases
-from ..theory import Theory
+from ..theory import Scenario, Theory
 
 #: sd of the sceptical prior on the studied weight (log-odds): 95% within +/-4.
 SCEPTICAL_SD = 2.0
+#: Priors the studied link can be analysed with.
+PRIORS = ("elicited", "sceptical")
 #: Default grid of study sizes.
 DEFAULT_N = (10, 20, 40, 80)
 #: Cases per engine contraction (bounds memory).
@@ -56,25 +62,18 @@ __all__ = ["DEFAULT_N", "sample_size"]
 
 
 def _check_args(n, missing, replicates, level, prior):
-    if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
-        n = (n,)
+    values = [n] if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else n
     try:
-        grid = sorted({int(v) for v in n})
-    except (TypeError, ValueError):
-        raise BayesCMOError(f"The 'n' parameter of sample_size must be a list of positive integers. Got {n!r} instead.") from None
-    if not grid or grid[0] < 1 or any(not float(v).is_integer() for v in n):
-        raise BayesCMOError(f"The 'n' parameter of sample_size must be a list of positive integers. Got {n!r} instead.")
-    if isinstance(missing, bool) or not isinstance(missing, (int, float)) or not 0.0 <= missing < 1.0:
-        raise BayesCMOError(f"The 'missing' parameter of sample_size must be a number in [0, 1). Got {missing!r} instead.")
-    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 2:
-        raise BayesCMOError(f"The 'replicates' parameter of sample_size must be an integer >= 2. Got {replicates!r} instead.")
-    if not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
-        raise BayesCMOError(f"The 'level' parameter of sample_size must be between 0 and 1. Got {level!r} instead.")
-    if prior not in ("elicited", "sceptical"):
-        raise BayesCMOError(
-            f"The 'prior' parameter of sample_size must be 'elicited' or 'sceptical'. Got {prior!r} instead."
-            f"{did_you_mean(str(prior), ['elicited', 'sceptical'])}"
-        )
+        values = list(values)
+    except TypeError:
+        raise check.fail("n", "a list of positive integers", n) from None
+    if not values:
+        raise check.fail("n", "a list of positive integers", values)
+    grid = sorted({check.integer(v, "n") for v in values})
+    check.fraction(missing, "missing", one="1 would leave every cell blank")
+    check.integer(replicates, "replicates", 2)
+    check.level(level)
+    check.choice(prior, "prior", PRIORS)
     return grid
 
 
@@ -129,43 +128,50 @@ def _likelihoods(frames: list[pd.DataFrame], net: _engine.NetworkArrays, coded: 
 
 
 def sample_size(
-    model_or_theory: Model | Theory,
-    link: str = "legal_agreements:initial_trust",
-    n: Sequence[int] | int = DEFAULT_N,
+    model: Model,
+    link: str | None = None,
     *,
+    evidence: Mapping[str, str] | Background | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: Scenario | str | None = None,
+    n: Sequence[int] | int = DEFAULT_N,
     coded: Sequence[str] | None = None,
     missing: float = 0.3,
     replicates: int = 100,
     seed: int | None = 0,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     prior: str = "elicited",
-    progress: bool = True,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Expected precision of a link's weight after a phase-2 study of n cases.
 
-    Returns one row per n with ``n``; ``expected_ci_width`` (mean width of the
+    ``link`` is ``FROM:TO`` (default: the ``link`` of the theory's
+    ``headline.yaml``). ``replicates`` true worlds are drawn from the priors
+    with ``seed`` (a simulation, not the model's own draws: pass a model with
+    point values). The studies are of the whole population: a background
+    (``evidence``, ``do``, ``scenario``) is not supported yet and is refused.
+
+    Returns one row per n with ``link``, ``n``; ``expected_ci_width`` (mean width of the
     central ``level`` credible interval of the link weight, log-odds);
     ``ci_width_low`` / ``ci_width_high`` (10th / 90th percentile of that width
     across replicate studies); ``p_sign_correct`` (share of studies whose
     posterior mean has the true weight's sign); ``p_excludes_zero`` (share
     whose interval excludes 0: the study "says whether the link matters");
-    ``replicates``. ``coded`` lists the nodes the case studies record
+    ``replicates``; the analysis ``level`` and ``prior``; and the prior alone for reference: ``prior_ci_width``
+    (its ``level`` interval width) and ``prior_p_sign_correct``. ``coded`` lists the nodes the case studies record
     (default: all); ``missing`` is the chance each recorded cell is blank.
     Seeded: same arguments, same table.
     """
-    if isinstance(model_or_theory, Model):
-        theory = model_or_theory.theory
-        if theory is None:
-            raise BayesCMOError(
-                f"{model_or_theory.source}: a sample-size plan needs a priors folder (link weights and confidences); "
-                "a network file has point probabilities only"
-            )
-    elif isinstance(model_or_theory, Theory):
-        theory = model_or_theory
-    else:
+    theory = check_model(model).theory
+    if theory is None:
         raise BayesCMOError(
-            f"The 'model_or_theory' parameter of sample_size must be a Model or a Theory. Got {type(model_or_theory).__name__} instead."
+            f"{model.source}: a sample-size plan needs a priors folder (link weights and confidences); "
+            "a network file has point probabilities only"
         )
+    check.point_values(model.network.batch_size, "model")
+    if Background.of(model, evidence, do, scenario):
+        raise BayesCMOError("sample_size: a background (evidence, do, scenario) is not supported; plan for the whole population")
+    link = _headline.link(theory) if link is None else link
     grid = _check_args(n, missing, replicates, level, prior)
     studied = _studied_link(theory, link)
     if studied.lag:
@@ -177,8 +183,7 @@ def sample_size(
     else:
         coded = [coded] if isinstance(coded, str) else list(dict.fromkeys(coded))
         for node in coded:
-            if node not in theory.nodes:
-                raise BayesCMOError(f"coded: unknown node '{node}'{did_you_mean(node, theory.nodes)}")
+            check.node(model.network.states, node, "coded")
         coded = [v for v in theory.order() if v in coded]
 
     from tqdm.auto import tqdm
@@ -235,6 +240,7 @@ def sample_size(
         width = 2.0 * z * sds[ok, i]
         rows.append(
             {
+                "link": studied.id,
                 "n": size,
                 "expected_ci_width": float(width.mean()),
                 "ci_width_low": float(np.quantile(width, 0.1)),
@@ -246,13 +252,9 @@ def sample_size(
         )
     # The prior alone (n = 0), for reference in plots and reports.
     frame = pd.DataFrame(rows)
-    frame.attrs.update(
-        link=studied.id,
-        prior_ci_width=float(2.0 * z * fam.prior_sd[index]),
-        prior_p_sign_correct=float(np.mean(np.sign(fam.prior_mean[index]) == true_sign)) if fam.prior_mean[index] else 0.5,
-        level=level,
-        missing=missing,
-        coded=list(coded),
-        prior=prior,
+    frame["level"], frame["prior"] = float(level), prior
+    frame["prior_ci_width"] = float(2.0 * z * fam.prior_sd[index])
+    frame["prior_p_sign_correct"] = (
+        float(np.mean(np.sign(fam.prior_mean[index]) == true_sign)) if fam.prior_mean[index] else 0.5
     )
     return frame

@@ -1,7 +1,7 @@
 """Judgement sensitivity: which of the expert's numbers move a headline answer most?
 
 The headline query is P(target = state | evidence, do) (default state: the
-target's highest, e.g. ``synergy`` or ``dissolved``). Each elicited number is
+target's highest). Each elicited number is
 moved by one confidence width either way, everything else held at its
 elicited value, and the query recomputed:
 
@@ -14,8 +14,7 @@ elicited value, and the query recomputed:
   under the node's Dirichlet(ess * baseline), averaged over cutpoints
   (sd of logit X for X ~ Beta(a, b) is sqrt(trigamma(a) + trigamma(b))); for a
   two-state node that is exactly sd(logit P(highest state)).
-* **baseline** of a nominal node ``baseline:NODE=STATE`` (e.g. ``entry_point``),
-  one per state: logit P(state) moves by its Beta sd, the other states
+* **baseline** of a nominal node ``baseline:NODE=STATE``, one per state: logit P(state) moves by its Beta sd, the other states
   rescaled proportionally.
 
 ``derivative`` is dP/d(log-odds) at the elicited values (central difference).
@@ -36,12 +35,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, polygamma
 
+from .. import _validate as check
+from .._errors import BayesCMOError, ZeroProbabilityEvidence
 from ..engine import core as _engine
-from .._errors import BayesCMOError
+from ..inference.background import Background, check_model, check_targets, free_targets, impossible, target_state
 from ..network.elicitation import Parameters, build_cpts, elicited_parameters
-from ..inference.whatif import background, check_targets, target_state_index
 from ..network.model import Model
-from ..theory import Theory
+from ..theory import Scenario, Theory
 
 #: Finite-difference step (log-odds) of the derivative.
 DERIVATIVE_STEP = 1e-4
@@ -108,53 +108,42 @@ def shifted_baseline(baseline: np.ndarray, delta: float, ordered: bool, state: i
     return out
 
 
-def _ancestors(net: _engine.NetworkArrays, roots: set[str]) -> set[str]:
-    keep, stack = set(roots), list(roots)
-    while stack:
-        for p in net.parents[stack.pop()]:
-            if p not in keep:
-                keep.add(p)
-                stack.append(p)
-    return keep
-
-
 def judgement_sensitivity(
     model: Model,
     target: str,
-    state: str | None = None,
     *,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
     do: Mapping[str, str] | None = None,
-    scenario: str | None = None,
+    scenario: Scenario | str | None = None,
+    state: str | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Rank the elicited judgements by how much they move P(target = state | evidence, do).
 
     ``scenario`` (an id from scenarios.yaml) adds its findings and
     interventions to ``evidence`` / ``do``. Returns one row per judgement,
-    largest swing first, with columns ``judgement``, ``kind`` ("link weight"
+    largest swing first, with columns ``target``, ``target_state``,
+    ``judgement``, ``kind`` ("link weight"
     or "baseline"), ``node``, ``value`` (elicited weight, or elicited
     probability of the highest state / of the named state), ``step`` (one
-    confidence width, log-odds), ``probability`` (the headline answer at the
+    confidence width, log-odds), ``p`` (the headline answer at the
     elicited values), ``p_minus`` / ``p_plus`` (the answer with the judgement
     moved down / up by ``step``), ``swing`` (p_plus - p_minus), ``derivative``
     (dP/d log-odds) and ``rank``.
     """
-    if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of judgement_sensitivity must be a Model. Got {type(model).__name__} instead.")
-    theory = model.theory
+    theory = check_model(model).theory
     if theory is None:
         raise BayesCMOError(
             f"{model.source}: judgement sensitivity needs a priors folder (links with weights and confidences); "
             "a network file has point probabilities only"
         )
-    if model.network.batch_size is not None:
-        raise BayesCMOError("The 'model' parameter of judgement_sensitivity must have point values, not parameter draws.")
+    check.point_values(model.network.batch_size, "model")
     (target,) = check_targets(model, [target])
-    evidence, do = background(model, evidence, do, scenario)
-    if target in evidence or target in do:
-        raise BayesCMOError(f"'{target}' is both the target and given as evidence/intervention; drop one of them")
+    background = Background.of(model, evidence, do, scenario)
+    free_targets([target], background)
+    evidence, do = dict(background.evidence), dict(background.do)
     states = model.states(target)
-    k_state = target_state_index(model, target, state)
+    k_state = target_state(model, target, state)
 
     point = elicited_parameters(theory)
     if model.parameters is not None and model.parameters.n_draws is None:
@@ -165,9 +154,12 @@ def judgement_sensitivity(
         return _engine.intervene(net, do) if do else net
 
     base_net = network(build_cpts(theory, point))
-    probability = float(_engine.marginals(base_net, [target], [evidence])[target][0, k_state])
+    try:
+        probability = float(_engine.marginals(base_net, [target], [evidence])[target][0, k_state])
+    except ZeroProbabilityEvidence:
+        raise impossible(background, base_net) from None
 
-    relevant = _ancestors(base_net, {target, *evidence})
+    relevant = set(_engine.ancestral_set(base_net, {target, *evidence}))
     items = judgements(theory)
     live = [j for j in items if j.node in relevant and j.node not in do]
     results = {j.id: (probability, probability, 0.0) for j in items}
@@ -200,12 +192,14 @@ def judgement_sensitivity(
         p_minus, p_plus, derivative = results[j.id]
         rows.append(
             {
+                "target": target,
+                "target_state": states[k_state],
                 "judgement": j.id,
                 "kind": j.kind,
                 "node": j.node,
                 "value": j.value,
                 "step": j.step,
-                "probability": probability,
+                "p": probability,
                 "p_minus": p_minus,
                 "p_plus": p_plus,
                 "swing": p_plus - p_minus,
@@ -216,5 +210,4 @@ def judgement_sensitivity(
     order = np.lexsort((-frame["derivative"].abs().to_numpy(), -frame["swing"].abs().to_numpy()))
     frame = frame.iloc[order].reset_index(drop=True)
     frame["rank"] = np.arange(1, len(frame) + 1)
-    frame.attrs.update(target=target, state=states[k_state], probability=probability, evidence=evidence, do=do)
     return frame

@@ -1,13 +1,13 @@
 """Value of information: which factor should the next case studies measure first?
 
-For a target T (say ``dissolution``) and what is already known (evidence e),
+For a target T and what is already known (evidence e, interventions, a scenario),
 measuring a node X is worth
 
 * ``mutual_information_bits``: I(T; X | e) = H(T | e) - E_x H(T | e, X = x), the
   expected reduction in the entropy of T, in bits;
 * ``expected_abs_change``: E_x |P(T = t* | e, X = x) - P(T = t* | e)|, the expected
   shift of the probability of the target state t* (default: the target's
-  highest state, e.g. ``dissolved`` or ``synergy``). For a two-state target this
+  highest state). For a two-state target this
   equals the expected total-variation change of the whole distribution.
 
 Both come from P(T, X | e): one exact engine contraction per candidate. A
@@ -27,8 +27,9 @@ blank rows and trailing empty columns; headers and node ids up to case and
 spaces for underscores), and in a ``;``-separated file a decimal comma
 (``1,5``) is read as a decimal point.
 
-With a batched model (parameter draws), each value is the mean over draws and
-``*_ci_low`` / ``*_ci_high`` columns give the credible interval.
+With a batched model (parameter draws), each value is the mean over draws;
+``ci_low`` / ``ci_high`` give the credible interval of the bits and
+``expected_abs_change_ci_low`` / ``_ci_high`` that of the expected change.
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _validate as check
+from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 from ..engine import core as _engine
-from .._errors import BayesCMOError, did_you_mean
 from .. import _tables
-from ..inference.whatif import DEFAULT_LEVEL, check_findings, check_targets, target_state_index
+from ..inference.background import Background, check_model, check_targets, free_targets, impossible, target_state
+from ..inference.summary import DEFAULT_LEVEL, summarise
 from ..network.model import Model
+from ..theory import Scenario
 
 #: Largest joint P(T, picks, X | e) the greedy search builds (cells).
 MAX_JOINT_CELLS = 2_000_000
@@ -122,35 +126,26 @@ class _Costs(dict):
         self.source = source
 
 
-def _setup(model, target, evidence, candidates, costs, state, caller):
-    if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of {caller} must be a Model. Got {type(model).__name__} instead.")
-    (target,) = check_targets(model, [target])
-    evidence = check_findings(model, evidence, "evidence")
-    if target in evidence:
-        raise BayesCMOError(f"'{target}' is both the target and given as evidence; drop one of them")
-    state_index = target_state_index(model, target, state)
+def _setup(model, target, background, candidates, costs, state):
+    (target,) = check_targets(check_model(model), [target])
+    free_targets([target], background)
+    state_index = target_state(model, target, state)
     costs_file = getattr(costs, "source", None)
     if costs is not None and not isinstance(costs, Mapping):
         costs_file = costs
         costs = read_costs(costs, model)
     if costs is not None:
         for node, cost in costs.items():
-            if node not in model.network.states:
-                raise BayesCMOError(f"costs: unknown node '{node}'{did_you_mean(node, model.variables)}")
-            if not np.isfinite(float(cost)) or float(cost) <= 0:
-                raise BayesCMOError(f"costs: the cost of '{node}' must be a positive number, got {cost!r}")
+            check.node(model.network.states, node, "costs")
+            check.positive(cost, f"costs: the cost of '{node}'")
         costs = {n: float(c) for n, c in costs.items()}
     if candidates is None:
         pool = list(costs) if costs is not None else list(model.variables)
-        candidates = [v for v in model.variables if v in pool and v != target and v not in evidence]
+        candidates = [v for v in model.variables if v in pool and v != target and v not in background.fixed]
     else:
-        if isinstance(candidates, str):
-            candidates = [candidates]
-        candidates = list(dict.fromkeys(candidates))
+        candidates = list(dict.fromkeys(check.as_list(candidates)))
         for node in candidates:
-            if node not in model.network.states:
-                raise BayesCMOError(f"candidates: unknown node '{node}'{did_you_mean(node, model.variables)}")
+            check.node(model.network.states, node, "candidates")
             if node == target:
                 raise BayesCMOError(f"candidates: '{node}' is the target itself; measure something else")
             if costs is not None and node not in costs:
@@ -164,48 +159,51 @@ def _setup(model, target, evidence, candidates, costs, state, caller):
                 "nothing is left to measure (add a row node,cost for each measurable node)"
             )
         raise BayesCMOError(f"nothing left to measure: every node other than the target '{target}' is observed")
-    return target, evidence, candidates, costs, state_index
+    return target, candidates, costs, state_index
 
 
-def _summary_columns(name: str, values: np.ndarray, level: float) -> dict[str, float]:
-    values = np.asarray(values, dtype=float)
-    if values.ndim == 0:
-        return {name: float(values)}
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(values, [tail, 1.0 - tail])
-    return {name: float(values.mean()), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
+def _joint(net, background: Background, variables: list[str]) -> np.ndarray:
+    try:
+        return _engine.query(net, variables, [dict(background.evidence)])
+    except ZeroProbabilityEvidence:
+        raise impossible(background, net) from None
 
 
 def value_of_information(
     model: Model,
     target: str,
     *,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: Scenario | str | None = None,
+    state: str | None = None,
     candidates: Sequence[str] | None = None,
     costs: Mapping[str, float] | str | Path | None = None,
-    state: str | None = None,
     level: float = DEFAULT_LEVEL,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Rank nodes by how much measuring them would tell about ``target``.
 
-    Returns one row per candidate, best first, with columns ``node``,
-    ``mutual_information_bits``, ``expected_abs_change`` (of P(target = state),
-    default the highest state), and with ``costs`` (a ``{node: cost}`` mapping
-    or a CSV path) ``cost`` and ``bits_per_cost``; then ``rank``. Ranked by
-    bits per cost when costs are given, else by bits. Candidates default to
-    every node that is neither the target nor in the evidence; a candidate in
-    the evidence gets 0.
+    Returns one row per candidate, best first, with columns ``target``,
+    ``target_state`` (the state of the expected change: ``state``, default the
+    highest), ``node``, ``mutual_information_bits``, ``expected_abs_change``
+    (of P(target = target_state)), and with ``costs`` (a ``{node: cost}``
+    mapping or a CSV path) ``cost`` and ``bits_per_cost``; then ``rank``.
+    Ranked by bits per cost when costs are given, else by bits. The
+    background (``evidence``, ``do``, ``scenario``) is what is already known
+    or done; candidates default to every node that is neither the target nor
+    fixed by it; a named candidate in the evidence gets 0.
     """
-    target, evidence, candidates, costs, k_state = _setup(
-        model, target, evidence, candidates, costs, state, "value_of_information"
-    )
-    net = model.network
+    level = check.level(level)
+    background = Background.of(check_model(model), evidence, do, scenario)
+    target, candidates, costs, k_state = _setup(model, target, background, candidates, costs, state)
+    net = background.network(model)
     rows = []
     for node in candidates:
-        joint = _engine.query(net, [target, node], [evidence])[..., 0, :, :]  # (*batch, KT, KX)
-        row = {"node": node}
-        row.update(_summary_columns("mutual_information_bits", mutual_information_bits(joint), level))
-        row.update(_summary_columns("expected_abs_change", _expected_abs_change(joint, k_state), level))
+        joint = _joint(net, background, [target, node])[..., 0, :, :]  # (*batch, KT, KX)
+        row = {"target": target, "target_state": net.states[target][k_state], "node": node}
+        row.update(summarise(mutual_information_bits(joint), level, "mutual_information_bits"))
+        row.update(summarise(_expected_abs_change(joint, k_state), level, "expected_abs_change", main=False))
         if costs is not None:
             row["cost"] = costs[node]
             row["bits_per_cost"] = row["mutual_information_bits"] / costs[node]
@@ -214,13 +212,12 @@ def value_of_information(
     by = "bits_per_cost" if costs is not None else "mutual_information_bits"
     frame = frame.sort_values([by, "expected_abs_change"], ascending=False, kind="stable").reset_index(drop=True)
     frame["rank"] = np.arange(1, len(frame) + 1)
-    frame.attrs.update(target=target, state=net.states[target][k_state], evidence=dict(evidence))
     return frame
 
 
-def _set_information(net, target, evidence, nodes: list[str]) -> np.ndarray:
+def _set_information(net, target, background: Background, nodes: list[str]) -> np.ndarray:
     """I(T; nodes | e) in bits, exactly, from the joint P(T, nodes | e)."""
-    joint = _engine.query(net, [target, *nodes], [evidence])
+    joint = _joint(net, background, [target, *nodes])
     joint = np.take(joint, 0, axis=joint.ndim - len(nodes) - 2)  # drop the single evidence-set axis
     kt = joint.shape[-len(nodes) - 1]
     flat = joint.reshape(*joint.shape[: -len(nodes) - 1], kt, -1)
@@ -232,25 +229,27 @@ def best_measurements(
     target: str,
     k: int = 3,
     *,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | Background | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: Scenario | str | None = None,
     candidates: Sequence[str] | None = None,
     costs: Mapping[str, float] | str | Path | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """The best set of ``k`` measurements for ``target``, chosen greedily.
 
     Each step adds the candidate with the largest gain in I(T; picks | e)
     given the earlier picks (per unit cost when ``costs`` are given). Returns
-    one row per step: ``step``, ``node``, ``gain_bits``, ``set_information_bits``
+    one row per step: ``target``, ``step``, ``node``, ``gain_bits``, ``set_information_bits``
     (information of all picks so far), and with costs ``cost`` and
     ``total_cost``. With parameter draws, bits are means over draws.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise BayesCMOError(f"The 'k' parameter of best_measurements must be a positive integer. Got {k!r} instead.")
-    target, evidence, candidates, costs, _ = _setup(model, target, evidence, candidates, costs, None, "best_measurements")
-    net = model.network
-    pool = [c for c in candidates if c not in evidence]
-    if k > len(pool):
-        raise BayesCMOError(f"The 'k' parameter of best_measurements must be at most {len(pool)} (the unobserved candidates). Got {k} instead.")
+    k = check.integer(k, "k")
+    background = Background.of(check_model(model), evidence, do, scenario)
+    target, candidates, costs, _ = _setup(model, target, background, candidates, costs, None)
+    net = background.network(model)
+    pool = [c for c in candidates if c not in background.fixed]
+    k = check.integer(k, "k", 1, len(pool))
     cards = net.cards
     picks: list[str] = []
     current = 0.0
@@ -265,7 +264,7 @@ def best_measurements(
             )
         best = None
         for node in pool:
-            info = float(np.mean(_set_information(net, target, evidence, [*picks, node])))
+            info = float(np.mean(_set_information(net, target, background, [*picks, node])))
             gain = info - current
             score = gain / costs[node] if costs is not None else gain
             if best is None or score > best[0] + 1e-15:
@@ -274,11 +273,9 @@ def best_measurements(
         picks.append(node)
         pool.remove(node)
         current = info
-        row = {"step": step, "node": node, "gain_bits": max(gain, 0.0), "set_information_bits": info}
+        row = {"target": target, "step": step, "node": node, "gain_bits": max(gain, 0.0), "set_information_bits": info}
         if costs is not None:
             total_cost += costs[node]
             row.update(cost=costs[node], total_cost=total_cost)
         rows.append(row)
-    frame = pd.DataFrame(rows)
-    frame.attrs.update(target=target, evidence=dict(evidence))
-    return frame
+    return pd.DataFrame(rows)

@@ -28,8 +28,8 @@ def plot_voi(frame: pd.DataFrame, ax=None, *, top: int = 15, by: str | None = No
             fontsize=8,
             color="0.3",
         )
-    target = frame.attrs.get("target", "the target")
-    state = frame.attrs.get("state")
+    target = frame["target"].iloc[0] if "target" in frame and len(frame) else "the target"
+    state = frame["target_state"].iloc[0] if "target_state" in frame and len(frame) else None
     unit = "bits per unit cost" if by == "bits_per_cost" else "bits"
     numbers = f"; numbers: expected change of P({state})" if state else ""
     ax.set_xlabel(f"expected information ({unit}){numbers}")
@@ -43,7 +43,7 @@ def plot_sensitivity(frame: pd.DataFrame, ax=None, *, top: int = 12):
     """Tornado: the headline probability with each judgement moved down / up one confidence width."""
     shown = frame.reindex(frame["swing"].abs().sort_values(ascending=False).index).head(top)
     shown = shown.iloc[::-1]  # largest at the top
-    base = float(frame["probability"].iloc[0]) if len(frame) else 0.0
+    base = float(frame["p"].iloc[0]) if len(frame) else 0.0
     fig, ax = new_axes(ax, width=7.5, height=max(2.5, 0.34 * len(shown) + 1.3))
     y = np.arange(len(shown))
     low_colour, high_colour = PALETTE[0], PALETTE[3]
@@ -54,8 +54,8 @@ def plot_sensitivity(frame: pd.DataFrame, ax=None, *, top: int = 12):
         j.replace("baseline:", "baseline of ").replace(":", " → ").replace("_", " ") for j in shown["judgement"]
     ]
     ax.set_yticks(y, names)
-    target = frame.attrs.get("target", "target")
-    state = frame.attrs.get("state", "")
+    target = frame["target"].iloc[0] if "target" in frame and len(frame) else "target"
+    state = frame["target_state"].iloc[0] if "target_state" in frame and len(frame) else ""
     ax.set_xlabel(f"P({label(target)} = {state})")
     ax.set_title(
         f"Which judgements matter: P({label(target)} = {state}) = {base:.2f} at the elicited values",
@@ -82,10 +82,11 @@ def plot_sample_size(frame: pd.DataFrame, axes=None):
     n = frame["n"].to_numpy()
     left.fill_between(n, frame["ci_width_low"], frame["ci_width_high"], color=PALETTE[0], alpha=0.25, lw=0, label="10–90% of studies")
     left.plot(n, frame["expected_ci_width"], marker="o", color=PALETTE[0], label="expected width")
-    prior = frame.attrs.get("prior_ci_width")
+    first = frame.iloc[0] if len(frame) else {}
+    prior = first.get("prior_ci_width")
     if prior is not None:
         left.axhline(prior, color="0.4", ls="--", lw=1, label="prior (no cases)")
-    level = frame.attrs.get("level", 0.9)
+    level = first.get("level", 0.9)
     left.set_ylabel(f"{level:.0%} interval width (log-odds)")
     left.set_ylim(bottom=0)
     right.plot(n, frame["p_sign_correct"], marker="o", color=PALETTE[2], label="posterior sign right")
@@ -98,7 +99,7 @@ def plot_sample_size(frame: pd.DataFrame, axes=None):
         ax.minorticks_off()
         ax.set_xlabel("cases in the phase-2 study")
         ax.legend(fontsize=8, loc="best")
-    link = frame.attrs.get("link", "")
-    prior_kind = frame.attrs.get("prior", "elicited")
+    link = first.get("link", "")
+    prior_kind = first.get("prior", "elicited")
     fig.suptitle(f"How many cases: {label(link).replace(':', ' → ')} ({prior_kind} prior)", x=0.01, ha="left", fontsize=11)
     return fig

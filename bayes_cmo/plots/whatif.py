@@ -4,7 +4,7 @@ Each function takes a result frame from :mod:`bayes_cmo.shift` (``shift`` /
 ``sweep`` / ``compare_scenarios``), an optional ``ax`` and returns the
 Figure. Probabilities are shown in percent, changes in percentage points.
 ``labels`` maps node ids to readable names (e.g. from the theory's node
-labels); by default ``legal_agreements`` reads "Legal agreements".
+labels); by default ``node_id`` reads "Node id".
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .. import _validate
 from .._errors import BayesCMOError
 from ._style import MODE_COLOURS, PALETTE, escape, label
 
@@ -34,7 +35,7 @@ def _name(node: str, labels: Mapping[str, str] | None) -> str:
 
 def _require(frame: pd.DataFrame, columns: list[str], func: str) -> None:
     if not isinstance(frame, pd.DataFrame):
-        raise BayesCMOError(f"The 'frame' parameter of {func} must be a DataFrame. Got {type(frame).__name__} instead.")
+        _validate.instance(frame, "frame", pd.DataFrame, f"a DataFrame (a result of the matching bayes_cmo function) for {func}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise BayesCMOError(f"{func}: the frame lacks column(s) {missing}; pass the result of the matching bayes_cmo function")
@@ -43,7 +44,7 @@ def _require(frame: pd.DataFrame, columns: list[str], func: str) -> None:
 
 
 def _pick_states(frame: pd.DataFrame, target_state, func: str) -> pd.DataFrame:
-    """Keep one state per target: the given one, else its last (highest pole: synergy, dissolved)."""
+    """Keep one state per target: the given one, else its last (its highest pole)."""
     keep = []
     for target, rows in frame.groupby("target", sort=False):
         states = list(dict.fromkeys(rows["target_state"]))
@@ -51,10 +52,7 @@ def _pick_states(frame: pd.DataFrame, target_state, func: str) -> pd.DataFrame:
         if wanted is None:
             wanted = states[-1]
         if wanted not in states:
-            raise BayesCMOError(
-                f"The 'target_state' parameter of {func} must be a state of {target} ({', '.join(states)}). "
-                f"Got {wanted!r} instead."
-            )
+            raise _validate.fail(f"target_state of {func}", f"a state of {target} ({', '.join(states)})", wanted)
         keep.append(rows[rows["target_state"] == wanted])
     return pd.concat(keep)
 
@@ -66,7 +64,7 @@ def _pick_modes(frame: pd.DataFrame, mode, func: str) -> pd.DataFrame:
     present = list(dict.fromkeys(frame["mode"]))
     bad = [m for m in modes if m not in present]
     if bad:
-        raise BayesCMOError(f"The 'mode' parameter of {func} must be one of {present}. Got {bad[0]!r} instead.")
+        raise _validate.fail(f"mode of {func}", f"one of {', '.join(present)}", bad[0])
     return frame[frame["mode"].isin(modes)]
 
 
@@ -74,8 +72,7 @@ def _ranked_contexts(frame: pd.DataFrame, top: int | None, func: str) -> list[st
     impact = frame["delta"].abs().groupby(frame["context"], sort=False).max()
     order = list(impact.sort_values(ascending=False, kind="stable").index)
     if top is not None:
-        if not isinstance(top, (int, np.integer)) or top < 1:
-            raise BayesCMOError(f"The 'top' parameter of {func} must be a positive integer. Got {top!r} instead.")
+        top = _validate.integer(top, f"top of {func}")
         order = order[:top]
     return order
 
@@ -136,7 +133,7 @@ def tornado(
     interval when the frame carries draws. Without ``ax``: one panel per
     target. With ``ax``: every target (and mode) drawn dodged in that Axes.
     ``target_state`` picks the state shown (default: each target's last,
-    e.g. synergy / dissolved); ``mode`` is ``"observe"``, ``"do"`` or None
+    its highest pole); ``mode`` is ``"observe"``, ``"do"`` or None
     for all modes in the frame (dodged, coloured by mode).
     """
     _require(frame, ["context", "state", "target", "target_state", "mode", "p_baseline", "delta"], "tornado")

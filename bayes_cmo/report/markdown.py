@@ -16,31 +16,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import BayesCMOError, did_you_mean
+from .. import _validate as check
+from .._errors import BayesCMOError
 from .._files import csv_text
+from .._format import interval as _interval
+from .._format import percent as _pct
+from .._format import points as _pp
 from .._outputs import MARKER, check_output, marker_text
 from .._version import __version__
+from ..inference import headline as _headline
+from ..inference.background import check_targets
 from ..inference.claims import check_claims
 from ..network.describe import summary
-from ..inference.whatif import check_targets
-from ..network.model import Model
+from ..network.model import Model, build_model
 from ..inference.rounds import MAX_ROUNDS, survival
 from ..planning.sensitivity import judgement_sensitivity
 from ..inference.shift import compare_scenarios, shift, sweep
 from ..planning.voi import best_measurements, value_of_information
-
-
-def _pp(value: float) -> str:
-    return f"{100 * value:+.1f}"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def _interval(low: float, high: float, points: bool = False) -> str:
-    f = _pp if points else _pct
-    return f"[{f(low)}, {f(high)}]"
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -48,8 +40,8 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def _highest(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
-    """Rows of each target's highest state only (P(synergy), P(dissolved), ...)."""
-    top = {t: model.states(t)[-1] for t in frame["target"].unique()}
+    """Rows of each target's reported state only (headline.yaml's, else its highest)."""
+    top = {t: _headline.reported_state(model, t) for t in frame["target"].unique()}
     return frame[frame["target_state"] == frame["target"].map(top)]
 
 
@@ -57,19 +49,19 @@ def write_report(
     model: Model,
     out: str | Path,
     *,
-    context: str = "legal_agreements",
-    targets: Sequence[str] = ("synergy", "dissolution"),
-    n_draws: int = 1000,
-    seed: int = 0,
+    context: str | None = None,
+    targets: Sequence[str] | None = None,
     level: float = 0.9,
     rounds: int = 5,
     force: bool = False,
 ) -> Path:
     """Write ``out/report.md`` with its tables (CSV) and figures (PNG); returns ``out``.
 
-    ``model`` must come from a priors folder (point values; draws are made
-    here, ``n_draws`` with ``seed``). ``out`` is never replaced unless
-    ``force``; it is written atomically.
+    ``model`` must come from a priors folder and carry parameter draws
+    (``model.with_draws(1000, seed=0)``): every what-if answer gets an
+    interval; the claims, VOI and sensitivity use the folder's point values.
+    ``context`` and ``targets`` default to the folder's ``headline.yaml``.
+    ``out`` is never replaced unless ``force``; it is written atomically.
     """
     from ..plots.planning import plot_sensitivity, plot_voi
     from ..plots.rounds import plot_survival
@@ -79,13 +71,13 @@ def write_report(
     theory = model.theory
     if theory is None:
         raise BayesCMOError(f"{model.source}: the report needs a priors folder (links, claims, scenarios), not a network file")
-    if context not in theory.nodes:
-        raise BayesCMOError(f"context: unknown node '{context}'{did_you_mean(context, theory.nodes)}")
-    targets = check_targets(model, list(targets))
+    if model.network.batch_size is None:
+        raise check.InvalidParameter("model", "expected a model with parameter draws (model.with_draws(1000, seed=0)), got point values")
+    context = check.node(model.network.states, _headline.context(model) if context is None else context, "context")
+    targets = check_targets(model, list(_headline.targets(model)) if targets is None else targets)
     if context in targets:
         raise BayesCMOError(f"'{context}' is both the headline context and a target; drop one of them")
-    if not 1 <= rounds <= MAX_ROUNDS:
-        raise BayesCMOError(f"rounds must be from 1 to {MAX_ROUNDS}, got {rounds}")
+    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BayesCMOError(f"{out}: exists and is not a folder; choose another --out")
@@ -99,14 +91,16 @@ def write_report(
     # the one output guard: never the priors, --force only over a folder this tool wrote, checked again at the swap
     output = check_output("", out, "folder", inputs=[theory.path], force=force)
 
-    drawn = model.with_draws(n_draws, seed=seed)
+    drawn, model = model, build_model(theory, source=model.source)
+    n_draws, seed = drawn.network.batch_size, drawn.seed
     claims = check_claims(model)
     headline = shift(drawn, context, targets, level=level)
     every = sweep(drawn, targets, modes=("observe",), level=level)
     scenarios = compare_scenarios(drawn, targets, level=level) if theory.scenarios else None
-    has_loop = any(link.lag for link in theory.links) and "dissolution" in theory.nodes
-    by_round = survival(theory, rounds, n_draws=min(n_draws, 200), seed=seed, level=level) if has_loop else None
-    voi_target = "dissolution" if "dissolution" in theory.nodes else targets[0]
+    absorbing = theory.headline.absorbing
+    has_loop = any(link.lag for link in theory.links) and absorbing is not None
+    by_round = survival(drawn, rounds, level=level) if has_loop else None
+    voi_target = absorbing if absorbing is not None else targets[-1]
     voi = value_of_information(model, voi_target)
     best = best_measurements(model, voi_target, 3)
     sensitivity = judgement_sensitivity(model, targets[0])
@@ -212,7 +206,7 @@ def write_report(
                             f"{_pct(p)} {_interval(lo, hi)}"
                             for p, lo, hi in zip(by_round["p_intact"], by_round["ci_low"], by_round["ci_high"], strict=True)
                         ],
-                        "P(dissolves in this round, if intact before)": by_round["p_dissolve_in_round"].map(_pct),
+                        f"P({absorbing}={theory.headline.absorbing_state} in this round, if intact before)": by_round["p_absorbed_in_round"].map(_pct),
                     }
                 )
             ),

@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import pandas as pd
 
 from . import scales
 from .._errors import BayesCMOError, bounded, did_you_mean
-from .objects import ROLES, _ID, Claim, Link, Node, Scenario, Theory, known_node, known_state
+from .objects import ROLES, _ID, Claim, Link, Node, Headline, Scenario, Theory, known_node, known_state
 from .. import _tables
 from .._files import read_yaml
 
@@ -59,7 +57,7 @@ def load_theory(path: str | Path | None = None) -> Theory:
     """Read and validate a priors folder (default, or ``"default"``: the shipped priors).
 
     The folder holds ``nodes.yaml`` and ``links.yaml``, optionally
-    ``claims.yaml``, ``scenarios.yaml`` and ``tables/<node>.csv``.
+    ``claims.yaml``, ``scenarios.yaml``, ``headline.yaml`` and ``tables/<node>.csv``.
     """
     folder = priors_path(path)
     if folder.is_file():
@@ -77,7 +75,11 @@ def load_theory(path: str | Path | None = None) -> Theory:
     claims = _parse_claims(claims_file, nodes) if claims_file.exists() else ()
     scenarios_file = folder / "scenarios.yaml"
     scenarios = _parse_scenarios(scenarios_file, nodes) if scenarios_file.exists() else ()
-    theory = Theory(nodes=nodes, links=links, claims=claims, scenarios=scenarios, tables=tables, path=folder)
+    headline_file = folder / "headline.yaml"
+    headline = _parse_headline(headline_file, nodes, links) if headline_file.exists() else Headline()
+    theory = Theory(
+        nodes=nodes, links=links, claims=claims, scenarios=scenarios, tables=tables, path=folder, headline=headline
+    )
     _check_acyclic(theory, folder)
     _check_tables_match_links(theory, folder / "tables")
     _check_nominal_children(theory, folder / "nodes.yaml")
@@ -425,6 +427,47 @@ def _parse_scenarios(file: Path, nodes: Mapping[str, Node]) -> tuple[Scenario, .
             )
         )
     return tuple(scenarios)
+
+
+_HEADLINE_FIELDS = ("targets", "context", "absorbing", "link")
+
+
+def _parse_headline(file: Path, nodes: Mapping[str, Node], links: tuple[Link, ...]) -> Headline:
+    """``headline:`` -- targets (outcome: reported state), context, absorbing {node, state}, link FROM:TO."""
+    data = read_yaml(file)
+    if not isinstance(data, Mapping) or not isinstance(data.get("headline"), Mapping):
+        raise BayesCMOError(f"{file}: expected a top-level 'headline:' mapping (targets, context, absorbing, link)")
+    entry = data["headline"]
+    where = f"{file}: headline"
+    _check_fields(entry, _HEADLINE_FIELDS, where)
+    targets = entry.get("targets") or {}
+    if isinstance(targets, list):  # a plain list of outcomes: report each one's highest state
+        targets = {t: None for t in targets}
+    if not isinstance(targets, Mapping):
+        raise BayesCMOError(f"{where}.targets: expected a mapping outcome: reported state, got {targets!r}")
+    resolved = {}
+    for node_id, state in targets.items():
+        node = known_node(nodes, node_id, f"{where}.targets")
+        resolved[node.id] = node.states[-1] if state is None else known_state(node, state, f"{where}.targets.{node.id}")
+    context = entry.get("context")
+    if context is not None:
+        context = known_node(nodes, context, f"{where}.context").id
+    absorbing = state = None
+    if entry.get("absorbing") is not None:
+        spec = entry["absorbing"]
+        if not isinstance(spec, Mapping) or "node" not in spec:
+            raise BayesCMOError(f"{where}.absorbing: expected a mapping with 'node' (and 'state'), got {spec!r}")
+        _check_fields(spec, ("node", "state"), f"{where}.absorbing")
+        node = known_node(nodes, spec["node"], f"{where}.absorbing.node")
+        absorbing = node.id
+        state = node.states[-1] if spec.get("state") is None else known_state(node, spec["state"], f"{where}.absorbing.state")
+    link = entry.get("link")
+    if link is not None:
+        known = [other.id for other in links]
+        if str(link) not in known:
+            raise BayesCMOError(f"{where}.link: unknown link '{link}' (expected FROM:TO){did_you_mean(str(link), known)}")
+        link = str(link)
+    return Headline(targets=resolved, context=context, absorbing=absorbing, absorbing_state=state, link=link)
 
 
 def _read_table(file: Path, node: Node, nodes: Mapping[str, Node]) -> _tables.Table:

@@ -5,6 +5,7 @@ All frozen; :func:`bayes_cmo.theory.load_theory` builds them from a priors folde
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import networkx as nx
 import pandas as pd
 
 from . import scales
+from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
 
 ROLES = ("context", "mechanism", "outcome")
@@ -81,6 +83,19 @@ class Link:
     def weight_sd(self) -> float:
         return self.sd if self.sd is not None else scales.CONFIDENCE_SD[self.confidence]
 
+    @property
+    def sign_symbol(self) -> str:
+        """'+' or '-', as links.yaml writes it."""
+        return "+" if self.sign >= 0 else "-"
+
+    def with_weight(self, weight: float, sd: float | None = None, label_digits: int | None = None) -> "Link":
+        """The same link with signed ``weight`` (sign, strength and its label from it; ``sd`` if given)."""
+        w = float(weight)
+        label = f"{abs(w):.{label_digits}g}" if label_digits else f"{abs(w):g}"
+        return dataclasses.replace(
+            self, sign=-1 if w < 0 else 1, strength=abs(w), strength_label=label, sd=self.sd if sd is None else sd
+        )
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -109,6 +124,24 @@ class Scenario:
     citation: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Headline:
+    """The headline questions of a priors folder (``headline.yaml``): what verbs default to.
+
+    ``targets`` maps each headline outcome to the state reported for it;
+    ``context`` is the headline context; ``absorbing`` / ``absorbing_state`` the
+    outcome (and its state) that ends a partnership in the time view; ``link``
+    the link a sample-size plan settles by default. Any may be empty: the
+    verbs then use defaults or say which key is missing.
+    """
+
+    targets: Mapping[str, str] = field(default_factory=dict)
+    context: str | None = None
+    absorbing: str | None = None
+    absorbing_state: str | None = None
+    link: str | None = None
+
+
 @dataclass(frozen=True, eq=False)  # identity: its tables are DataFrames, which do not compare to a bool
 class Theory:
     """A validated programme theory. ``links`` includes lagged (feedback) links."""
@@ -119,6 +152,7 @@ class Theory:
     scenarios: tuple[Scenario, ...] = ()
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     path: Path | None = None
+    headline: Headline = field(default_factory=Headline)
 
     # The theory is frozen, so its derived structure is computed once (build_model asks for
     # every node's links and parents several times, and is rebuilt per judgement in sensitivity).
@@ -184,15 +218,9 @@ class Theory:
 
 def known_node(nodes: Mapping[str, Node], node_id: Any, where: str) -> Node:
     if not isinstance(node_id, str) or node_id not in nodes:
-        raise BayesCMOError(f"{where}: unknown node '{node_id}'{did_you_mean(node_id, nodes)}")
+        raise BayesCMOError(f"{where}: unknown node '{node_id}'{did_you_mean(str(node_id), nodes)}")
     return nodes[node_id]
 
 
 def known_state(node: Node, state: Any, where: str) -> str:
-    state = str(state)
-    if state not in node.states:
-        raise BayesCMOError(
-            f"{where}: unknown state '{state}' for {node.id} (expected one of {', '.join(node.states)})"
-            f"{did_you_mean(state, node.states)}"
-        )
-    return state
+    return _validate.state(node.states, node.id, state, where)

@@ -2,9 +2,9 @@
 
 Format (CSV, an Excel ``.xlsx`` workbook's first or named sheet, or a pandas DataFrame in Python)::
 
-    case_id,label,notes,legal_agreements,initial_trust,synergy
-    A01,Hospital alliance,,present,high,synergy
-    A02,GP network,coded from interviews,absent,,inertia
+    case_id,label,notes,context_a,mechanism_b,outcome_c
+    A01,Hospital alliance,,present,high,yes
+    A02,GP network,coded from interviews,absent,,no
 
 * ``case_id`` (required, unique): the case's name.
 * ``label``, ``notes`` (optional): free text, ignored by the update.
@@ -22,7 +22,7 @@ with priors tables and cost files): a UTF-8 byte-order mark, Windows line
 endings, ``;`` or tab separators (when the header has no comma), spaces around
 cells, trailing empty columns (no header, no values) and rows blank in every
 cell are accepted silently. Headers and states match case-insensitively with spaces or
-hyphens for underscores (``Legal Agreements`` is ``legal_agreements``,
+hyphens for underscores (``Context A`` is ``context_a``,
 ``Present`` is ``present``) when exactly one name matches. Anything else, such
 as ``yes`` for a node whose states are ``absent``/``present``, is an error
 with a did-you-mean.
@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _tables
+from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
 from ..network.model import Model
 
@@ -103,7 +104,7 @@ def read_cases(
     reported at once in one :class:`CaseFileError`.
     """
     if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of read_cases must be a Model. Got {type(model).__name__} instead.")
+        _validate.instance(model, "model", Model, "a Model")
     if isinstance(ignore_columns, str):
         ignore_columns = (ignore_columns,)
     net = model.network
@@ -122,9 +123,7 @@ def read_cases(
         where = table.where
         rows = [f"row {i}" for i in table.rows]  # as a spreadsheet shows it: the header is row 1
     else:
-        raise BayesCMOError(
-            f"The 'source' parameter of read_cases must be a CSV or .xlsx path or a DataFrame. Got {type(source).__name__} instead."
-        )
+        raise _validate.InvalidParameter("source", f"expected a CSV or .xlsx path or a DataFrame, got {type(source).__name__}")
     skip = {_tables.key(name) for name in ignore_columns}
     raw = table.frame[[c for c in table.frame.columns if not _ignored(c, skip)]]
     raw = _tables.canonical_columns(dataclasses.replace(table, frame=raw), known)
@@ -197,7 +196,7 @@ def read_cases(
 
 
 def _column_hint(column: str, known: Sequence[str]) -> str:
-    """did-you-mean by spelling, else the names sharing a word with the header ('Trust Level' -> initial_trust)."""
+    """did-you-mean by spelling, else the node ids sharing a word with the header ('Trust Level' -> a *_trust node)."""
     hint = did_you_mean(_tables.key(column), known) or did_you_mean(column, known)
     if hint:
         return hint

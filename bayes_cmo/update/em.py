@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _validate
 from ..engine import core as _engine
 from . import cases as cases_mod
 from .._errors import BayesCMOError, ZeroProbabilityEvidence
@@ -205,7 +206,7 @@ class UpdateResult:
 
 
 def update_priors(
-    model: Model | Theory,
+    model: Model,
     cases: pd.DataFrame | str | Path,
     *,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -214,24 +215,18 @@ def update_priors(
 ) -> UpdateResult:
     """Update a programme theory's priors with case data (blanks allowed anywhere).
 
-    ``model`` is a Model built from a priors folder (or a Theory); ``cases`` a
+    ``model`` is a Model built from a priors folder (a Theory: ``build_model(theory)``); ``cases`` a
     case CSV path or DataFrame (see :mod:`bayes_cmo.cases`). Returns an
     :class:`UpdateResult`; write it with :func:`bayes_cmo.priors_io.write_priors`.
     """
-    if isinstance(model, Theory):
-        model = build_model(model)
-    if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of update_priors must be a Model or Theory. Got {type(model).__name__} instead.")
+    _validate.instance(model, "model", Model, "a Model (build_model(theory) or load_model(path))")
     if model.theory is None:
         raise BayesCMOError(
             f"{model.source}: updating needs a priors folder (link weights and confidences); a network file has point probabilities only"
         )
-    if model.network.batch_size is not None:
-        raise BayesCMOError("The 'model' parameter of update_priors must have point values, not parameter draws.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise BayesCMOError(f"The 'max_iter' parameter of update_priors must be a positive integer. Got {max_iter!r} instead.")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
-        raise BayesCMOError(f"The 'tol' parameter of update_priors must be a positive number. Got {tol!r} instead.")
+    _validate.point_values(model.network.batch_size, "model")
+    _validate.integer(max_iter, "max_iter")
+    _validate.positive(tol, "tol")
     theory = model.theory
     model = build_model(theory, elicited_parameters(theory), source=model.source)
     cases = _as_cases(cases, model)
@@ -395,7 +390,7 @@ def _updated_links(theory: Theory, cases: pd.DataFrame, weights, sds) -> tuple[t
         w = weights.get(link.id, link.weight)
         sd = sds.get(link.id, link.weight_sd)
         links.append(
-            dataclasses.replace(link, sign=-1 if w < 0 else 1, strength=abs(w), strength_label=f"{abs(w):.4g}", sd=sd)
+            link.with_weight(w, sd=sd, label_digits=4)
             if updated else link
         )
         both = int((cases[link.source].notna() & cases[link.target].notna()).sum()) if {link.source, link.target} <= present else 0

@@ -30,20 +30,15 @@ from scipy.stats import norm
 from ..engine import core as _engine
 from . import cases as cases_mod
 from .._errors import BayesCMOError, did_you_mean
-from ..inference.whatif import DEFAULT_LEVEL, check_findings, posterior
+from .. import _validate as check
+from ..inference import headline as _headline
+from ..inference.background import Background
+from ..inference.summary import DEFAULT_LEVEL
+from ..inference.whatif import posterior
 from ..network.model import Model
 from .em import UpdateResult
 
 VERDICTS = ("strengthened", "weakened", "reversed", "consistent", "no information")
-#: Headline outcome states compared by ``compare_models``: (node, state).
-HEADLINE = (("synergy", "synergy"), ("dissolution", "dissolved"))
-HEADLINE_CONTEXT = "legal_agreements"
-
-
-def _check_level(level: float) -> float:
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
-        raise BayesCMOError(f"The 'level' parameter must be between 0 and 1. Got {level!r} instead.")
-    return float(level)
 
 
 def verdict(prior: float, low: float, high: float, informed: bool = True) -> str:
@@ -75,7 +70,7 @@ def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     informative), ``p_same_sign`` (posterior probability the link has the
     elicited direction), ``n_both`` (cases observing both ends), ``verdict``.
     """
-    z = norm.ppf(0.5 + _check_level(level) / 2)
+    z = norm.ppf(0.5 + check.level(level) / 2)
     frame = result.links.copy()
     frame["prior_low"] = frame["prior_weight"] - z * frame["prior_sd"]
     frame["prior_high"] = frame["prior_weight"] + z * frame["prior_sd"]
@@ -109,7 +104,7 @@ def data_conflict(model: Model, cases: pd.DataFrame | str) -> pd.DataFrame:
         cases = cases_mod.read_cases(cases, model)
     net = model.network
     if net.batch_size is not None:
-        raise BayesCMOError("The 'model' parameter of data_conflict must have point values, not parameter draws.")
+        check.point_values(net.batch_size, "model")
     likelihoods = cases_mod.case_likelihoods(cases, model)
     n = len(cases)
     if n == 0:
@@ -147,27 +142,31 @@ def compare_models(
     model_b: Model,
     targets: Sequence[str] | None = None,
     evidence: Mapping[str, str] | None = None,
-    context: str | None = HEADLINE_CONTEXT,
+    context: str | None = None,
 ) -> pd.DataFrame:
     """Headline queries under two versions of the priors, side by side.
 
-    For each target (default: P(synergy) and P(dissolution), the highest
-    state of each): P(target | evidence) and, when ``context`` is a node of
-    both models, its shift by that context (P(target | context = highest
-    state) - P(target | context = lowest state), observed, same ``evidence``).
+    For each target (default: the headline targets of A's ``headline.yaml``
+    at their reported states; without one, its outcomes at their highest
+    state): P(target | evidence) and, when ``context`` (default: A's headline
+    context, if any) is a node of both models, its shift by that context
+    (P(target | context = highest state) - P(target | context = lowest state),
+    observed, same ``evidence``).
     Columns: ``query``, ``target``, ``state``, ``a``, ``b``, ``difference`` (b - a).
     """
-    evidence = dict(evidence or {})
-    for model in (model_a, model_b):
-        check_findings(model, evidence, "evidence")
+    evidence = dict(Background.of(model_a, evidence).evidence)
+    Background.of(model_b, evidence)
+    if context is None:
+        context = _headline.headline(model_a).context
     if targets is None:
+        wanted = _headline.targets(model_a)
         pairs = [
-            (node, state) for node, state in HEADLINE
-            if node in model_a.network.states and node in model_b.network.states and state in model_a.states(node)
+            (node, state) for node, state in wanted.items()
+            if node in model_b.network.states and state in model_b.states(node)
         ]
         if not pairs:
             raise BayesCMOError(
-                "neither synergy nor dissolution is a node of both models; name the targets (--target NODE)"
+                f"no headline target ({', '.join(wanted) or 'none'}) is a node of both models; name the targets (--target NODE)"
             )
     else:
         pairs = []
@@ -190,15 +189,15 @@ def compare_models(
     rows = []
     for node, state in pairs:
         k = model_a.states(node).index(state)
-        values = [float(posterior(m, node, evidence)[node][k]) for m in (model_a, model_b)]
+        values = [float(posterior(m, node, evidence=evidence)[node][k]) for m in (model_a, model_b)]
         rows.append({"query": f"P({node}={state}{_given(evidence)})", "target": node, "state": state,
                      "a": values[0], "b": values[1]})
         if use_context:
             states = model_a.states(context)
             shifts = []
             for m in (model_a, model_b):
-                high = posterior(m, node, {**evidence, context: states[-1]})[node][k]
-                low = posterior(m, node, {**evidence, context: states[0]})[node][k]
+                high = posterior(m, node, evidence={**evidence, context: states[-1]})[node][k]
+                low = posterior(m, node, evidence={**evidence, context: states[0]})[node][k]
                 shifts.append(float(high - low))
             rows.append({"query": f"shift by {context}={states[-1]} vs {states[0]}", "target": node,
                          "state": state, "a": shifts[0], "b": shifts[1]})

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.sampling import forward_sample
+from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
 from ..network.model import Model
 from ..theory import Theory
@@ -60,23 +61,11 @@ def simulate_cases(
     DataFrame with columns ``case_id``, ``notes`` and one column per recorded
     node (network order), state names as strings and ``None`` for blanks.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise BayesCMOError(f"The 'n' parameter of simulate_cases must be an integer >= 0. Got {n!r} instead.")
-    if isinstance(missing, bool) or not isinstance(missing, (int, float)) or not 0.0 <= missing < 1.0:
-        raise BayesCMOError(
-            f"The 'missing' parameter of simulate_cases must be a number in [0, 1). Got {missing!r} instead."
-        )
-    if not isinstance(model, Model):
-        raise BayesCMOError(
-            f"The 'model' parameter of simulate_cases must be a Model (build_model / load_model). "
-            f"Got {type(model).__name__} instead."
-        )
+    n = _validate.integer(n, "n", 0)
+    _validate.fraction(missing, "missing", one="1 would leave every cell blank")
+    _validate.instance(model, "model", Model, "a Model (build_model / load_model)")
     net = model.network
-    if net.batch_size is not None:
-        raise BayesCMOError(
-            "The 'model' parameter of simulate_cases must have point CPTs, not parameter draws "
-            f"(it has {net.batch_size}); simulate from build_model(theory) or load_model(path)."
-        )
+    _validate.point_values(net.batch_size, "model")
     if observed is None:
         columns = list(net.variables)
     else:
@@ -115,21 +104,11 @@ def set_link_weight(theory: Theory, link_id: str, weight: float) -> Theory:
     strength change (``weight = sign * strength``). The original is untouched.
     """
     if not isinstance(theory, Theory):
-        raise BayesCMOError(
-            f"The 'theory' parameter of set_link_weight must be a Theory (load_theory). Got {type(theory).__name__} instead."
-        )
-    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating, np.integer)) or not math.isfinite(weight):
-        raise BayesCMOError(
-            f"The 'weight' parameter of set_link_weight must be a finite number. Got {weight!r} instead."
-        )
+        _validate.instance(theory, "theory", Theory, "a Theory (load_theory)")
+    _validate.finite(weight, "weight")
     link = theory.link(link_id)  # one-line error with did-you-mean
     weight = float(weight)
-    new = dataclasses.replace(
-        link,
-        sign=-1 if weight < 0 else 1,
-        strength=abs(weight),
-        strength_label=f"{abs(weight):g}",
-    )
+    new = link.with_weight(weight)
     links = tuple(new if other is link else other for other in theory.links)
     return dataclasses.replace(theory, links=links)
 
@@ -144,6 +123,6 @@ def parse_link_setting(text: str) -> tuple[str, float]:
     if not sep or ":" not in link_id or not math.isfinite(weight):
         raise BayesCMOError(
             f"--set-link '{text}' must look like FROM:TO=WEIGHT (a signed log-odds number), "
-            "e.g. legal_agreements:initial_trust=3.0"
+            "e.g. context_a:mechanism_b=3.0"
         )
     return link_id.strip(), weight

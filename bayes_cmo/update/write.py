@@ -1,7 +1,7 @@
 """Writing a complete priors folder: the updated programme theory, with provenance.
 
 ``write_priors(result, "priors_v2")`` writes ``nodes.yaml``, ``links.yaml``,
-``claims.yaml``, ``scenarios.yaml`` (copied byte for byte), ``tables/*.csv``
+``claims.yaml``, ``scenarios.yaml``, ``headline.yaml`` (copied byte for byte), ``tables/*.csv``
 (explicit tables, updated) and ``provenance.yaml`` (sha256 of every input
 priors file and of the case file, date, package version, case count, method,
 EM iterations). The folder loads with ``load_theory`` / ``--model DIR``.
@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from .. import _validate
 from .._errors import BayesCMOError
 from .._files import file_sha256, read_yaml
 from .._outputs import Output, check_output
@@ -52,9 +53,7 @@ def write_priors(
     elif isinstance(result, Theory):
         theory, source = result, result
     else:
-        raise BayesCMOError(
-            f"The 'result' parameter of write_priors must be an UpdateResult or a Theory. Got {type(result).__name__} instead."
-        )
+        _validate.instance(result, "result", (UpdateResult, Theory), "an UpdateResult or a Theory")
     out = Path(out)
     src = Path(source.path) if source.path is not None else None
     if src is not None and out.resolve() == src.resolve():
@@ -80,7 +79,7 @@ def write_priors(
     with output.folder() as tmp:
         _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml"))
         _write_yaml(tmp / "links.yaml", {"links": _link_entries(theory, src)}, _header(src, "links.yaml"))
-        for name in ("claims.yaml", "scenarios.yaml"):
+        for name in ("claims.yaml", "scenarios.yaml", "headline.yaml"):
             if src is not None and (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
         if theory.tables:
@@ -190,7 +189,7 @@ def _link_entries(theory: Theory, src: Path | None) -> list[dict]:
                 entry["evidence"] = dict(link.evidence)
             if link.citation:
                 entry["citation"] = dict(link.citation)
-        entry["sign"] = "+" if link.sign >= 0 else "-"
+        entry["sign"] = link.sign_symbol
         numeric = isinstance(entry.get("strength"), (int, float)) and not isinstance(entry.get("strength"), bool)
         if link.sd is not None or numeric or not entry.get("strength"):
             entry["strength"] = round(float(link.strength), 4)
