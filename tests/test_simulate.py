@@ -62,7 +62,7 @@ def test_set_link_weight(theory):
         parse_link_setting("legal_agreements=3")
 
 
-@pytest.mark.parametrize("kwargs, name", [({"n": -1}, "'n'"), ({"n": 3, "missing": 1.0}, "'missing'"), ({"n": 3, "observed": ["nope"]}, "unknown node")])
+@pytest.mark.parametrize("kwargs, name", [({"n": -1}, "^n: expected 0 or a positive integer, got -1$"), ({"n": 3, "missing": 1.0}, "^missing: expected a fraction"), ({"n": 3, "observed": ["nope"]}, "unknown node")])
 def test_bad_arguments(theory, kwargs, name):
     with pytest.raises(BayesCMOError, match=name):
         simulate_cases(build_model(theory), **kwargs)
