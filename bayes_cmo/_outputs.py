@@ -49,7 +49,7 @@ _MAGIC = {".png": (b"\x89PNG",), ".pdf": (b"%PDF",), ".svg": (b"<?xml", b"<svg",
 KINDS: dict[str, tuple[str, ...] | None] = {
     "csv": (".csv", ".tsv", ".txt"),
     "figure": (".png", ".pdf", ".svg"),
-    "network": (".bif", ".xmlbif", ".xml", ".net", ".xdsl"),
+    "network": (".bif", ".xmlbif", ".bifxml", ".xml", ".net", ".xdsl"),
     "xlsx": (".xlsx",),
     "text": None,
     "folder": None,

@@ -8,12 +8,14 @@ import sys
 import warnings
 from pathlib import Path
 
+import yaml
+
 from ..update.cases import read_cases
 from ..network.model import build_model, load_model
 from ..update.write import write_priors
 from ..update.refinement import compare_models, data_conflict, refine
 from ..update.simulate import parse_link_setting, set_link_weight, simulate_cases
-from ..update.em import DEFAULT_MAX_ITER, update_priors
+from ..update.em import DEFAULT_ESS, DEFAULT_MAX_ITER, METHOD, table_refinement, update_priors
 from .._errors import BayesCMOError
 from . import _common
 
@@ -47,8 +49,15 @@ def register(subparsers) -> None:
         help="a column of the case file that is not a node, to skip (repeatable; headers starting with '#' or 'note_' are skipped anyway)",
     )
     update.add_argument("--xlsx", metavar="FILE.xlsx", help="also write the link and case tables as an Excel workbook (a sheet each)")
-    update.add_argument("--out", required=True, metavar="DIR", help="new priors folder to write (never overwritten without --force)")
+    update.add_argument(
+        "--out", required=True, metavar="DIR",
+        help="new priors folder to write; for a network-file --model, a network file of the same format (never overwritten without --force)",
+    )
     _common.add_model(update)
+    update.add_argument(
+        "--ess", type=float, metavar="N",
+        help=f"for a network-file --model: equivalent sample size of each CPT column's Dirichlet prior (default {DEFAULT_ESS:g})",
+    )
     update.add_argument("--max-iter", type=_common.POSITIVE, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
     _common.add_level(update)
     update.add_argument("--report", metavar="FILE.csv", help="also write the link table as CSV")
@@ -107,11 +116,15 @@ def _print_warnings(caught) -> None:
 def run_update(args: argparse.Namespace) -> int:
     # Every check before the work: a mistake costs seconds, not an EM run.
     out = Path(args.out)
+    model = load_model(args.model)
+    if model.theory is None:
+        return _update_network(args, model)
+    if args.ess is not None:
+        raise BayesCMOError(f"--ess {args.ess:g}: only for a network-file --model; a priors folder's nodes carry their own baseline_confidence")
     # one guard for all four outputs: never an input, never one path twice, --force only over our own outputs
     outputs = _common.check_outputs(
         args, out=(args.out, "folder"), report=args.report, conflict_report=args.conflict_report, plot=args.plot
     )
-    model = load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
@@ -158,6 +171,65 @@ def run_update(args: argparse.Namespace) -> int:
     else:
         print(f"cases the theory explains poorly (data conflict > 0; {len(flagged)} of {len(conflict)}, worst first):")
         print(_common.format_table(flagged.head(10).drop(columns=["flagged"]), digits=2))
+    return 0
+
+
+def _update_network(args: argparse.Namespace, model) -> int:
+    """update --model network.bif: Dirichlet priors on every CPT, EM, a network file of the same format + provenance."""
+    from .._files import file_sha256
+    from .._version import __version__
+    from ..network.model import format_from_suffix, network_text
+
+    out = Path(args.out)
+    fmt = format_from_suffix(Path(model.source))
+    if args.ess is not None and not args.ess > 0:
+        raise BayesCMOError(f"--ess {args.ess:g}: expected a positive equivalent sample size")
+    if out.suffix.lower() not in (Path(model.source).suffix.lower(),):
+        raise BayesCMOError(
+            f"--out {out}: the update of the {fmt.upper()} network {model.source} is written as a {fmt.upper()} file; "
+            f"name it e.g. {out.with_suffix(Path(model.source).suffix).name}"
+        )
+    provenance = out.with_name(out.name + ".provenance.yaml")
+    if args.plot:
+        raise BayesCMOError("--plot: the forest plot shows link weights; a network file has none (use --report for the CPT columns)")
+    outputs = _common.check_outputs(
+        args, out=(args.out, "network"), report=args.report, out_provenance=(str(provenance), "text")
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
+    if not len(cases):
+        raise BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank); expected one row per partnership")
+    _print_warnings(caught)
+    progress = not args.quiet and sys.stderr.isatty()
+    result = update_priors(model, cases, max_iter=args.max_iter, progress=progress, ess=args.ess)
+    tables = table_refinement(result, level=args.level)
+    outputs["--out"].write_text(network_text(result.model, fmt))
+    record = {
+        "method": METHOD.split(":")[0] + f": Dirichlet priors on every CPT column (equivalent sample size {result.ess:g})",
+        "model": {"path": str(model.source), "sha256": file_sha256(Path(model.source))},
+        "cases": {"path": str(args.cases), "sha256": file_sha256(Path(args.cases)), "n": len(cases)},
+        "ess": result.ess,
+        "iterations": result.iterations,
+        "converged": result.converged,
+        "bayes_cmo": __version__,
+    }
+    text = yaml.safe_dump(record, sort_keys=False)
+    outputs["--out-provenance"].write_text(text)
+    if args.report:
+        _common.write_table(args, "report", tables)
+    _common.write_xlsx(args, {"tables": tables})
+    if args.json:
+        rows = [{k: _common._jsonable(v) for k, v in row.items()} for row in tables.to_dict(orient="records")]
+        print(json.dumps({"out": str(out), "iterations": result.iterations, "converged": result.converged, "tables": rows}, indent=2))
+        return 0
+    status = "converged" if result.converged else "did NOT converge (raise --max-iter)"
+    print(f"{len(cases)} case(s) from {args.cases}; EM {status} after {result.iterations} iteration(s); ess {result.ess:g}")
+    print(f"wrote {out} and {provenance.name} (load it with --model {out})")
+    changed = tables[tables["changed"]]
+    print(f"\nCPT columns: {len(changed)} of {len(tables)} cells moved outside their {args.level:.0%} posterior interval")
+    shown = (changed if len(changed) else tables).head(20)
+    print(_common.format_table(shown[["node", "parents", "state", "prior_p", "posterior_p", "posterior_low", "posterior_high", "n_column"]], digits=3))
     return 0
 
 

@@ -54,11 +54,16 @@ _READERS = {"bif": BIFReader, "xmlbif": XMLBIFReader, "net": NETReader, "xdsl": 
 _WRITERS = {"bif": BIFWriter, "xmlbif": XMLBIFWriter, "net": NETWriter, "xdsl": XDSLWriter}
 
 
-def read_network(path: Path, fmt: str) -> NetworkArrays:
-    """A BIF / XMLBIF / NET / XDSL file as arrays; anything pgmpy cannot read is one line naming the file."""
+def read_network(path: Path, fmt: str) -> tuple[NetworkArrays, dict[str, str]]:
+    """A BIF / XMLBIF / NET / XDSL file as arrays, and the ``label`` property of BIF/XMLBIF variables.
+
+    Anything pgmpy cannot read is one line naming the file.
+    """
     try:
         if fmt == "net":
             model = _read_hugin_net(Path(path))
+        elif fmt == "bif":
+            model = BIFReader(str(path), include_properties=True).get_model()
         else:
             model = _READERS[fmt](str(path)).get_model()
         model.check_model()
@@ -67,7 +72,8 @@ def read_network(path: Path, fmt: str) -> NetworkArrays:
         raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network ({first})") from None
     if not model.nodes():
         raise BayesCMOError(f"{path}: could not read it as a {fmt.upper()} network (no variables found)")
-    return arrays_from_pgmpy(model)
+    labels = {str(v): str(attrs["label"]).strip() for v, attrs in model.nodes(data=True) if attrs.get("label")}
+    return arrays_from_pgmpy(model), labels
 
 
 _HUGIN_COMMENT = re.compile(r'("(?:[^"\\]|\\.)*")|%[^\n]*')
@@ -85,9 +91,19 @@ def _read_hugin_net(path: Path) -> DiscreteBayesianNetwork:
         os.unlink(tmp)
 
 
-def write_network(net: NetworkArrays, path: str, fmt: str) -> None:
-    """Write ``net`` (point values) to ``path`` in ``fmt`` with pgmpy's writer."""
-    _WRITERS[fmt](to_pgmpy(net)).write(path)
+def network_text(net: NetworkArrays, fmt: str, properties: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """``net`` (point values) as the text of a ``fmt`` file, by pgmpy's writer; ``properties`` become
+    variable properties (BIF ``property``, XMLBIF ``PROPERTY``)."""
+    model = to_pgmpy(net)
+    for node, values in (properties or {}).items():
+        model.nodes[node].update(values)
+    handle, tmp = tempfile.mkstemp(suffix="." + fmt)
+    os.close(handle)
+    try:
+        _WRITERS[fmt](model).write(tmp)
+        return Path(tmp).read_text(encoding="utf-8")
+    finally:
+        os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------------
@@ -197,6 +213,6 @@ __all__ = [
     "arrays_from_pgmpy",
     "get_example_model",
     "read_network",
+    "network_text",
     "to_pgmpy",
-    "write_network",
 ]

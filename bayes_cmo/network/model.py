@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,13 @@ from ..engine import core as _engine
 from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
 from .._outputs import check_output
+from .._version import __version__
+from . import formats
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from ..theory import Theory, load_theory, priors_path
 
 #: Export formats and the suffixes a network file may have.
-FORMATS = {"bif": (".bif",), "xmlbif": (".xmlbif", ".xml"), "net": (".net",), "xdsl": (".xdsl",)}
+FORMATS = {"bif": (".bif",), "xmlbif": (".xmlbif", ".xml", ".bifxml"), "net": (".net",), "xdsl": (".xdsl",)}
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class Model:
     parameters: Parameters | None = None
     source: str = ""
     seed: int | None = None  # of the draws, and of Monte Carlo views on this model (the time view)
+
+    #: Node labels read from a network file (a theory's labels come from the theory).
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, node: str) -> str:
+        """The node's label: the theory's, the network file's, else its id."""
+        if self.theory is not None and node in self.theory.nodes:
+            return self.theory.nodes[node].label
+        return self.labels.get(node, node)
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -125,7 +137,12 @@ def load_model(path: str | Path | None = None) -> Model:
 
     if fmt in ("xmlbif", "xdsl"):
         _check_xml_network(path, fmt)  # name the missing part instead of pgmpy's internals
-    return Model(network=_pgmpy.read_network(path, fmt), source=str(path))
+    network, labels = _pgmpy.read_network(path, fmt)
+    if fmt in ("xdsl", "net"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        labels = formats.read_xdsl_view(text)[0] if fmt == "xdsl" else formats.read_net_labels(text)
+    labels = {v: label for v, label in labels.items() if v in network.states and label != v}
+    return Model(network=network, source=str(path), labels=labels)
 
 
 #: GeNIe node types other than a plain CPT, which pgmpy's XDSL reader skips.
@@ -214,11 +231,45 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
     if not path.parent.exists():
         raise BayesCMOError(f"{path.parent}: folder does not exist")
     output = check_output("", path, "network", inputs=[model.source], force=force)  # never the model it was read from
+    output.write_text(network_text(model, fmt))
+    return path
+
+
+def views(model: Model) -> dict[str, formats.NodeView]:
+    """Label, role and comment (description, then the citation of every link into it) of each node."""
+    out = {}
+    theory = model.theory
+    for v in model.variables:
+        if theory is None or v not in theory.nodes:
+            out[v] = formats.NodeView(label=model.label(v))
+            continue
+        node = theory.nodes[v]
+        lines = [node.description.strip()] if node.description.strip() else []
+        if node.source:
+            lines.append(f"Source: {node.source}")
+        for link in theory.links:
+            if link.target == v:
+                cite = link.citation or {}
+                where = "; ".join(str(cite[k]).strip() for k in ("section", "cmo") if cite.get(k))
+                lag = " (next round)" if link.lag else ""
+                lines.append(f"{link.source} -> {v} ({link.weight:+.2g} log-odds{lag}){': ' + where if where else ''}")
+        out[v] = formats.NodeView(label=node.label, role=node.role, comment="\n".join(lines))
+    return out
+
+
+def network_text(model: Model, fmt: str) -> str:
+    """The model as the text of a ``fmt`` file: pgmpy's tables plus labels, layout, colours and comments."""
     from . import _pgmpy
 
-    net = model.network
-    output.write_with(lambda tmp: _pgmpy.write_network(net, tmp, fmt))
-    return path
+    shown = views(model)
+    if fmt in ("bif", "xmlbif"):
+        return _pgmpy.network_text(model.network, fmt, {v: {"label": view.label} for v, view in shown.items()})
+    text = _pgmpy.network_text(model.network, fmt)
+    boxes = formats.layout(model.variables, model.network.parents, shown)
+    if fmt == "net":
+        return formats.decorate_net(text, shown, boxes)
+    comment = f"{model.source or 'bayes_cmo model'}; written by bayes_cmo {__version__}"
+    return formats.decorate_xdsl(text, shown, boxes, name=Path(model.source).name or "bayes_cmo", comment=comment)
 
 
 def max_abs_difference(a: Model, b: Model) -> float:

@@ -47,6 +47,7 @@ the inverse, blockwise per node; intervals are ``mean +/- z * sd``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ from ..network.model import Model, build_model
 from ..theory import Theory
 
 DEFAULT_MAX_ITER = 200
+#: Equivalent sample size of each CPT column's Dirichlet prior when updating a network file.
+DEFAULT_ESS = 10.0
 DEFAULT_TOL = 1e-7
 METHOD = (
     "MAP expectation-maximisation: exact E-step (batched einsum + reverse differentiation), "
@@ -186,10 +189,14 @@ class UpdateResult:
     ``n_observed``, ``prior_ess``, ``posterior_ess``).
     ``theory``/``model``: the updated programme theory and its network.
     ``trace``: the observed-data log-posterior after each iteration.
+    For a network file (no theory) ``prior_theory``/``theory`` are None,
+    ``links`` is empty, every node is of kind ``table``, ``ess`` is the
+    equivalent sample size of the Dirichlet priors and ``prior_alpha`` their
+    pseudo-counts (see :func:`table_refinement`).
     """
 
-    prior_theory: Theory
-    theory: Theory
+    prior_theory: Theory | None
+    theory: Theory | None
     prior: Model
     model: Model
     cases: pd.DataFrame
@@ -199,6 +206,8 @@ class UpdateResult:
     iterations: int
     converged: bool
     trace: tuple[float, ...]
+    ess: float | None = None
+    prior_alpha: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def n_cases(self) -> int:
@@ -212,6 +221,7 @@ def update_priors(
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     progress: bool = False,
+    ess: float | None = None,
 ) -> UpdateResult:
     """Update a programme theory's priors with case data (blanks allowed anywhere).
 
@@ -220,13 +230,19 @@ def update_priors(
     :class:`UpdateResult`; write it with :func:`bayes_cmo.priors_io.write_priors`.
     """
     _validate.instance(model, "model", Model, "a Model (build_model(theory) or load_model(path))")
-    if model.theory is None:
-        raise BayesCMOError(
-            f"{model.source}: updating needs a priors folder (link weights and confidences); a network file has point probabilities only"
-        )
     _validate.point_values(model.network.batch_size, "model")
     _validate.integer(max_iter, "max_iter")
     _validate.positive(tol, "tol")
+    if model.theory is None:
+        ess = DEFAULT_ESS if ess is None else ess
+        _validate.positive(ess, "ess")
+        cases = _as_cases(cases, model)
+        with _one_blas_thread():
+            return _update_network(model, cases, float(ess), max_iter, tol, progress)
+    if ess is not None:
+        raise _validate.InvalidParameter(
+            "ess", f"a network-file setting, got {ess!r}; {model.source} is a priors folder, whose nodes carry their own baseline_confidence"
+        )
     theory = model.theory
     model = build_model(theory, elicited_parameters(theory), source=model.source)
     cases = _as_cases(cases, model)
@@ -236,65 +252,66 @@ def update_priors(
 
 @dataclass(frozen=True)
 class _Fixed:
-    """What does not change during the EM: the theory, its families and prior tables."""
+    """What does not change during the EM: the prior model, its ordered-logit families, Dirichlet pseudo-counts.
 
-    theory: Theory
+    ``alpha``: the Dirichlet prior of every node whose CPT is learnt column by
+    column (roots and explicit tables of a theory; every node of a network
+    file), shaped like its CPT.
+    """
+
     model: Model
     specs: Mapping[str, object]  # node -> ordered-logit Family (nodes built from links)
-    roots: tuple[str, ...]
-    prior_tables: Mapping[str, np.ndarray]
+    alpha: Mapping[str, np.ndarray]
+    theory: Theory | None = None
 
     @classmethod
     def of(cls, theory: Theory, model: Model) -> "_Fixed":
-        roots = tuple(n for n in theory.order() if not theory.parents(n) and n not in theory.tables)
-        return cls(theory, model, families(theory), roots, {n: table_array(theory, n) for n in theory.tables})
+        roots = [n for n in theory.order() if not theory.parents(n) and n not in theory.tables]
+        alpha = {n: theory.nodes[n].baseline_confidence * np.asarray(theory.nodes[n].baseline, dtype=float) for n in roots}
+        alpha.update({n: theory.nodes[n].baseline_confidence * table_array(theory, n) for n in theory.tables})
+        return cls(model, families(theory), alpha, theory)
 
-    def prior_alpha(self, node: str) -> np.ndarray:
-        """Dirichlet pseudo-counts of a root (its baseline) or an explicit table (per parent configuration)."""
-        spec = self.theory.nodes[node]
-        prior = self.prior_tables[node] if node in self.prior_tables else np.asarray(spec.baseline, dtype=float)
-        return spec.baseline_confidence * prior
+    @classmethod
+    def of_network(cls, model: Model, ess: float) -> "_Fixed":
+        """Every CPT column a Dirichlet with ``ess`` pseudo-observations spread as the file's probabilities."""
+        return cls(model, {}, {v: ess * np.asarray(c, dtype=float) for v, c in model.network.cpts.items()})
 
 
 @dataclass(frozen=True)
 class _Parameters:
-    """One EM iterate: ordered-logit parameters (``theta``), root baselines and explicit tables."""
+    """One EM iterate: ordered-logit parameters (``theta``) and the column-wise CPTs (``tables``)."""
 
     theta: Mapping[str, np.ndarray]
-    baselines: Mapping[str, np.ndarray]
     tables: Mapping[str, np.ndarray]
 
     @classmethod
     def prior(cls, fixed: _Fixed) -> "_Parameters":
-        params = elicited_parameters(fixed.theory)
+        start = dict(fixed.model.network.cpts)
+        if fixed.theory is not None:
+            params = elicited_parameters(fixed.theory)
+            start.update({n: np.asarray(params.baselines[n], dtype=float) for n in fixed.alpha if n not in fixed.theory.tables})
+            start.update({n: table_array(fixed.theory, n) for n in fixed.theory.tables})
         return cls(
             theta={node: spec.prior_mode() for node, spec in fixed.specs.items()},
-            baselines={node: np.asarray(params.baselines[node], dtype=float) for node in fixed.roots},
-            tables=dict(fixed.prior_tables),
+            tables={n: start[n] for n in fixed.alpha},
         )
 
 
 def _m_step(fixed: _Fixed, current: _Parameters, counts: Mapping[str, np.ndarray]) -> _Parameters:
-    """Dirichlet posterior means for roots and tables, the MAP for nodes built from links."""
-    baselines = {}
-    for node in fixed.roots:
-        alpha = fixed.prior_alpha(node) + counts[node]
-        baselines[node] = alpha / alpha.sum()
+    """Dirichlet posterior means column by column, the MAP for nodes built from links."""
     tables = {}
-    for node in fixed.prior_tables:
-        alpha = fixed.prior_alpha(node) + counts[node]
+    for node, prior in fixed.alpha.items():
+        alpha = prior + counts[node]
         tables[node] = alpha / alpha.sum(axis=0, keepdims=True)
     theta = {node: spec.fit(current.theta[node], counts=counts[node]) for node, spec in fixed.specs.items()}
-    return _Parameters(theta=theta, baselines=baselines, tables=tables)
+    return _Parameters(theta=theta, tables=tables)
 
 
 def _cpts(fixed: _Fixed, params: _Parameters) -> dict[str, np.ndarray]:
     out = {}
-    for node in fixed.theory.order():
+    for node in fixed.model.variables:
         if node in params.tables:
             out[node] = params.tables[node]
-        elif node in params.baselines:
-            out[node] = params.baselines[node]
         else:
             shape = fixed.model.network.cpts[node].shape
             out[node] = fixed.specs[node].probabilities(params.theta[node]).reshape(shape)
@@ -303,10 +320,7 @@ def _cpts(fixed: _Fixed, params: _Parameters) -> dict[str, np.ndarray]:
 
 def _log_prior(fixed: _Fixed, params: _Parameters) -> float:
     total = 0.0
-    for node in fixed.roots:
-        total += float(fixed.prior_alpha(node) @ np.log(params.baselines[node]))
-    for node in fixed.prior_tables:
-        alpha = fixed.prior_alpha(node)
+    for node, alpha in fixed.alpha.items():
         total += float(np.sum(np.where(alpha > 0, alpha * np.log(np.clip(params.tables[node], 1e-300, None)), 0.0)))
     for node, spec in fixed.specs.items():
         total += spec.log_prior(params.theta[node])[0]
@@ -414,14 +428,14 @@ def _updated_nodes(fixed: _Fixed, params: _Parameters, cases: pd.DataFrame) -> t
     """The nodes with posterior baselines and equivalent sample sizes, and the nodes table of :class:`UpdateResult`."""
     observed = cases_mod.observed_counts(cases)
     nodes, rows = {}, []
-    for node_id, node in fixed.theory.nodes.items():
+    for node_id, node in fixed.theory.nodes.items():  # a theory's update
         n_obs = observed.get(node_id, 0)
         if node_id in fixed.specs:
             kind, baseline = "links", fixed.specs[node_id].implied_baseline(params.theta[node_id])
-        elif node_id in fixed.prior_tables:
+        elif node_id in fixed.theory.tables:
             kind, baseline = "table", np.asarray(node.baseline)
         else:
-            kind, baseline = "root", params.baselines[node_id]
+            kind, baseline = "root", params.tables[node_id]
         baseline = np.clip(baseline, 1e-12, None)
         nodes[node_id] = dataclasses.replace(
             node,
@@ -457,6 +471,66 @@ def _update(theory: Theory, model: Model, cases: pd.DataFrame, max_iter: int, to
         converged=run.converged,
         trace=run.trace,
     )
+
+
+def _update_network(model: Model, cases: pd.DataFrame, ess: float, max_iter: int, tol: float, progress: bool) -> UpdateResult:
+    """EM on a network file: every CPT column a Dirichlet(``ess`` x the file's column), posterior means."""
+    fixed = _Fixed.of_network(model, ess)
+    estep = _EStep(model, cases)
+    run = _iterate(fixed, estep, max_iter, tol, progress)
+    observed = cases_mod.observed_counts(cases)
+    nodes = pd.DataFrame(
+        [{"node": v, "kind": "table", "n_observed": observed.get(v, 0), "prior_ess": ess, "posterior_ess": ess + observed.get(v, 0)}
+         for v in model.variables]
+    )
+    network = _engine.with_cpts(model.network, **{v: np.asarray(run.cpts[v]) for v in model.variables})
+    posterior = dataclasses.replace(model, network=network, source=f"{model.source} updated with {len(cases)} case(s)")
+    links = pd.DataFrame(columns=["link", "source", "target", "prior_weight", "prior_sd", "posterior_weight", "posterior_sd", "n_both", "updated"])
+    return UpdateResult(
+        prior_theory=None, theory=None, prior=model, model=posterior, cases=cases, links=links, nodes=nodes,
+        counts=run.counts, iterations=run.iterations, converged=run.converged, trace=run.trace,
+        ess=ess, prior_alpha=dict(fixed.alpha),
+    )
+
+
+def table_refinement(result: UpdateResult, level: float = 0.9) -> pd.DataFrame:
+    """Prior vs posterior CPT columns of a network-file update, one row per node, parent configuration and state.
+
+    Columns: ``node``, ``parents`` (``A=a0, B=b1``; empty for a root), ``state``,
+    ``prior_p``, ``prior_low``, ``prior_high``, ``posterior_p``, ``posterior_low``,
+    ``posterior_high`` (central ``level`` intervals of the Dirichlet's Beta
+    marginals: prior ``alpha``, posterior ``alpha`` + the expected counts at the
+    estimate), ``n_column`` (expected cases in that parent configuration) and
+    ``changed``: True when the posterior interval excludes the prior value.
+    """
+    from scipy.stats import beta as _beta
+
+    if not result.prior_alpha:
+        raise BayesCMOError("table_refinement needs the update of a network file (refine() reports a theory's links)")
+    if not 0.0 < level < 1.0:
+        raise BayesCMOError(f"The 'level' parameter of table_refinement must be between 0 and 1. Got {level!r} instead.")
+    tail = (1.0 - level) / 2.0
+    net = result.prior.network
+    rows = []
+    for v in net.variables:
+        prior = np.asarray(result.prior_alpha[v], dtype=float)
+        post = prior + result.counts[v]
+        parents = net.parents[v]
+        grids = [range(len(net.states[p])) for p in parents]
+        for config in itertools.product(*grids):
+            a0, a1 = prior[(slice(None), *config)], post[(slice(None), *config)]
+            names = ", ".join(f"{p}={net.states[p][i]}" for p, i in zip(parents, config, strict=True))
+            for k, state in enumerate(net.states[v]):
+                lo0, hi0 = _beta.ppf([tail, 1 - tail], a0[k], a0.sum() - a0[k]) if 0 < a0[k] < a0.sum() else (a0[k] / a0.sum(),) * 2
+                lo1, hi1 = _beta.ppf([tail, 1 - tail], a1[k], a1.sum() - a1[k]) if 0 < a1[k] < a1.sum() else (a1[k] / a1.sum(),) * 2
+                p0 = a0[k] / a0.sum()
+                rows.append(
+                    {"node": v, "parents": names, "state": state, "prior_p": p0, "prior_low": float(lo0), "prior_high": float(hi0),
+                     "posterior_p": float(result.model.network.cpts[v][(k, *config)]), "posterior_low": float(lo1),
+                     "posterior_high": float(hi1), "n_column": float(a1.sum() - a0.sum()),
+                     "changed": bool(p0 < lo1 or p0 > hi1)}
+                )
+    return pd.DataFrame(rows)
 
 
 def _table_frame(theory: Theory, node: str, array: np.ndarray) -> pd.DataFrame:
