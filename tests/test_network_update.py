@@ -72,7 +72,7 @@ def test_table_refinement_intervals(asia):
 def test_ess_only_for_network_files(toy_model, asia):
     with pytest.raises(BayesCMOError, match="ess: a network-file setting"):
         update_priors(toy_model, simulate_cases(toy_model, 3, seed=1), ess=5)
-    with pytest.raises(BayesCMOError, match="'ess' parameter of update_priors must be a positive number"):
+    with pytest.raises(BayesCMOError, match="ess: expected a positive number, got 0"):
         update_priors(asia, simulate_cases(asia, 3, seed=1), ess=0)
 
 
