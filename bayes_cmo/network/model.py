@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,21 @@ class Model:
 
     def states(self, node: str) -> tuple[str, ...]:
         return self.network.states[node]
+
+    def marginals(
+        self,
+        targets: "str | Sequence[str]",
+        evidence: "Mapping[str, str] | None" = None,
+        do: "Mapping[str, str] | None" = None,
+    ) -> dict[str, np.ndarray]:
+        """``P(target | evidence, do(...))`` per target: ``(K,)``, or ``(D, K)`` with draws.
+
+        The fast path for many single queries on one model (a what-if page, a
+        notebook loop): numpy arrays, no table; the pruned network, the plan and
+        its evidence-free part are cached per query pattern on first use.
+        """
+        targets = [targets] if isinstance(targets, str) else targets
+        return _engine.single_marginals(self.network, targets, evidence, do)
 
     def with_draws(self, n_draws: int, seed: int | None = 0) -> "Model":
         """The same theory with ``n_draws`` parameter draws on a batch axis."""

@@ -57,7 +57,6 @@ import contextlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import expit, logit
 
 from ..network.elicitation import link_design
@@ -223,6 +222,8 @@ class Family:
 
     def fit(self, theta0: np.ndarray, counts: np.ndarray | None = None, q: np.ndarray | None = None) -> np.ndarray:
         """The MAP from ``theta0``: L-BFGS-B with the analytic gradient."""
+        from scipy.optimize import minimize  # lazy: slow to import, and only fitting needs it
+
         res = minimize(
             self.objective, np.asarray(theta0, dtype=float), args=(counts, q), jac=True, method="L-BFGS-B", options=_OPTIONS
         )
