@@ -621,9 +621,12 @@ def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_
     return _compile(net, qvars, evars, (), n_sets)
 
 
-def _check_size(net: NetworkArrays, plan: _Plan, what: str) -> None:
+def _check_size(
+    net: NetworkArrays, plan: _Plan, qvars: Sequence[str], evars: Sequence[str], wrt: Sequence[str] = ()
+) -> None:
     """Refuse in one line, before any work, a plan whose tables cannot fit however the sets are chunked."""
     if plan.largest_one > MAX_TABLE_ELEMENTS:
+        what = _describe_query(qvars, evars, wrt)
         gib = plan.largest_one * 8 / 2**30
         raise PlanTooLarge(
             f"{what} on this {len(net.variables)}-variable network would need a table of "
@@ -713,7 +716,7 @@ def _joint(net: NetworkArrays, qvars: tuple[str, ...], ev: _Evidence) -> np.ndar
     evars = tuple(ev.likelihoods)
     n_sets = 1 if ev.n_sets is None else ev.n_sets
     plan = _plan(net, qvars, evars, n_sets if evars else 0)
-    _check_size(net, plan, _describe_query(qvars, evars))
+    _check_size(net, plan, qvars, evars)
     chunks = _chunks(ev.likelihoods, n_sets, plan.largest)
     if chunks is not None:
         parts = [_joint(net, qvars, _Evidence(sub, n, None, ())) for sub, n in chunks]
@@ -924,7 +927,7 @@ def single_marginals(
     out = {}
     for q in qvars:
         plan = _plan(work, (q,), evars, 1 if evars else 0)
-        _check_size(work, plan, _describe_query((q,), evars))
+        _check_size(work, plan, (q,), evars)
         values = dict(_leaves(work, plan))
         n_cpts = len(plan.kept)
         for j, m in enumerate(likes):
@@ -1023,7 +1026,7 @@ def _differentiate(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     evars = tuple(likelihoods)
     plan = _compile(net, (), evars, wrt, n_sets if evars else 0)
-    _check_size(net, plan, _describe_query((), evars, wrt))
+    _check_size(net, plan, (), evars, wrt)
     chunks = _chunks(likelihoods, n_sets, plan.largest)
     if chunks is not None:
         parts = [_differentiate(net, sub, n, wrt) for sub, n in chunks]

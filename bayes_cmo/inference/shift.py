@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
 
 from ..engine import core as _engine
 from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
@@ -192,6 +191,8 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
     ``p`` and ``base`` broadcast against each other; the result's arrays have
     their shape without the draw axis.
     """
+    from scipy.special import logit  # lazy: slow to import, and a single query does not need it
+
     p, base = np.broadcast_arrays(p, base)
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = p - base

@@ -18,7 +18,6 @@ import pandas as pd
 
 from .._errors import BayesCMOError, did_you_mean
 from .._files import folder_atomically
-from .._version import __version__
 from ..inference.claims import check_claims
 from ..network.describe import summary
 from ..inference.whatif import check_targets
@@ -131,6 +130,8 @@ def write_report(
         tables["rounds.csv"] = by_round
 
 
+
+    from .._version import __version__  # lazy: importlib.metadata is slow to import
 
     lines = [
         "# Programme theory in numbers",

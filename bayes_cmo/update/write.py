@@ -32,7 +32,6 @@ import yaml
 
 from .._errors import BayesCMOError
 from .._files import file_sha256, folder_atomically, read_yaml
-from .._version import __version__
 from ..theory import Theory, load_theory
 from .em import METHOD, UpdateResult
 
@@ -97,6 +96,8 @@ def priors_hashes(folder: Path) -> dict[str, str]:
 
 def _provenance(result, src: Path | None) -> dict[str, Any]:
 
+
+    from .._version import __version__  # lazy: importlib.metadata is slow to import
 
     record: dict[str, Any] = {
         "created_by": f"bayes_cmo {__version__}",
