@@ -399,12 +399,14 @@ def ancestral_set(net: NetworkArrays, variables: Iterable[str]) -> list[str]:
     return [v for v in net.variables if v in keep]
 
 
-# Contractions whose greedy path costs more than this many flops (roughly
-# 10 ms and up) get a randomised-greedy search too; the plan is cached, so the
-# extra planning time (bounded by _SEARCH_SECONDS) pays for itself on reuse.
+# Contractions whose greedy path costs more than this many flops (roughly a
+# second and up) get a randomised-greedy search too, bounded by _SEARCH_SECONDS.
+# Below that the search cost more than it saved: on the 1,000-draw sweep (2e7
+# flops) it added 0.3 s per plan to a command's start and did not speed up
+# the contraction measurably.
 # Small contractions (up to _OPTIMAL_TERMS operands) get opt_einsum's exact
 # dynamic-programming path instead: it is found in milliseconds there.
-_SEARCH_ABOVE_FLOPS = 1e7
+_SEARCH_ABOVE_FLOPS = 1e9
 _SEARCH_SECONDS = 0.3
 _OPTIMAL_TERMS = 8
 
