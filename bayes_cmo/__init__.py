@@ -11,7 +11,6 @@ Importing this package does not import pgmpy (slow); the functions that need it 
 """
 
 from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from ._version import __version__
 from .inference import check_claims, compare_scenarios, mean_score, posterior, shift, survival, sweep, unroll, what_if
 from .network import (
     Model,
@@ -89,3 +88,13 @@ __all__ = [
     "write_priors",
     "write_report",
 ]
+
+
+def __getattr__(name: str):
+    # the version is read from package metadata only when asked for: importlib.metadata
+    # takes longer to import than a query takes to answer
+    if name == "__version__":
+        from ._version import __version__
+
+        return __version__
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

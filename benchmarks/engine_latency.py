@@ -8,12 +8,27 @@
    target, 20 evidence sets, as one engine call; pgmpy loops over a subset of
    draws (building the model per draw, then 20 VE queries) and is scaled up.
 
+3. End to end: the command ``bayes-cmo sweep --json --draws 1000 --target
+   synergy --target dissolution`` (start-up, model build, sweep, output; median
+   of --runs whole processes, wall and CPU) against a pgmpy VariableElimination
+   loop over the same queries (every context state and the baseline, both
+   targets, per draw, network build included), timed on a few draws and scaled
+   to 1,000, in the same run; and ``bayes-cmo query --target synergy`` against
+   ``python -c "import pandas"`` (whole processes, interleaved).
+
 Answers are checked against each other before timing is reported.
+
+    python benchmarks/engine_latency.py [--runs 5] [--pgmpy-draws 3]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -22,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bayes_cmo import engine  # noqa: E402
 from bayes_cmo.network import _pgmpy as adapter  # noqa: E402
@@ -64,7 +80,61 @@ SINGLE = {
 }
 
 
-def main() -> None:
+def whole_process(argv: list[str], runs: int) -> tuple[float, float]:
+    """(median wall seconds, median CPU seconds) of ``runs`` runs of a command, output discarded."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def end_to_end(runs: int, pgmpy_draws: int) -> None:
+    from sweep import TARGETS, one_draw, pgmpy_sweep_one_draw  # benchmarks/sweep.py
+
+    import bayes_cmo as bc
+
+    cli = shutil.which("bayes-cmo") or "bayes-cmo"
+    sweep_cmd = [cli, "sweep", "--json", "--draws", "1000", *(a for t in TARGETS for a in ("--target", t))]
+    query_cmd = [cli, "query", "--target", "synergy"]
+    pandas_cmd = [sys.executable, "-c", "import pandas"]
+    q_wall, q_cpu, p_wall, p_cpu = [], [], [], []
+    for _ in range(runs):  # interleaved, so drift in the machine's speed hits both
+        w, c = whole_process(query_cmd, 1)
+        q_wall.append(w), q_cpu.append(c)
+        w, c = whole_process(pandas_cmd, 1)
+        p_wall.append(w), p_cpu.append(c)
+    t_cmd, c_cmd = whole_process(sweep_cmd, runs)
+
+    model = bc.load_model().with_draws(pgmpy_draws, seed=0)
+    contexts = model.theory.by_role("context")
+    per_draw = []
+    for i in range(pgmpy_draws):
+        net_i = one_draw(model.network, i)
+        t = time.perf_counter()
+        pgmpy_sweep_one_draw(net_i, contexts, TARGETS)
+        per_draw.append(time.perf_counter() - t)
+    t_pg = statistics.median(per_draw) * 1000
+    med = statistics.median
+    print(f"\nend to end (whole processes, median of {runs}):")
+    print(f"  bayes-cmo query --target synergy   {med(q_wall):.3f} s wall, {med(q_cpu):.3f} s CPU")
+    print(f"  python -c 'import pandas'          {med(p_wall):.3f} s wall, {med(p_cpu):.3f} s CPU")
+    ratios = [a / b for a, b in zip(q_wall, p_wall)]
+    print(f"  query / import pandas: {med(ratios):.2f}x wall (pair by pair), {med(q_cpu) / med(p_cpu):.2f}x CPU")
+    print(f"  {' '.join(['bayes-cmo', *sweep_cmd[1:]])}: {t_cmd:.3f} s wall, {c_cmd:.3f} s CPU")
+    print(f"  pgmpy VE loop, same queries, 1,000 draws (scaled from {pgmpy_draws}): {t_pg:.1f} s")
+    print(f"  whole command vs pgmpy loop: {t_pg / t_cmd:,.0f}x (wall), {t_pg / c_cmd:,.0f}x (CPU)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each command")
+    parser.add_argument("--pgmpy-draws", type=int, default=3)
+    args = parser.parse_args(argv)
     t0 = time.perf_counter()
     from bayes_cmo.network import _pgmpy
 
@@ -131,6 +201,7 @@ def main() -> None:
     for label, a, b, first in rows:
         print(f"{label:<{w}}  {fmt(a):>13}  {fmt(b):>11}  {b / a:7.1f}x  {fmt(first):>13}")
     print(f"\nbatched: max |ours - pgmpy| over checked draws = {diff:.2e}")
+    end_to_end(args.runs, args.pgmpy_draws)
     print(f"total wall time {time.perf_counter() - t0:.1f} s")
 
 

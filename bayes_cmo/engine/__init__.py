@@ -5,6 +5,7 @@ Knows nothing of theories or pgmpy; the network stage hands it arrays.
 
 from .core import (
     NetworkArrays,
+    PlanTooLarge,
     ancestral_set,
     differentiate,
     evidence_likelihoods,
@@ -12,6 +13,7 @@ from .core import (
     marginals,
     probability_of_evidence,
     query,
+    single_marginals,
     smallest_conflict,
     with_cpts,
 )
@@ -19,6 +21,7 @@ from .sampling import forward_sample
 
 __all__ = [
     "NetworkArrays",
+    "PlanTooLarge",
     "ancestral_set",
     "differentiate",
     "evidence_likelihoods",
@@ -27,6 +30,7 @@ __all__ = [
     "marginals",
     "probability_of_evidence",
     "query",
+    "single_marginals",
     "smallest_conflict",
     "with_cpts",
 ]

@@ -25,6 +25,7 @@ live in :mod:`bayes_cmo.network._pgmpy`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = [
     "marginals",
     "probability_of_evidence",
     "query",
+    "single_marginals",
     "with_cpts",
 ]
 
@@ -168,6 +170,7 @@ class NetworkArrays:
         object.__setattr__(self, "parents", MappingProxyType(parents))
         object.__setattr__(self, "cpts", MappingProxyType(cpts))
         object.__setattr__(self, "_batch_size", batch)
+        object.__setattr__(self, "_cache", {})  # plans' constant parts etc., per instance
 
     @property
     def batch_size(self) -> int | None:
@@ -396,11 +399,16 @@ def ancestral_set(net: NetworkArrays, variables: Iterable[str]) -> list[str]:
     return [v for v in net.variables if v in keep]
 
 
-# Contractions whose greedy path costs more than this many flops (roughly
-# 10 ms and up) get a randomised-greedy search too; the plan is cached, so the
-# extra planning time (bounded by _SEARCH_SECONDS) pays for itself on reuse.
-_SEARCH_ABOVE_FLOPS = 1e7
+# Contractions whose greedy path costs more than this many flops (roughly a
+# second and up) get a randomised-greedy search too, bounded by _SEARCH_SECONDS.
+# Below that the search cost more than it saved: on the 1,000-draw sweep (2e7
+# flops) it added 0.3 s per plan to a command's start and did not speed up
+# the contraction measurably.
+# Small contractions (up to _OPTIMAL_TERMS operands) get opt_einsum's exact
+# dynamic-programming path instead: it is found in milliseconds there.
+_SEARCH_ABOVE_FLOPS = 1e9
 _SEARCH_SECONDS = 0.3
+_OPTIMAL_TERMS = 8
 
 
 # Evidence sets are contracted in chunks when the plan's largest intermediate
@@ -408,8 +416,29 @@ _SEARCH_SECONDS = 0.3
 _MAX_INTERMEDIATE = 2**24
 
 
+def _default_table_limit() -> int:
+    """float64 elements one intermediate may hold: a quarter of physical memory (1 GiB if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // 8
+    except (AttributeError, ValueError, OSError):
+        return 2**27
+
+
+#: A query whose plan needs a single table larger than this many numbers (even
+#: for one evidence set) is refused in one line before any work (MemoryError
+#: or swapping otherwise). Module-level so a caller may lower or raise it.
+MAX_TABLE_ELEMENTS = _default_table_limit()
+
+
+class PlanTooLarge(BayesCMOError):
+    """The contraction plan of a query needs a table larger than :data:`MAX_TABLE_ELEMENTS`."""
+
+
 def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> tuple[list, int]:
     """(contraction path, its largest intermediate size in elements)."""
+    if len(shapes) <= _OPTIMAL_TERMS:
+        path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="dp")
+        return path, int(info.largest_intermediate)
     path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
     if info.opt_cost > _SEARCH_ABOVE_FLOPS:
         search = opt_einsum.RandomGreedy(max_repeats=64, max_time=_SEARCH_SECONDS)
@@ -419,9 +448,45 @@ def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> tuple[list, int]:
     return path, int(info.largest_intermediate)
 
 
-@dataclass(frozen=True)
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_SORTED = "".join(sorted(_LETTERS))
+
+
+def _ascii(eq: str) -> str:
+    """``eq`` with its own letters a-zA-Z: numpy's einsum takes 52 ASCII letters, a network may have thousands.
+
+    Each pairwise step is relabelled on its own, so only the indices one step
+    touches count against numpy's limit.
+    """
+    if eq.isascii():
+        return eq
+    # numpy sums over labels in code-point order: keep that order, so results do not depend on the relabelling
+    chars = sorted(set(eq) - set(",->"))
+    if len(chars) > len(_LETTERS):
+        raise PlanTooLarge(
+            f"one contraction step joins {len(chars)} variables; numpy's einsum takes at most {len(_LETTERS)}"
+        )
+    return eq.translate(str.maketrans(dict(zip(chars, _ASCII_SORTED))))
+
+
+_STRUCTURE_IDS: dict[tuple, int] = {}
+
+
+def _structure_id(net: NetworkArrays) -> int:
+    """A small int per distinct structure, so plan keys hash fast on big networks."""
+    sid = net._cache.get("structure_id")
+    if sid is None:
+        sid = _STRUCTURE_IDS.setdefault(net._structure, len(_STRUCTURE_IDS))
+        net._cache["structure_id"] = sid
+    return sid
+
+
+@dataclass(frozen=True, eq=False)
 class _Plan:
-    """A compiled contraction: leaves are ``kept`` CPTs, then ``evars`` likelihoods."""
+    """A compiled contraction: leaves are ``kept`` CPTs, then ``evars`` likelihoods.
+
+    Identity-hashed: it keys per-network caches of its constant part.
+    """
 
     kept: tuple[str, ...]
     evars: tuple[str, ...]
@@ -433,6 +498,9 @@ class _Plan:
     backward: tuple[tuple[int, tuple[tuple[int, str, tuple[int, ...], tuple | None, tuple], ...]], ...]
     wanted: tuple[int, ...]  # leaf ids of the differentiated CPTs, in ``wrt`` order
     largest: int  # elements of the largest intermediate (or adjoint)
+    largest_one: int  # the same for a single evidence set (what chunking cannot reduce)
+    # the forward steps that do not involve any likelihood: fixed for a network, computed once
+    n_constant: int = 0
 
 
 def _compile(
@@ -443,7 +511,7 @@ def _compile(
     n_sets: int,
 ) -> _Plan:
     """Plan for ``P(qvars, e)`` (and, with ``wrt`` and no ``qvars``, dZ/dCPT), cached by structure."""
-    key = (net._structure, qvars, evars, wrt, net.batch_size, n_sets)
+    key = (_structure_id(net), qvars, evars, wrt, net.batch_size, n_sets)
     hit = _PLAN_CACHE.get(key)
     if hit is not None:
         _PLAN_CACHE.move_to_end(key)
@@ -473,13 +541,14 @@ def _compile(
     def adjoint(term: str) -> str:  # a term's derivative carries every output index
         return "".join(c for c in term if c not in out) + out
 
-    def n_elements(term: str) -> int:
-        return int(np.prod([size[c] for c in term], dtype=np.int64))
+    def n_elements(term: str, one: bool = False) -> int:
+        return int(np.prod([1 if one and c == e else size[c] for c in term], dtype=np.int64))
 
     path: list = []
     if n_leaves > 1:
         path, _ = _choose_path(",".join(terms) + "->" + out, [tuple(size[c] for c in t) for t in terms])
     index = dict(enumerate(terms))
+    varying = {i: i >= len(kept) for i in range(n_leaves)}  # depends on the likelihoods
     live = list(range(n_leaves))
     steps: list[tuple[tuple[int, ...], int]] = []
     for positions in path:
@@ -490,18 +559,25 @@ def _compile(
         union = "".join(dict.fromkeys("".join(index[i] for i in ids)))
         new = len(index)
         index[new] = last_out("".join(c for c in union if c in needed))
+        varying[new] = any(varying[i] for i in ids)
         steps.append((ids, new))
         live.append(new)
+    # constant steps first (their order among themselves kept): run once per network
+    steps = [s for s in steps if not varying[s[1]]] + [s for s in steps if varying[s[1]]]
+    n_constant = sum(not varying[new] for _, new in steps)
     final = live[0] if live else -1
-    final_eq = None if not live or index[final] == out else f"{index[final]}->{out}"
+    final_eq = None if not live or index[final] == out else _ascii(f"{index[final]}->{out}")
     largest = max((n_elements(t) for t in index.values()), default=1)
+    largest_one = max((n_elements(t, True) for t in index.values()), default=1)
 
     wanted = tuple(kept.index(v) for v in wrt)
     below = {i: i in wanted for i in range(n_leaves)}  # a wanted CPT at or below this node
     for ids, new in steps:
         below[new] = any(below[i] for i in ids)
     backward = []
-    for ids, new in reversed(steps):
+    by_output = {new: ids for ids, new in steps}
+    for new in sorted(by_output, reverse=True):  # outputs before their inputs
+        ids = by_output[new]
         if not below[new]:
             continue
         grad_new = adjoint(index[new])
@@ -517,19 +593,24 @@ def _compile(
             if present != target:  # indices summed within this operand alone: broadcast back
                 reshape = tuple(size[c] if c in have else 1 for c in target)
             eq = ",".join([grad_new, *(index[j] for j in others)]) + "->" + present
-            ops.append((i, eq, others, reshape, tuple(size[c] for c in target)))
+            ops.append((i, _ascii(eq), others, reshape, tuple(size[c] for c in target)))
             largest = max(largest, n_elements(target))
+            largest_one = max(largest_one, n_elements(target, True))
         backward.append((new, tuple(ops)))
     plan = _Plan(
         kept=kept,
         evars=evars,
         has_d=has_d,
-        forward=tuple((ids, new, ",".join(index[i] for i in ids) + "->" + index[new]) for ids, new in steps),
+        forward=tuple(
+            (ids, new, _ascii(",".join(index[i] for i in ids) + "->" + index[new])) for ids, new in steps
+        ),
         final=final,
         final_eq=final_eq,
         backward=tuple(backward),
         wanted=wanted,
         largest=largest,
+        largest_one=largest_one,
+        n_constant=n_constant,
     )
     _PLAN_CACHE[key] = plan
     if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
@@ -542,16 +623,61 @@ def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_
     return _compile(net, qvars, evars, (), n_sets)
 
 
-def _forward(net: NetworkArrays, plan: _Plan, likelihoods: Mapping[str, np.ndarray]) -> dict[int, np.ndarray]:
-    """Leaves in the internal layout (draws last, likelihoods ``(card, E)``) and every intermediate."""
+def _check_size(
+    net: NetworkArrays, plan: _Plan, qvars: Sequence[str], evars: Sequence[str], wrt: Sequence[str] = ()
+) -> None:
+    """Refuse in one line, before any work, a plan whose tables cannot fit however the sets are chunked."""
+    if plan.largest_one > MAX_TABLE_ELEMENTS:
+        what = _describe_query(qvars, evars, wrt)
+        gib = plan.largest_one * 8 / 2**30
+        raise PlanTooLarge(
+            f"{what} on this {len(net.variables)}-variable network would need a table of "
+            f"{plan.largest_one:.3g} numbers ({gib:,.1f} GiB), over the engine's limit of "
+            f"{MAX_TABLE_ELEMENTS:.3g}; give fewer findings far apart in the network, or query a smaller part"
+        )
+
+
+def _describe_query(qvars: Sequence[str], evars: Sequence[str], wrt: Sequence[str] = ()) -> str:
+    def names(vs: Sequence[str]) -> str:
+        return ", ".join(vs) if len(vs) <= 4 else ", ".join(vs[:4]) + f", ... ({len(vs)} in all)"
+
+    head = f"P({names(qvars)}" if qvars else "P(evidence"
+    given = f" | {names(evars)})" if evars else ")"
+    return f"the query {head}{given}" + (f" differentiated by {len(wrt)} CPTs" if wrt else "")
+
+
+# Constant parts of plans kept per network: at most this many float64 elements per plan.
+_CONSTANT_CACHE_ELEMENTS = 2**20
+_CONSTANT_CACHE_PLANS = 64
+
+
+def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
+    """The CPT leaves in the internal layout (draws last) and every constant intermediate, cached per network."""
+    cache = net._cache.setdefault("constants", OrderedDict())
+    hit = cache.get(plan)
+    if hit is not None:
+        cache.move_to_end(plan)
+        return hit
     values: dict[int, np.ndarray] = {}
     for i, v in enumerate(plan.kept):
         cpt = net.cpts[v]
         values[i] = np.ascontiguousarray(np.moveaxis(cpt, 0, -1)) if net.is_batched(v) else cpt
+    for ids, new, eq in plan.forward[: plan.n_constant]:
+        values[new] = np.einsum(eq, *(values[i] for i in ids))
+    if sum(a.size for a in values.values()) <= _CONSTANT_CACHE_ELEMENTS:
+        cache[plan] = values
+        if len(cache) > _CONSTANT_CACHE_PLANS:
+            cache.popitem(last=False)
+    return values
+
+
+def _forward(net: NetworkArrays, plan: _Plan, likelihoods: Mapping[str, np.ndarray]) -> dict[int, np.ndarray]:
+    """Leaves in the internal layout (draws last, likelihoods ``(card, E)``) and every intermediate."""
+    values = dict(_leaves(net, plan))
     n_cpts = len(plan.kept)
     for j, v in enumerate(plan.evars):
         values[n_cpts + j] = np.ascontiguousarray(likelihoods[v].T)
-    for ids, new, eq in plan.forward:
+    for ids, new, eq in plan.forward[plan.n_constant :]:
         values[new] = np.einsum(eq, *(values[i] for i in ids))
     return values
 
@@ -592,6 +718,7 @@ def _joint(net: NetworkArrays, qvars: tuple[str, ...], ev: _Evidence) -> np.ndar
     evars = tuple(ev.likelihoods)
     n_sets = 1 if ev.n_sets is None else ev.n_sets
     plan = _plan(net, qvars, evars, n_sets if evars else 0)
+    _check_size(net, plan, qvars, evars)
     chunks = _chunks(ev.likelihoods, n_sets, plan.largest)
     if chunks is not None:
         parts = [_joint(net, qvars, _Evidence(sub, n, None, ())) for sub, n in chunks]
@@ -722,6 +849,114 @@ def marginals(
     return {q: _query(net, (q,), ev) for q in qvars}
 
 
+def _positions(net: NetworkArrays) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """(variable -> network position, variable -> {state: index}), once per network."""
+    hit = net._cache.get("positions")
+    if hit is None:
+        hit = (
+            {v: i for i, v in enumerate(net.variables)},
+            {v: {s: k for k, s in enumerate(net.states[v])} for v in net.variables},
+        )
+        net._cache["positions"] = hit
+    return hit
+
+
+def _findings_index(net: NetworkArrays, findings: Mapping[str, Any], where: str) -> dict[str, int]:
+    _, states = _positions(net)
+    out = {}
+    for v, state in findings.items():
+        index = states.get(v) if isinstance(v, str) else None
+        if index is None:
+            _check_variable(net, v, where)
+        k = index.get(state if isinstance(state, str) else str(state))
+        if k is None:
+            k = _state_index(net, v, state, where)
+        out[v] = k
+    return out
+
+
+def _mutilated(net: NetworkArrays, do_vars: frozenset[str]) -> NetworkArrays:
+    """``net`` with the ``do_vars`` cut from their parents and given a uniform prior, cached per network.
+
+    ``P(Q | do(X=x), e)`` is ``P'(Q | X=x, e)`` in this network: X is a root
+    whose prior cancels in the normalisation, so the do() values enter as
+    findings and every do() state of the same variables reuses one plan.
+    """
+    cache = net._cache.setdefault("mutilated", {})
+    hit = cache.get(do_vars)
+    if hit is None:
+        parents = dict(net.parents)
+        cpts = dict(net.cpts)
+        for v in do_vars:
+            parents[v] = ()
+            cpts[v] = np.full(len(net.states[v]), 1.0 / len(net.states[v]))
+        hit = cache[do_vars] = dataclasses.replace(net, parents=parents, cpts=cpts)
+    return hit
+
+
+def single_marginals(
+    net: NetworkArrays,
+    targets: Sequence[str],
+    findings: Mapping[str, str] | None = None,
+    do: Mapping[str, str] | None = None,
+) -> dict[str, np.ndarray]:
+    """``P(target | findings, do(...))`` for one set of findings: ``{target: (*batch, card)}``.
+
+    The fast path for many single queries on one network: what depends only on
+    the network and the *pattern* of the query (which variables are targets,
+    observed, intervened on) -- the pruned network, the contraction plan and
+    every step of it that no finding touches -- is computed once and cached on
+    the network; a query then runs only the steps its findings reach. Same
+    answers and errors as ``marginals(intervene(net, do), targets, [findings])[t][..., 0, :]``.
+    """
+    qvars = _check_query_vars(net, targets)
+    findings = findings or {}
+    index = _findings_index(net, findings, "in findings")
+    work = net
+    if do:
+        both = [v for v in do if v in index]
+        if both:
+            raise BayesCMOError(f"'{both[0]}' is both observed and intervened on; choose one")
+        index.update(_findings_index(net, do, "in do()"))
+        work = _mutilated(net, frozenset(do))
+    order, _ = _positions(work)
+    evars = tuple(sorted(index, key=order.__getitem__))
+    likes = []
+    for v in evars:
+        m = np.zeros((len(work.states[v]), 1))
+        m[index[v], 0] = 1.0
+        likes.append(m)
+    out = {}
+    for q in qvars:
+        plan = _plan(work, (q,), evars, 1 if evars else 0)
+        _check_size(work, plan, (q,), evars)
+        values = dict(_leaves(work, plan))
+        n_cpts = len(plan.kept)
+        for j, m in enumerate(likes):
+            values[n_cpts + j] = m
+        for ids, new, eq in plan.forward[plan.n_constant :]:
+            values[new] = np.einsum(eq, *(values[i] for i in ids))
+        res = values[plan.final]
+        if plan.final_eq is not None:
+            res = np.einsum(plan.final_eq, res)
+        k = res.shape[0]
+        res = res.reshape(k, -1)  # (card, D or 1): the e axis has one set
+        z = res.sum(axis=0)
+        if not (z > 0).all():
+            surgery = intervene(net, do) if do else net
+            query(surgery, [q], [findings])  # raises the engine's usual message
+            raise AssertionError("unreachable: P(findings) = 0 but query did not raise")  # pragma: no cover
+        p = res / z
+        if plan.has_d:
+            p = p.T
+        else:
+            p = p[:, 0]
+            if net.batch_size is not None:  # every batched CPT was pruned
+                p = np.broadcast_to(p, (net.batch_size, k))
+        out[q] = p
+    return out
+
+
 def probability_of_evidence(
     net: NetworkArrays,
     evidence_sets: Sequence[Mapping[str, str]] | None = None,
@@ -793,6 +1028,7 @@ def _differentiate(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     evars = tuple(likelihoods)
     plan = _compile(net, (), evars, wrt, n_sets if evars else 0)
+    _check_size(net, plan, (), evars, wrt)
     chunks = _chunks(likelihoods, n_sets, plan.largest)
     if chunks is not None:
         parts = [_differentiate(net, sub, n, wrt) for sub, n in chunks]

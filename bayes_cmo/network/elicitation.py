@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, logit
 
 from .. import _validate
 from .._errors import BayesCMOError
@@ -122,6 +121,16 @@ def link_design(theory: Theory, link) -> np.ndarray:
     return np.broadcast_to(grid, cards)
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    # numpy, not scipy.special: importing scipy.special costs more than building a model
+    return np.log(p) - np.log1p(-p)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives 0, as it should
+        return 1.0 / (1.0 + np.exp(-x))
+
+
 def ordered_logit(baseline: np.ndarray, eta: np.ndarray, batched: bool = False) -> np.ndarray:
     """P(Y = k | eta) with cutpoints reproducing ``baseline`` at eta = 0.
 
@@ -132,9 +141,9 @@ def ordered_logit(baseline: np.ndarray, eta: np.ndarray, batched: bool = False) 
     eta = np.asarray(eta, dtype=float)
     axis = 1 if batched else 0
     grid_ndim = eta.ndim - axis
-    cut = logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))
+    cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))
     cut = cut.reshape(cut.shape + (1,) * grid_ndim)
-    cdf = expit(cut - np.expand_dims(eta, axis))
+    cdf = _expit(cut - np.expand_dims(eta, axis))
     edge = np.zeros_like(cdf.take([0], axis=axis))
     cdf = np.concatenate([edge, cdf, edge + 1.0], axis=axis)
     return np.clip(np.diff(cdf, axis=axis), 0.0, 1.0)

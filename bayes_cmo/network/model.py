@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +14,6 @@ from ..engine import core as _engine
 from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
 from .._outputs import check_output
-from .._version import __version__
 from . import formats
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from ..theory import Theory, load_theory, priors_path
@@ -48,6 +47,21 @@ class Model:
 
     def states(self, node: str) -> tuple[str, ...]:
         return self.network.states[node]
+
+    def marginals(
+        self,
+        targets: "str | Sequence[str]",
+        evidence: "Mapping[str, str] | None" = None,
+        do: "Mapping[str, str] | None" = None,
+    ) -> dict[str, np.ndarray]:
+        """``P(target | evidence, do(...))`` per target: ``(K,)``, or ``(D, K)`` with draws.
+
+        The fast path for many single queries on one model (a what-if page, a
+        notebook loop): numpy arrays, no table; the pruned network, the plan and
+        its evidence-free part are cached per query pattern on first use.
+        """
+        targets = [targets] if isinstance(targets, str) else targets
+        return _engine.single_marginals(self.network, targets, evidence, do)
 
     def with_draws(self, n_draws: int, seed: int | None = 0) -> "Model":
         """The same theory with ``n_draws`` parameter draws on a batch axis."""
@@ -268,6 +282,8 @@ def network_text(model: Model, fmt: str) -> str:
     boxes = formats.layout(model.variables, model.network.parents, shown)
     if fmt == "net":
         return formats.decorate_net(text, shown, boxes)
+    from .._version import __version__  # lazy: importlib.metadata is slow to import
+
     comment = f"{model.source or 'bayes_cmo model'}; written by bayes_cmo {__version__}"
     return formats.decorate_xdsl(text, shown, boxes, name=Path(model.source).name or "bayes_cmo", comment=comment)
 

@@ -35,7 +35,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from .. import _validate as check
 from .._errors import BayesCMOError
@@ -222,6 +221,8 @@ def sample_size(
     q = q.reshape(int(replicates), n_max, -1)
 
     fam, index = _analysis_family(theory, target, studied.id, prior)
+    from scipy.stats import norm  # lazy: slow to import, and no other verb needs it
+
     z = norm.ppf(0.5 + level / 2.0)
     means = np.full((int(replicates), len(grid)), np.nan)
     sds = np.full_like(means, np.nan)

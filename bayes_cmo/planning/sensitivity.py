@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit, polygamma
 
 from .. import _validate as check
 from .._errors import BayesCMOError, ZeroProbabilityEvidence
@@ -66,6 +65,8 @@ class Judgement:
 
 def _logit_sd(ess: float, p: np.ndarray) -> np.ndarray:
     """sd of logit X for X ~ Beta(ess p, ess (1 - p))."""
+    from scipy.special import polygamma  # lazy: slow to import, and only this verb needs it
+
     a, b = ess * p, ess * (1.0 - p)
     return np.sqrt(polygamma(1, a) + polygamma(1, b))
 
@@ -95,6 +96,8 @@ def judgements(theory: Theory) -> list[Judgement]:
 
 def shifted_baseline(baseline: np.ndarray, delta: float, ordered: bool, state: int | None = None) -> np.ndarray:
     """The baseline moved by ``delta`` log-odds (see the module docstring)."""
+    from scipy.special import expit, logit  # lazy: slow to import, and only this verb needs it
+
     base = np.clip(np.asarray(baseline, dtype=float), 1e-12, 1.0)
     base = base / base.sum()
     if ordered:

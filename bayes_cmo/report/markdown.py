@@ -23,7 +23,6 @@ from .._format import interval as _interval
 from .._format import percent as _pct
 from .._format import points as _pp
 from .._outputs import MARKER, check_output, marker_text
-from .._version import __version__
 from ..inference import headline as _headline
 from ..inference.background import check_targets
 from ..inference.claims import check_claims
@@ -128,6 +127,8 @@ def write_report(
         tables["rounds.csv"] = by_round
 
 
+
+    from .._version import __version__  # lazy: importlib.metadata is slow to import
 
     lines = [
         "# Programme theory in numbers",

@@ -8,6 +8,7 @@ mistake is a :class:`BayesCMOError` naming the file and key.
 from __future__ import annotations
 
 import dataclasses
+import graphlib
 import importlib.resources
 import math
 from collections.abc import Mapping
@@ -15,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -540,6 +540,11 @@ def _parse_tables(folder: Path, nodes: Mapping[str, Node]) -> dict[str, pd.DataF
 
 
 def _check_acyclic(theory: Theory, folder: Path) -> None:
+    try:  # the standard library finds whether there is a cycle; networkx (slow to import) names it
+        graphlib.TopologicalSorter({n: theory.parents(n) for n in theory.nodes}).prepare()
+        return
+    except graphlib.CycleError:
+        import networkx as nx
     graph = theory.graph()
     try:
         cycle = nx.find_cycle(graph)

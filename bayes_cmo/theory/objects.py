@@ -13,7 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
+import graphlib
+import heapq
+
 import pandas as pd
 
 from . import scales
@@ -186,11 +188,25 @@ class Theory:
 
     def order(self) -> tuple[str, ...]:
         """Node ids in a topological order of the DAG (stable: file order breaks ties)."""
-        graph = self.graph()
+        # networkx's lexicographical_topological_sort, with the standard library's
+        # graphlib: networkx takes longer to import than a query takes to answer
         position = {n: i for i, n in enumerate(self.nodes)}
-        return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+        sorter = graphlib.TopologicalSorter({n: self.parents(n) for n in self.nodes})
+        sorter.prepare()
+        ready = [(position[n], n) for n in sorter.get_ready()]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            node = heapq.heappop(ready)[1]
+            order.append(node)
+            sorter.done(node)
+            for n in sorter.get_ready():
+                heapq.heappush(ready, (position[n], n))
+        return tuple(order)
 
     def graph(self) -> nx.DiGraph:
+        import networkx as nx  # lazy: slow to import, and queries do not need it
+
         graph = nx.DiGraph()
         graph.add_nodes_from(self.nodes)
         graph.add_edges_from((p, n) for n in self.nodes for p in self.parents(n))

@@ -57,8 +57,6 @@ import contextlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, logit
 
 from ..network.elicitation import link_design
 from ..theory import Theory
@@ -112,6 +110,8 @@ class Family:
 
     def pack(self, weights, baseline) -> np.ndarray:
         """theta from weights and the baseline the cutpoints should reproduce."""
+        from scipy.special import logit  # lazy: scipy.special is slow to import, and queries never fit
+
         cut = logit(np.clip(np.cumsum(np.asarray(baseline, dtype=float))[:-1], 1e-12, 1 - 1e-12))
         gaps = np.maximum(np.diff(cut), 1e-8)
         return np.concatenate([np.asarray(weights, dtype=float).ravel(), cut[:1], np.log(gaps)])
@@ -133,6 +133,8 @@ class Family:
 
     def _cdf(self, theta: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """pi (K, P) at linear predictors ``eta`` (P,), and the logistic densities (K+1, P), zero-padded."""
+        from scipy.special import expit  # lazy (see pack)
+
         _, cut = self.unpack(theta)
         big = expit(cut[:, None] - eta[None, :])  # (K-1, P)
         edge = np.zeros((1, eta.size))
@@ -223,6 +225,8 @@ class Family:
 
     def fit(self, theta0: np.ndarray, counts: np.ndarray | None = None, q: np.ndarray | None = None) -> np.ndarray:
         """The MAP from ``theta0``: L-BFGS-B with the analytic gradient."""
+        from scipy.optimize import minimize  # lazy: slow to import, and only fitting needs it
+
         res = minimize(
             self.objective, np.asarray(theta0, dtype=float), args=(counts, q), jac=True, method="L-BFGS-B", options=_OPTIONS
         )

@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ..engine import core as _engine
 from . import cases as cases_mod
@@ -70,6 +69,8 @@ def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     informative), ``p_same_sign`` (posterior probability the link has the
     elicited direction), ``n_both`` (cases observing both ends), ``verdict``.
     """
+    from scipy.stats import norm  # lazy: scipy.stats costs ~0.3 s to import, and only this table needs it
+
     z = norm.ppf(0.5 + check.level(level) / 2)
     frame = result.links.copy()
     frame["prior_low"] = frame["prior_weight"] - z * frame["prior_sd"]

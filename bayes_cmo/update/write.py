@@ -34,7 +34,6 @@ from .. import _validate
 from .._errors import BayesCMOError
 from .._files import file_sha256, read_yaml
 from .._outputs import Output, check_output
-from .._version import __version__
 from ..theory import Theory, load_theory
 from .em import METHOD, UpdateResult
 
@@ -100,6 +99,8 @@ def priors_hashes(folder: Path) -> dict[str, str]:
 
 def _provenance(result, src: Path | None) -> dict[str, Any]:
 
+
+    from .._version import __version__  # lazy: importlib.metadata is slow to import
 
     record: dict[str, Any] = {
         "created_by": f"bayes_cmo {__version__}",
