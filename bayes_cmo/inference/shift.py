@@ -18,6 +18,8 @@ logit p_baseline). For a model with parameter draws (``model.with_draws(n,
 seed)``) every number is computed per draw and then summarised: the columns
 hold the mean over draws, ``ci_low`` / ``ci_high`` the central credible
 interval of ``p`` and ``delta_ci_low`` / ``delta_ci_high`` that of ``delta``.
+The last column, ``estimate``, says which number a row shows: ``point values``
+or ``mean of N draws`` (they differ: probabilities are not linear in the judgements).
 
 Speed: every context is done at once. For each target, one call to
 :func:`bayes_cmo._engine.differentiate` (one evidence set per target state t)
@@ -39,7 +41,7 @@ from scipy.special import logit
 
 from ..engine import core as _engine
 from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
-from .whatif import DEFAULT_LEVEL, background, check_findings, check_targets, resolve_scenario
+from .whatif import DEFAULT_LEVEL, background, check_findings, check_targets, estimate_label, resolve_scenario
 from ..network.model import Model
 from ..theory import Scenario
 
@@ -260,7 +262,7 @@ def _frame(net, contexts, targets, findings, modes, level, background, progress=
 
 
 def _columns(batched: bool) -> list[str]:
-    return SHIFT_COLUMNS + (DRAW_COLUMNS if batched else [])
+    return SHIFT_COLUMNS + (DRAW_COLUMNS if batched else []) + ["estimate"]
 
 
 def _prepare(model: Model, targets, evidence, do, scenario, modes, level, func):
@@ -312,7 +314,7 @@ def shift(
     )
     context = _check_context(model, context, targets, findings, interventions)
     frame = _frame(net, [context], targets, findings, modes, level, _describe(findings, interventions))
-    return frame[_columns(net.batch_size is not None)].reset_index(drop=True)
+    return frame.assign(estimate=estimate_label(net))[_columns(net.batch_size is not None)].reset_index(drop=True)
 
 
 def default_contexts(model: Model, include_mechanisms: bool = False) -> tuple[str, ...]:
@@ -371,7 +373,7 @@ def sweep(
     order = impact.sort_values(ascending=False, kind="stable").index
     rank = {c: i for i, c in enumerate(order)}
     frame = frame.assign(_rank=frame["context"].map(rank)).sort_values("_rank", kind="stable")
-    return frame[_columns(net.batch_size is not None)].reset_index(drop=True)
+    return frame.assign(estimate=estimate_label(net))[_columns(net.batch_size is not None)].reset_index(drop=True)
 
 
 def compare_scenarios(
@@ -430,5 +432,5 @@ def compare_scenarios(
                     }
                 )
             )
-    columns = SCENARIO_COLUMNS + (DRAW_COLUMNS if batched else [])
-    return pd.concat(frames, ignore_index=True)[columns]
+    columns = SCENARIO_COLUMNS + (DRAW_COLUMNS if batched else []) + ["estimate"]
+    return pd.concat(frames, ignore_index=True).assign(estimate=estimate_label(net))[columns]

@@ -146,7 +146,8 @@ def what_if(
     """Tidy table: one row per target state with ``probability`` (and ``ci_low``/``ci_high`` with draws).
 
     With draws, ``probability`` is the mean over draws and the interval is the
-    central ``level`` credible interval of the second-order uncertainty.
+    central ``level`` credible interval of the second-order uncertainty;
+    ``estimate`` says which (see :func:`estimate_label`).
     """
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0.0 < level < 1.0:
         # checked with point values too, where it is unused: a wrong level should not pass until draws are added
@@ -156,8 +157,18 @@ def what_if(
         for k, state in enumerate(model.states(target)):
             row = {"target": target, "state": state}
             row.update(summarise(p[..., k], level))
+            row["estimate"] = estimate_label(model)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def estimate_label(model_or_net) -> str:
+    """Which number a row shows: ``point values`` (the model's point judgements, e.g. the elicited
+    ones) or ``mean of N draws`` (the mean over N draws of the judgements; it differs from the point
+    answer because probabilities are not linear in the judgements)."""
+    net = getattr(model_or_net, "network", model_or_net)
+    n = net.batch_size
+    return "point values" if n is None else f"mean of {n} draws"
 
 
 def summarise(values: np.ndarray, level: float = DEFAULT_LEVEL, name: str = "probability") -> dict[str, float]:

@@ -33,6 +33,7 @@ import yaml
 from .._errors import BayesCMOError
 from .._files import file_sha256, folder_atomically, read_yaml
 from .._version import __version__
+from ..theory.scales import DEFAULT_CONFIDENCE_SCALE
 from ..theory import Theory, load_theory
 from .em import METHOD, UpdateResult
 
@@ -75,8 +76,11 @@ def write_priors(
     record.update(provenance or {})
     with folder_atomically(out) as tmp:
         _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml"))
-        _write_yaml(tmp / "links.yaml", {"links": _link_entries(theory, src)}, _header(src, "links.yaml"))
-        for name in ("claims.yaml", "scenarios.yaml"):
+        links = {"links": _link_entries(theory, src)}
+        if theory.confidence_scale != DEFAULT_CONFIDENCE_SCALE:  # lagged links keep their words' sd
+            links = {"confidence_scale": theory.confidence_scale, **links}
+        _write_yaml(tmp / "links.yaml", links, _header(src, "links.yaml"))
+        for name in ("claims.yaml", "scenarios.yaml", "reference.yaml"):
             if src is not None and (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
         if theory.tables:
