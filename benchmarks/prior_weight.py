@@ -2,7 +2,7 @@
 
 A study of ``--n`` cases (default 50) with ``--missing`` blanks (default 30%)
 is simulated from a truth in which one medium-confidence link (default
-``legal_agreements:initial_trust``) is ``--shift`` log-odds (default 2) stronger
+``legal_agreements:accountability``) is ``--shift`` log-odds (default 2) stronger
 than elicited, every other judgement as elicited. The priors are updated with
 the cases (exact-inference EM) and the link's verdict read from the refinement
 table. Prints, over ``--replicates`` seeded studies (default 20), how often the
@@ -29,7 +29,7 @@ from bayes_cmo.theory.lint import prior_cases
 from bayes_cmo.update.cases import read_cases
 from bayes_cmo.update.simulate import set_link_weight, simulate_cases
 
-LINK = "legal_agreements:initial_trust"
+LINK = "legal_agreements:accountability"
 
 
 def on_scale(theory: Theory, scale: str) -> Theory:
@@ -37,6 +37,21 @@ def on_scale(theory: Theory, scale: str) -> Theory:
     sds = scales.CONFIDENCE_SCALES[scale]
     links = tuple(dataclasses.replace(link, confidence_sd=sds[link.confidence]) for link in theory.links)
     return dataclasses.replace(theory, links=links, confidence_scale=scale)
+
+
+def family_theory(theory: Theory, link_id: str) -> Theory:
+    """The link's two nodes and the link alone, with the shipped judgements (a fast stand-in for the tests)."""
+    link = theory.link(link_id)
+    keep = (link.source, link.target)
+    return dataclasses.replace(
+        theory,
+        nodes={n: theory.nodes[n] for n in keep},
+        links=(link,),
+        claims=(),
+        scenarios=(),
+        tables={},
+        reference={n: s for n, s in theory.reference.items() if n in keep},
+    )
 
 
 def flag_study(
