@@ -96,7 +96,8 @@ def test_cli_query_json(toy_path, capsys):
     code = main(["query", "--model", str(toy_path), "-t", "synergy", "-e", "legal_agreements=present", "--json"])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [set(r) for r in rows] == [{"target", "state", "probability"}] * 2
+    assert [set(r) for r in rows] == [{"target", "state", "probability", "estimate"}] * 2
+    assert {r["estimate"] for r in rows} == {"point values"}
     assert sum(r["probability"] for r in rows) == pytest.approx(1.0)
 
 
