@@ -165,6 +165,7 @@ def test_recovery_moves_toward_truth_as_cases_grow(theory, model):
     assert weights[2] > 3.0  # the N(2, 0.4) prior still pulls a little at 2,000 cases
 
 
+@pytest.mark.slow  # ~1 min per EM on the re-encoded shipped theory (no parent cap); see benchmarks/prior_weight.py
 def test_recovery_on_default_priors_names_the_strengthened_link():
     theory = load_theory()
     truth = build_model(set_link_weight(theory, LINK, 3.0))
