@@ -20,7 +20,7 @@ HEADLINE = {
     ),
     "initial_trust": ("low", "medium", "high"),
     "trust": ("low", "medium", "high"),
-    "ambition": ("under", "realistic", "over"),
+    "ambition": ("low", "medium", "high"),  # the level (risk threshold); its misfit is overambition
     "synergy": ("inertia", "synergy"),
     "dissolution": ("sustained", "dissolved"),
 }
@@ -31,7 +31,7 @@ def test_headline_nodes_and_states(default_theory):
         assert default_theory.nodes[node].states == states
     for node in ("prior_collaboration", "conflict", "faith", "power_imbalance", "communication", "task_complexity", "task_achievement"):
         assert node in default_theory.nodes
-    assert 30 <= len(default_theory.nodes) <= 45
+    assert 30 <= len(default_theory.nodes) <= 50
 
 
 def test_every_link_traces_to_the_paper(default_theory):
@@ -45,8 +45,12 @@ def test_theory_expresses_sign_flips_nonmonotone_and_feedback(default_theory):
     assert any(m.startswith("combative_leadership:") for m in moderated)
     assert any(m.startswith("communication:conflict") for m in moderated)
     assert any(link.moderator and min(link.multipliers) < 0 for link in default_theory.links)
-    ambition = [link for link in default_theory.dag_links if link.source == "ambition"]
-    assert ambition and all(link.scores[1] > max(link.scores[0], link.scores[2]) for link in ambition)
+    # ambition's level and its misfit are separate: only the misfit costs achievement
+    assert default_theory.link("ambition:overambition").sign == 1
+    assert default_theory.link("overambition:task_achievement").sign == -1
+    assert default_theory.link("ambition:task_achievement").sign == 1
+    threshold = default_theory.link("trust:dissolution").scores  # non-monotone spacing: the trust threshold
+    assert threshold[1] - threshold[0] > threshold[2] - threshold[1]
     assert any(link.lag == 1 for link in default_theory.links)
 
 

@@ -16,8 +16,8 @@ from bayes_cmo import BayesCMOError, Model, ZeroProbabilityEvidence, compare_sce
 from bayes_cmo.engine.core import NetworkArrays, intervene, query
 from bayes_cmo.cli import main
 
-COLUMNS = ["context", "state", "target", "target_state", "mode", "p_baseline", "p", "delta", "ratio", "delta_logodds"]
-DRAW_COLUMNS = COLUMNS + ["ci_low", "ci_high", "delta_ci_low", "delta_ci_high"]
+COLUMNS = ["context", "state", "target", "target_state", "mode", "p_baseline", "p", "delta", "ratio", "delta_logodds", "estimate"]
+DRAW_COLUMNS = COLUMNS[:-1] + ["ci_low", "ci_high", "delta_ci_low", "delta_ci_high", "estimate"]
 TOL = 1e-9
 
 

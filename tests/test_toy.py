@@ -51,7 +51,7 @@ def test_legal_agreements_query_by_hand(toy_model):
     got = table.set_index(["target", "state"])["p"]
     assert got["initial_trust", "high"] == pytest.approx(p_trust, abs=1e-12)
     assert got["synergy", "synergy"] == pytest.approx(p_trust * S_HIGH + (1 - p_trust) * S_LOW, abs=1e-12)
-    assert list(table.columns) == ["target", "state", "p"]
+    assert list(table.columns) == ["target", "state", "p", "estimate"]
 
 
 def test_diagnostic_reasoning_by_hand(toy_model):

@@ -154,6 +154,7 @@ def test_recovery_moves_toward_truth_as_cases_grow(toy_theory, toy_model):
     assert weights[2] > 3.0  # the N(2, 0.4) prior still pulls a little at 2,000 cases
 
 
+@pytest.mark.slow  # ~1 min per EM on the re-encoded shipped theory (no parent cap); see benchmarks/prior_weight.py
 def test_recovery_on_default_priors_names_the_strengthened_link():
     toy_theory = load_theory()
     truth = build_model(set_link_weight(toy_theory, LINK, 3.0))

@@ -22,8 +22,9 @@ def register(subparsers) -> None:
         help="validate a priors folder, summarise the network, verify every programme-theory claim",
         description=(
             "Validate the priors files, build the network, print a summary (nodes by role, links, "
-            "largest parent set) and verify with exact inference that the model reproduces the "
-            "direction of every claim in claims.yaml. Exits 1 naming each claim that fails."
+            "largest parent set, prior cases per link) and verify with exact inference that the model reproduces the "
+            "direction of every claim in claims.yaml; lint every link against the strength and confidence rules "
+            "of links.yaml. Exits 1 naming each claim that fails, or listing each departure without a rule_exception."
         ),
     )
     _common.add_model(check)
@@ -99,8 +100,11 @@ def register(subparsers) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from ..theory.lint import unexplained, lint_links
+
     model = load_model(args.model)
     claims = check_claims(model)
+    departures = unexplained(lint_links(model.theory)) if model.theory is not None else None
     if args.json:
         _common.emit(claims, args)
     else:
@@ -110,12 +114,19 @@ def run_check(args: argparse.Namespace) -> int:
         shown = claims.assign(holds=claims["holds"].map({True: "yes", False: "NO"}))
         print(_common.format_table(shown[["claim", "target", "mode", "expect", "difference", "holds"]]))
         print()
+        if departures is not None and len(departures):
+            print("links departing from the strength/confidence rules of links.yaml without a rule_exception:")
+            print(_common.format_table(departures.drop(columns="rule_exception")))
+            print()
     failed = claims.loc[~claims["holds"], "claim"].tolist()
     if failed:
         print(f"{len(failed)} of {len(claims)} claims fail: {', '.join(failed)}", file=sys.stderr)
         return 1
+    if departures is not None and len(departures):
+        print(f"lint: {len(departures)} departure(s) from the rules without a rule_exception", file=sys.stderr)
+        return 1
     if not args.json:
-        print(f"all {len(claims)} claims hold")
+        print(f"all {len(claims)} claims hold" + ("; lint clean (every departure has a rule_exception)" if departures is not None else ""))
     return 0
 
 
@@ -147,7 +158,7 @@ def run_links(args: argparse.Namespace) -> int:
     else:
         if args.csv:
             _common.write_table(args, "csv", table)
-        print(_common.format_table(table[["link", "sign", "strength", "confidence", "studies", "moderator", "lag", "section"]]))
+        print(_common.format_table(table[["link", "sign", "strength", "confidence", "prior_cases", "studies", "moderator", "lag", "section"]]))
     if args.plot:
         from ..plots.theory import plot_theory
 

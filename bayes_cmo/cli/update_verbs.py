@@ -160,7 +160,7 @@ def run_update(args: argparse.Namespace) -> int:
     print(f"wrote {out} (load it with --model {out})")
     print()
     print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals")
-    shown = links[["link", "prior_weight", "posterior_weight", "posterior_low", "posterior_high", "sd_ratio", "n_both", "verdict"]]
+    shown = links[["link", "prior_weight", "prior_cases", "posterior_weight", "posterior_low", "posterior_high", "sd_ratio", "n_both", "verdict", "dominance"]]
     print(_common.format_table(shown, digits=2))
     counts = links["verdict"].value_counts()
     print("\n" + ", ".join(f"{counts[v]} {v}" for v in ("strengthened", "weakened", "reversed", "consistent", "undetermined", "no information") if v in counts))

@@ -104,7 +104,9 @@ def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], 
             f"{theory.path}: explicit tables ({', '.join(theory.tables)}) cannot be unrolled yet; "
             "remove tables/ to use the round-by-round view"
         )
-    unrolled = Theory(nodes=nodes, links=tuple(links), path=theory.path)
+    # Every round's copy keeps its node's reference state (baselines stay "in a partnership like this").
+    reference = {new: theory.reference[old] for new, old in node_map.items() if old in theory.reference}
+    unrolled = Theory(nodes=nodes, links=tuple(links), path=theory.path, reference=reference)
     return unrolled, link_map, node_map
 
 

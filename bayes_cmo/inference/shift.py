@@ -18,6 +18,8 @@ logit p_baseline). For a model with parameter draws (``model.with_draws(n,
 seed)``) every number is computed per draw and then summarised: the columns
 hold the mean over draws, ``ci_low`` / ``ci_high`` the central credible
 interval of ``p`` and ``delta_ci_low`` / ``delta_ci_high`` that of ``delta``.
+The last column, ``estimate``, says which number a row shows: ``point values``
+or ``mean of N draws`` (they differ: probabilities are not linear in the judgements).
 
 Speed: every context is done at once. For each target, one call to
 :func:`bayes_cmo._engine.differentiate` (one evidence set per target state t)
@@ -39,6 +41,7 @@ import pandas as pd
 from .. import _validate as check
 from .._errors import BayesCMOError, ZeroProbabilityEvidence
 from ..engine import core as _engine
+from .whatif import estimate_label
 from ..network.model import Model
 from ..theory import Scenario
 from .background import Background, check_model, check_targets, free_targets, impossible, resolve_scenario
@@ -216,7 +219,7 @@ def _frame(net, contexts, targets, background, modes, level, progress=False) -> 
 
 
 def _columns(batched: bool) -> list[str]:
-    return SHIFT_COLUMNS + (DRAW_COLUMNS if batched else [])
+    return SHIFT_COLUMNS + (DRAW_COLUMNS if batched else []) + ["estimate"]
 
 
 def _prepare(model: Model, targets, evidence, do, scenario, modes, level):
@@ -262,7 +265,7 @@ def shift(
     targets, modes, level, background, net = _prepare(model, targets, evidence, do, scenario, modes, level)
     context = _check_context(model, context, targets, background)
     frame = _frame(net, [context], targets, background, modes, level, progress)
-    return frame[_columns(net.batch_size is not None)].reset_index(drop=True)
+    return frame.assign(estimate=estimate_label(net))[_columns(net.batch_size is not None)].reset_index(drop=True)
 
 
 def default_contexts(model: Model, include_mechanisms: bool = False) -> tuple[str, ...]:
@@ -314,7 +317,7 @@ def sweep(
     order = impact.sort_values(ascending=False, kind="stable").index
     rank = {c: i for i, c in enumerate(order)}
     frame = frame.assign(_rank=frame["context"].map(rank)).sort_values("_rank", kind="stable")
-    return frame[_columns(net.batch_size is not None)].reset_index(drop=True)
+    return frame.assign(estimate=estimate_label(net))[_columns(net.batch_size is not None)].reset_index(drop=True)
 
 
 def compare_scenarios(
@@ -381,5 +384,5 @@ def compare_scenarios(
                     }
                 )
             )
-    columns = SCENARIO_COLUMNS + (DRAW_COLUMNS if batched else [])
-    return pd.concat(frames, ignore_index=True)[columns]
+    columns = SCENARIO_COLUMNS + (DRAW_COLUMNS if batched else []) + ["estimate"]
+    return pd.concat(frames, ignore_index=True).assign(estimate=estimate_label(net))[columns]

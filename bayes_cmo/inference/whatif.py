@@ -50,19 +50,23 @@ def what_if(
 ) -> pd.DataFrame:
     """Tidy table: one row per target state with ``p`` (and ``ci_low``/``ci_high`` with draws).
 
-    Columns: ``target``, ``state``, ``p``. With draws (``model.with_draws``),
+    Columns: ``target``, ``state``, ``p``, ``estimate``. With draws (``model.with_draws``),
     ``p`` is the mean over draws and the interval the central ``level``
-    credible interval of the second-order uncertainty. ``progress`` is
-    accepted for a uniform call (one contraction: nothing to show).
+    credible interval of the second-order uncertainty; ``estimate`` says which
+    number it is (:func:`estimate_label`). ``progress`` is accepted for a
+    uniform call (one contraction: nothing to show).
     """
     # checked with point values too, where it is unused: a wrong level should not pass until draws are added
     level = check.level(level)
     result = posterior(model, targets, evidence=evidence, do=do, scenario=scenario)
     labels = _labels(tuple((t, model.states(t)) for t in result))
     if all(p.ndim == 1 for p in result.values()):  # point values: no per-state summary needed
-        return _frame(labels, {"p": np.concatenate(list(result.values()))})
-    stats = [summarise(p[..., k], level, "p") for p in result.values() for k in range(p.shape[-1])]
-    return _frame(labels, {name: np.array([s[name] for s in stats]) for name in stats[0]})
+        values = {"p": np.concatenate(list(result.values()))}
+    else:
+        stats = [summarise(p[..., k], level, "p") for p in result.values() for k in range(p.shape[-1])]
+        values = {name: np.array([s[name] for s in stats]) for name in stats[0]}
+    values["estimate"] = np.full(len(labels[0]), estimate_label(model), dtype=object)
+    return _frame(labels, values)
 
 
 @lru_cache(maxsize=256)
@@ -92,6 +96,15 @@ def _frame(labels: tuple, values: dict[str, np.ndarray]) -> pd.DataFrame:
         return pd.DataFrame._from_arrays(columns, columns=names, index=index, verify_integrity=False)
     except (AttributeError, TypeError):  # pandas' private fast constructor moved: the public one
         return pd.DataFrame(dict(zip(names, columns)), index=index)
+
+
+def estimate_label(model_or_net) -> str:
+    """Which number a row shows: ``point values`` (the model's point judgements, e.g. the elicited
+    ones) or ``mean of N draws`` (the mean over N draws of the judgements; it differs from the point
+    answer because probabilities are not linear in the judgements)."""
+    net = getattr(model_or_net, "network", model_or_net)
+    n = net.batch_size
+    return "point values" if n is None else f"mean of {n} draws"
 
 
 def mean_score(probabilities: np.ndarray) -> np.ndarray:

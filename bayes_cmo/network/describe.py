@@ -7,9 +7,10 @@ import pandas as pd
 from .._errors import BayesCMOError, did_you_mean
 from .model import Model
 from ..theory import Theory
+from ..theory.lint import prior_cases
 
 LINK_COLUMNS = [
-    "link", "from", "to", "sign", "strength", "weight", "weight_sd", "confidence",
+    "link", "from", "to", "sign", "strength", "weight", "weight_sd", "confidence", "prior_cases",
     "studies", "basis", "moderator", "multipliers", "lag", "section", "cmo",
 ]
 
@@ -19,7 +20,9 @@ def link_table(theory: Theory, node: str | None = None) -> pd.DataFrame:
 
     Columns: ``link`` (FROM:TO), ``from``, ``to``, ``sign`` (+/-), ``strength``
     (the verbal word or number), ``weight`` (signed log-odds, pole to pole),
-    ``weight_sd``, ``confidence``, ``studies`` and ``basis`` (the evidence
+    ``weight_sd``, ``confidence``, ``prior_cases`` (how many fully coded
+    cases the elicited weight is worth: prior precision over one case's
+    information, :func:`bayes_cmo.theory.lint.prior_cases`), ``studies`` and ``basis`` (the evidence
     behind it), ``moderator`` and ``multipliers`` (context-dependent links),
     ``lag`` (1 = feedback from the previous round), ``section`` and ``cmo``
     (where in the paper, and the paper's sentence).
@@ -44,6 +47,7 @@ def link_table(theory: Theory, node: str | None = None) -> pd.DataFrame:
                 "weight": link.weight,
                 "weight_sd": link.weight_sd,
                 "confidence": link.confidence,
+                "prior_cases": prior_cases(theory, link),
                 "studies": link.evidence.get("studies"),
                 "basis": link.evidence.get("basis", ""),
                 "moderator": link.moderator or "",
@@ -83,7 +87,15 @@ def summary(model: Model) -> pd.DataFrame:
         ("explicit tables", len(theory.tables)),
         ("largest parent set", f"{largest} ({len(theory.parents(largest))}: {', '.join(theory.parents(largest))})"),
         ("largest table (cells)", cells),
+        ("confidence scale", theory.confidence_scale),
+        ("prior cases per link (median, max)", _prior_cases_range(theory)),
+        ("reference partnership", f"{len(theory.reference)} nodes" if theory.reference else "none (baselines at the midpoint)"),
         ("claims", len(theory.claims)),
         ("scenarios", len(theory.scenarios)),
     ]
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _prior_cases_range(theory: Theory) -> str:
+    worth = pd.Series([prior_cases(theory, link) for link in theory.dag_links], dtype=float)
+    return f"{worth.median():.0f}, {worth.max():.0f}" if len(worth) else "-"

@@ -6,7 +6,13 @@ The canonical model is an ordered logit per node (log-odds additive):
     P(Y <= k | eta)   = expit(c_k - eta),     c_k = logit(baseline cumulative up to state k)
 
 so with every parent at its neutral midpoint (eta = 0) the node reproduces its
-elicited baseline, a positive weight pushes the child toward its higher states,
+elicited baseline -- or, when the theory defines a reference partnership
+(``reference.yaml``) that gives every parent of the node a state, at that
+reference configuration: each link's design is then centred there
+(``design(u) - design(reference)``), which shifts the cutpoints by the linear
+predictor at the reference, in point values and in every draw. A node with a
+parent lacking a reference state keeps the midpoint reading;
+a theory without a reference is unchanged. In short, a positive weight pushes the child toward its higher states,
 a moderator multiplier of -1 flips the sign of the link in that context, and
 per-state scores express nominal parents and non-monotone effects (realistic
 aims beat both too-low and too-high ones). Explicit tables override.
@@ -106,7 +112,11 @@ def linear_predictor(theory: Theory, node: str, weights: Mapping[str, np.ndarray
 
 
 def link_design(theory: Theory, link) -> np.ndarray:
-    """score(source) * multiplier(moderator) laid out on the target's parent grid."""
+    """score(source) * multiplier(moderator) laid out on the target's parent grid.
+
+    Centred at the reference configuration when the target has one
+    (:meth:`Theory.reference_index`), so that eta = 0 there.
+    """
     parents = theory.parents(link.target)
     cards = [theory.nodes[p].card for p in parents]
     shape = [1] * len(parents)
@@ -118,7 +128,11 @@ def link_design(theory: Theory, link) -> np.ndarray:
         j = parents.index(link.moderator)
         shape[j] = cards[j]
         grid = grid * np.asarray(link.multipliers, dtype=float).reshape(shape)
-    return np.broadcast_to(grid, cards)
+    grid = np.broadcast_to(grid, cards)
+    reference = theory.reference_index(link.target)
+    if reference is not None:
+        grid = grid - grid[reference]
+    return grid
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

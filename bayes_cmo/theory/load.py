@@ -57,7 +57,8 @@ def load_theory(path: str | Path | None = None) -> Theory:
     """Read and validate a priors folder (default, or ``"default"``: the shipped priors).
 
     The folder holds ``nodes.yaml`` and ``links.yaml``, optionally
-    ``claims.yaml``, ``scenarios.yaml``, ``headline.yaml`` and ``tables/<node>.csv``.
+    ``claims.yaml``, ``scenarios.yaml``, ``headline.yaml``, ``reference.yaml`` (the reference
+    partnership the baselines were elicited for) and ``tables/<node>.csv``.
     """
     folder = priors_path(path)
     if folder.is_file():
@@ -69,7 +70,9 @@ def load_theory(path: str | Path | None = None) -> Theory:
         if not (folder / name).exists() and twin.exists():
             raise BayesCMOError(f"{folder / name}: file not found; found {twin.name}, rename it {name}")
     nodes = _parse_nodes(folder / "nodes.yaml")
-    links = _parse_links(folder / "links.yaml", nodes)
+    links_data = read_yaml(folder / "links.yaml")
+    scale = _confidence_scale(links_data, folder / "links.yaml")
+    links = _parse_links(folder / "links.yaml", nodes, links_data, scale)
     tables = _parse_tables(folder / "tables", nodes)
     claims_file = folder / "claims.yaml"
     claims = _parse_claims(claims_file, nodes) if claims_file.exists() else ()
@@ -77,8 +80,11 @@ def load_theory(path: str | Path | None = None) -> Theory:
     scenarios = _parse_scenarios(scenarios_file, nodes) if scenarios_file.exists() else ()
     headline_file = folder / "headline.yaml"
     headline = _parse_headline(headline_file, nodes, links) if headline_file.exists() else Headline()
+    reference_file = folder / "reference.yaml"
+    reference = _parse_reference(reference_file, nodes) if reference_file.exists() else {}
     theory = Theory(
-        nodes=nodes, links=links, claims=claims, scenarios=scenarios, tables=tables, path=folder, headline=headline
+        nodes=nodes, links=links, claims=claims, scenarios=scenarios, tables=tables, path=folder,
+        headline=headline, reference=reference, confidence_scale=scale,
     )
     _check_acyclic(theory, folder)
     _check_tables_match_links(theory, folder / "tables")
@@ -235,15 +241,40 @@ def _parse_baseline(value: Any, states: tuple[str, ...], where: str) -> tuple[fl
 
 _LINK_FIELDS = (
     "from", "to", "sign", "strength", "confidence", "evidence", "scores",
-    "moderator", "lag", "citation", "note", "weight_sd",
+    "moderator", "lag", "citation", "note", "weight_sd", "rule_exception",
 )
+
+
+def _confidence_scale(data: Any, file: Path) -> str:
+    """The links file's ``confidence_scale:`` (cases | v0.1); files that name none use v0.1."""
+    value = data.get("confidence_scale", scales.DEFAULT_CONFIDENCE_SCALE) if isinstance(data, Mapping) else scales.DEFAULT_CONFIDENCE_SCALE
+    if not isinstance(value, str) or value not in scales.CONFIDENCE_SCALES:
+        raise BayesCMOError(
+            f"{file}: confidence_scale must be one of {', '.join(scales.CONFIDENCE_SCALES)}, got {value!r}"
+            f"{did_you_mean(str(value), scales.CONFIDENCE_SCALES)}"
+        )
+    return value
+
+
+def _parse_reference(file: Path, nodes: Mapping[str, Node]) -> dict[str, str]:
+    """``reference:`` node -> state: the partnership every baseline was elicited for."""
+    data = read_yaml(file)
+    if not isinstance(data, Mapping) or "reference" not in data:
+        raise BayesCMOError(f"{file}: expected a top-level 'reference:' mapping node: state")
+    _check_fields(data, ("reference", "label", "description"), str(file))
+    value = data["reference"]
+    if not isinstance(value, Mapping) or not value:
+        raise BayesCMOError(f"{file}: reference must be a non-empty mapping node: state, got {value!r}")
+    return _parse_findings(value, nodes, f"{file}: reference")
 _SIGNS = {"+": 1, "-": -1, "positive": 1, "negative": -1, 1: 1, -1: -1}
 
 
-def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
+def _parse_links(file: Path, nodes: Mapping[str, Node], data: Any = None, scale: str | None = None) -> tuple[Link, ...]:
     links: list[Link] = []
     seen: set[tuple[str, str, int]] = set()
-    for i, entry in enumerate(_entries(read_yaml(file), file, "links")):
+    data = read_yaml(file) if data is None else data
+    sds = scales.CONFIDENCE_SCALES[scale or scales.DEFAULT_CONFIDENCE_SCALE]
+    for i, entry in enumerate(_entries(data, file, "links")):
         where = f"{file}: links[{i}]"
         _check_fields(entry, _LINK_FIELDS, where)
         source = known_node(nodes, _require(entry, "from", where), f"{where}.from")
@@ -317,11 +348,25 @@ def _parse_links(file: Path, nodes: Mapping[str, Node]) -> tuple[Link, ...]:
                 multipliers=multipliers,
                 lag=int(lag),
                 evidence=_mapping(entry.get("evidence"), where, "evidence"),
-                citation=_mapping(entry.get("citation"), where, "citation"),
+                citation=_citation(entry.get("citation"), where),
                 sd=sd,
+                confidence_sd=sds[confidence],
+                rule_exception=_text(entry.get("rule_exception"), where, "rule_exception"),
             )
         )
     return tuple(links)
+
+
+def _citation(value: Any, where: str) -> dict[str, Any]:
+    """section, cmo (the paper's sentence), optional support (sentence or list of sentences), outcome (node ids)."""
+    citation = _mapping(value, where, "citation")
+    support = citation.get("support")
+    if support is not None:
+        items = support if isinstance(support, list) else [support]
+        if not all(isinstance(s, str) and s.strip() for s in items):
+            raise BayesCMOError(f"{where}: citation.support must be a sentence or a list of sentences, got {support!r}")
+        citation["support"] = [s.strip() for s in items]
+    return citation
 
 
 def _parse_state_map(value: Any, node: Node, where: str, default: float | None) -> tuple[float, ...] | None:

@@ -71,6 +71,8 @@ class Link:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     citation: Mapping[str, Any] = field(default_factory=dict)
     sd: float | None = None  # explicit weight sd (e.g. a posterior), overrides confidence
+    confidence_sd: float | None = None  # what the folder's confidence_scale makes of `confidence`
+    rule_exception: str = ""  # why the link departs from the strength/confidence rules of links.yaml
 
     @property
     def id(self) -> str:
@@ -83,7 +85,9 @@ class Link:
 
     @property
     def weight_sd(self) -> float:
-        return self.sd if self.sd is not None else scales.CONFIDENCE_SD[self.confidence]
+        if self.sd is not None:
+            return self.sd
+        return self.confidence_sd if self.confidence_sd is not None else scales.CONFIDENCE_SD[self.confidence]
 
     @property
     def sign_symbol(self) -> str:
@@ -155,6 +159,20 @@ class Theory:
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     path: Path | None = None
     headline: Headline = field(default_factory=Headline)
+    #: The reference partnership: node -> state at which baselines were elicited (reference.yaml).
+    reference: Mapping[str, str] = field(default_factory=dict)
+    confidence_scale: str = scales.DEFAULT_CONFIDENCE_SCALE
+
+    def reference_index(self, node: str) -> tuple[int, ...] | None:
+        """The reference configuration of ``node``'s parents (state indices), or None.
+
+        None when the node has no parents or some parent has no reference
+        state: its baseline then holds with every parent at the neutral midpoint.
+        """
+        parents = self.parents(node)
+        if not parents or any(p not in self.reference for p in parents):
+            return None
+        return tuple(self.nodes[p].states.index(self.reference[p]) for p in parents)
 
     # The theory is frozen, so its derived structure is computed once (build_model asks for
     # every node's links and parents several times, and is rebuilt per judgement in sensitivity).

@@ -10,7 +10,14 @@ Link verdicts (``refine``), with ``level`` intervals ``mean +/- z * sd``:
   the far side from 0 (for an elicited weight of 0: excludes 0);
 * **weakened** -- the interval excludes the elicited weight on the side of 0;
 * **consistent** -- otherwise: the cases agree with the experts, within the
-  posterior uncertainty.
+  posterior uncertainty;
+Beside the verdict, ``dominance`` says whose answer it is: **prior-dominated**
+when the cases narrowed the interval by less than 20% (``sd_ratio > 0.8``: the
+prior won, not the cases), **informed** otherwise, empty for "no information".
+(A separate column, so that the v0.1 verdicts stay as they were.)
+
+``prior_cases`` is the link's prior-equivalent number of fully coded cases
+(:func:`bayes_cmo.theory.lint.prior_cases`).
 
 Case data conflict (``data_conflict``): Jensen's conflict measure
 ``conf(e) = log( prod_i P(e_i) / P(e) )`` over a case's findings ``e_i``.
@@ -36,8 +43,11 @@ from ..inference.summary import DEFAULT_LEVEL
 from ..inference.whatif import posterior
 from ..network.model import Model
 from .em import UpdateResult
+from ..theory.lint import prior_cases
 
 VERDICTS = ("strengthened", "weakened", "reversed", "consistent", "no information")
+#: A link whose interval the cases narrowed by less than this fraction is "prior-dominated".
+PRIOR_DOMINATED_NARROWING = 0.2
 
 
 def verdict(prior: float, low: float, high: float, informed: bool = True) -> str:
@@ -67,7 +77,9 @@ def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     ``posterior_low``, ``posterior_high``, ``shift`` (posterior - prior),
     ``sd_ratio`` (posterior sd / prior sd: below 1 = the cases were
     informative), ``p_same_sign`` (posterior probability the link has the
-    elicited direction), ``n_both`` (cases observing both ends), ``verdict``.
+    elicited direction), ``n_both`` (cases observing both ends), ``verdict``,
+    ``dominance`` (prior-dominated / informed), ``prior_cases`` (the prior's
+    worth in fully coded cases).
     """
     from scipy.stats import norm  # lazy: scipy.stats costs ~0.3 s to import, and only this table needs it
 
@@ -85,10 +97,15 @@ def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         verdict(row.prior_weight, row.posterior_low, row.posterior_high, bool(row.updated and row.n_both > 0))
         for row in frame.itertuples()
     ]
+    dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING)  # NaN sd: nothing narrowed
+    frame["dominance"] = np.where(dominated, "prior-dominated", "informed")
+    frame.loc[frame["verdict"] == "no information", "dominance"] = ""
+    theory = result.prior_theory
+    frame["prior_cases"] = [prior_cases(theory, theory.link(link)) for link in frame["link"]]
     columns = [
-        "link", "source", "target", "prior_weight", "prior_sd", "prior_low", "prior_high",
+        "link", "source", "target", "prior_weight", "prior_sd", "prior_cases", "prior_low", "prior_high",
         "posterior_weight", "posterior_sd", "posterior_low", "posterior_high", "shift",
-        "sd_ratio", "p_same_sign", "n_both", "verdict",
+        "sd_ratio", "p_same_sign", "n_both", "verdict", "dominance",
     ]
     return frame[columns]
 

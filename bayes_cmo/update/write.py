@@ -34,6 +34,7 @@ from .. import _validate
 from .._errors import BayesCMOError
 from .._files import file_sha256, read_yaml
 from .._outputs import Output, check_output
+from ..theory.scales import DEFAULT_CONFIDENCE_SCALE
 from ..theory import Theory, load_theory
 from .em import METHOD, UpdateResult
 
@@ -77,8 +78,11 @@ def write_priors(
     record.update(provenance or {})
     with output.folder() as tmp:
         _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml"))
-        _write_yaml(tmp / "links.yaml", {"links": _link_entries(theory, src)}, _header(src, "links.yaml"))
-        for name in ("claims.yaml", "scenarios.yaml", "headline.yaml"):
+        links = {"links": _link_entries(theory, src)}
+        if theory.confidence_scale != DEFAULT_CONFIDENCE_SCALE:  # lagged links keep their words' sd
+            links = {"confidence_scale": theory.confidence_scale, **links}
+        _write_yaml(tmp / "links.yaml", links, _header(src, "links.yaml"))
+        for name in ("claims.yaml", "scenarios.yaml", "headline.yaml", "reference.yaml"):
             if src is not None and (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
         if theory.tables:
