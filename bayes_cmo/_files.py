@@ -115,6 +115,18 @@ def _check_expansion(path: Path, root: yaml.Node) -> None:
         stack.extend((c, depth + 1, False) for c in children if id(c) not in size)
 
 
+def _compose_checked(path: Path, loader) -> Any:
+    """Compose the document, refuse alias bombs and deep nesting (:func:`_check_expansion`), then construct it."""
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(path, node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error becomes one line with file:line."""
     try:
@@ -129,19 +141,11 @@ def read_yaml(path: Path) -> Any:
         raise BayesCMOError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if _CLoader is not None:
         try:
-            return yaml.load(text, Loader=_CLoader)
+            return _compose_checked(path, _CLoader(text))
         except yaml.YAMLError:
             pass  # the pure-Python parser below words the error
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            _check_expansion(path, node)
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
+        return _compose_checked(path, _Loader(text))
     except RecursionError:
         raise BayesCMOError(f"{path}: nested too deeply to read (more than {MAX_YAML_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
