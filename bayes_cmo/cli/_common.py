@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -45,11 +46,23 @@ def add_findings(parser: argparse.ArgumentParser, *, do: bool = True) -> None:
 
 def add_output(parser: argparse.ArgumentParser, *, csv: bool = True, plot: bool = False) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of row objects instead of a table")
+    _Wide.reset()  # the parser is built afresh for each command line, so a previous --wide does not linger
+    parser.add_argument(
+        "--wide", action=_Wide, help=f"print tables at full width (default: fit {TABLE_WIDTH} columns, wrapping text)"
+    )
     if csv:
         parser.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     if plot:
         parser.add_argument("--plot", metavar="FILE.png", help="also draw the figure (png, pdf or svg)")
     parser.add_argument("--force", action="store_true", help="replace output files that already exist")
+
+
+def add_good(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--good", action="append", default=[], metavar="NODE=STATE",
+        help="the state of an outcome that is good for the partnership, for colours and words "
+        "(repeatable; default: the priors' headline section, else the highest state)",
+    )
 
 
 def add_draws(parser: argparse.ArgumentParser, default: int = 0) -> None:
@@ -125,12 +138,109 @@ def emit(frame: pd.DataFrame, args: argparse.Namespace, *, digits: int = 4) -> N
         print(format_table(frame, digits))
 
 
-def format_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
-    return shown.to_string(index=False)
+#: Terminal tables fit this many columns unless --wide.
+TABLE_WIDTH = 100
+_MIN_TEXT = 12
+
+
+class _Wide(argparse.Action):
+    """``--wide``: every table of this command at full width (also those a verb prints directly)."""
+
+    full = False
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        _Wide.full = True
+        setattr(namespace, self.dest, True)
+
+    @staticmethod
+    def reset() -> None:
+        _Wide.full = False
+
+
+def _cells(frame: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]], list[bool]]:
+    headers = [str(c) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
+    columns = []
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_float_dtype(values):
+            columns.append(["" if pd.isna(v) else f"{v:.{digits}f}" for v in values])
+        else:
+            columns.append(["" if (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values])
+    return headers, columns, numeric
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width``: breaks after spaces, hyphens and underscores (ids), hard breaks if need be."""
+    if len(text) <= width:
+        return [text]
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[ _/-])", text):
+        while len(piece) > width:  # a word longer than the column
+            if line:
+                lines.append(line.rstrip())
+                line = ""
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if len((line + piece).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _fit(headers: list[str], columns: list[list[str]], numeric: list[bool], width: int | None) -> list[int]:
+    """Column widths: full, or with the widest text columns (then long headers) narrowed until the table fits."""
+    full = [max([len(h)] + [len(v) for v in col]) for h, col in zip(headers, columns)]
+    if width is None:
+        return full
+    widths = list(full)
+    floor = [max(len(max(col, key=len, default="")), 6) if num else _MIN_TEXT for col, num in zip(columns, numeric)]
+    floor = [min(f, w) for f, w in zip(floor, full)]
+    gaps = 2 * (len(widths) - 1)
+    while sum(widths) + gaps > width:
+        candidates = [i for i in range(len(widths)) if widths[i] > floor[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: (not numeric[i], widths[i]))
+        widths[widest] -= 1
+    return widths
+
+
+def format_table(frame: pd.DataFrame, digits: int = 4, width: int | None = -1) -> str:
+    """The frame as text: numbers right-aligned, text left; fits ``width`` columns (default 100, None: full width).
+
+    Text cells and headers too long for their column wrap onto further lines.
+    """
+    if width == -1:
+        width = None if _Wide.full else TABLE_WIDTH
+    headers, columns, numeric = _cells(frame, digits)
+    if not headers:
+        return frame.to_string(index=False)
+    widths = _fit(headers, columns, numeric, width)
+
+    def render(cells: list[str]) -> list[str]:
+        wrapped = [_wrap(c, w) for c, w in zip(cells, widths)]
+        height = max(len(w) for w in wrapped)
+        lines = []
+        for k in range(height):
+            parts = []
+            for lines_of, w, num in zip(wrapped, widths, numeric):
+                text = lines_of[k] if k < len(lines_of) else ""
+                parts.append(text.rjust(w) if num else text.ljust(w))
+            lines.append("  ".join(parts).rstrip())
+        return lines
+
+    out = render(headers)
+    for i in range(len(frame)):
+        out += render([col[i] for col in columns])
+    return "\n".join(out)
 
 
 def check_new_file(path: Path, force: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .._errors import BayesCMOError
 from ..network.model import load_model
-from ..report.markdown import write_report
+from ..report import write_report
 from ..inference.rounds import MAX_ROUNDS
 from . import _common
 
@@ -16,11 +16,12 @@ from . import _common
 def register(subparsers) -> None:
     report = subparsers.add_parser(
         "report",
-        help="write a folder with the headline answers: report.md, CSV tables and figures",
+        help="write a folder with the headline answers: report.html, report.md, CSV tables and figures",
         description=(
             "Run the main questions on a priors folder — the claims check, the shift by one context "
             "with credible intervals, every context ranked, the named scenarios, P(still intact) by "
-            "round, what to measure next and which judgements matter — and write report.md (tables "
+            "round, what to measure next and which judgements matter — and write report.html (one "
+            "self-contained page with a plain-language summary, to hand to a policymaker), report.md (tables "
             "to paste), one CSV per table and one PNG per figure into --out. "
             "Example: bayes-cmo report --out report"
         ),
@@ -34,6 +35,7 @@ def register(subparsers) -> None:
     )
     _common.add_draws(report, default=1000)
     report.add_argument("--rounds", type=int, default=5, help="rounds for the time view (default 5)")
+    _common.add_good(report)
     report.add_argument("--force", action="store_true", help="replace --out if it exists")
     report.set_defaults(run=run_report)
 
@@ -54,7 +56,8 @@ def run_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         level=args.level,
         rounds=args.rounds,
+        good_direction=_common.parse_findings(args.good, "--good") or None,
         force=args.force,
     )
-    print(f"wrote {out / 'report.md'} with its tables and figures", file=sys.stderr)
+    print(f"wrote {out / 'report.html'} and {out / 'report.md'} with their tables and figures", file=sys.stderr)
     return 0
