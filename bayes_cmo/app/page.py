@@ -47,7 +47,7 @@ def _control(page: Page, node: str):
     theory = page.model.theory
     parts = [
         ui.input_select(f"set_{node}", node_label(theory, node), state_choices(page, node), selected=UNKNOWN,
-                        selectize=False, width="100%")
+                        width="100%")
     ]
     if not same_either_way(page, node):
         parts.append(
@@ -69,7 +69,7 @@ def app_ui(page: Page):
     panels = [ui.accordion_panel(f"{group} ({len(nodes)})", *[_control(page, n) for n in nodes]) for group, nodes in groups.items()]
     links = {link.id: f"{node_label(theory, link.source)} → {node_label(theory, link.target).lower()}" for link in theory.links}
     sidebar = ui.sidebar(
-        ui.input_select("scenario", "Scenario from the review", scenarios, selected=UNKNOWN, selectize=False),
+        ui.input_select("scenario", "Scenario from the review", scenarios, selected=UNKNOWN),
         ui.input_action_button("reset", "Set everything to unknown", class_="btn-sm"),
         ui.p(
             "Set what you know about a partnership. Where a factor has causes in the theory, choose how you know "
@@ -95,7 +95,7 @@ def app_ui(page: Page):
             ui.card_header("The theory in layers (hover an arrow for what the paper says; chosen factors are outlined)"),
             ui.output_ui("network"),
             ui.input_select("link", "Show a link's citation", {UNKNOWN: "choose a link", **links}, selected=UNKNOWN,
-                            selectize=False, width="100%"),
+                            width="100%"),
             ui.output_ui("citation"),
         ),
         title="What if? The programme theory of inter-organisational collaboration, in numbers",

@@ -9,6 +9,7 @@ outcomes, ``value_of_information`` for what to measure next.
 from __future__ import annotations
 
 import inspect
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -18,29 +19,28 @@ from .._errors import BayesCMOError, ZeroProbabilityEvidence
 from ..inference.whatif import posterior
 from ..network.model import Model
 from ..planning.voi import value_of_information
-from ..plots.labels import good_states, goodness, group_of, node_label, outcome_text, state_text
+from ..plots.labels import good_states, goodness, group_of, node_label, outcome_text, reported_state, state_text
 
-#: Parameter draws behind the page's intervals (enough for a stable 90% interval, fast enough per click).
-PAGE_DRAWS = 400
+#: Parameter draws behind the page's intervals (a stable 90% interval, and fast enough per click).
+PAGE_DRAWS = 200
 UNKNOWN = "?"  # the select value for "unknown" (no state is named "?")
 
 
 def headline_targets(model: Model) -> tuple[str, ...]:
-    """The theory's headline targets: its declared ones, else its outcome nodes."""
+    """The outcomes the page shows: the theory's declared headline targets first, then its other outcome nodes."""
     theory = model.theory
     headline = getattr(theory, "headline", None)
     declared = None
     if headline is not None:
         declared = headline.get("targets") if isinstance(headline, Mapping) else getattr(headline, "targets", None)
-    if declared:
-        return tuple(declared)
-    outcomes = tuple(n for n, node in theory.nodes.items() if node.role == "outcome") if theory else ()
-    if not outcomes:
+    outcomes = [n for n, node in theory.nodes.items() if node.role == "outcome"] if theory else []
+    chosen = list(dict.fromkeys([*(declared or ()), *outcomes]))
+    if not chosen:
         raise BayesCMOError(f"{model.source or 'the model'}: no outcome nodes to show; give targets")
-    return outcomes
+    return tuple(chosen)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False)  # identity: one per served model, used as a cache key
 class Page:
     """Everything fixed for one model: the drawn model, targets, their good states, the controls' groups."""
 
@@ -83,12 +83,12 @@ def make_page(
         model=model,
         drawn=drawn,
         targets=targets,
-        shown={t: model.states(t)[-1] for t in targets},
+        shown={t: reported_state(theory, t, model.states(t)) for t in targets},
         good=good_states({t: model.states(t) for t in targets}, theory, good_direction),
         groups={g: tuple(v) for g, v in groups.items()},
         roots=frozenset(n for n in theory.nodes if not theory.parents(n)),
         level=level,
-        baseline={t: p[:, -1] for t, p in base.items()},
+        baseline={t: p[:, model.states(t).index(reported_state(theory, t, model.states(t)))] for t, p in base.items()},
     )
 
 
@@ -151,6 +151,12 @@ def best_next(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]) ->
 def answer(page: Page, settings: Mapping[str, str], how: Mapping[str, str] | None = None, *, voi: bool = True) -> Answer:
     """The outcomes under the current controls, with intervals on the change from the baseline."""
     evidence, do = split_settings(settings, how or {})
+    return _answer(page, tuple(sorted(evidence.items())), tuple(sorted(do.items())), voi)
+
+
+@lru_cache(maxsize=256)  # going back to an earlier setting is free
+def _answer(page: Page, evidence_items: tuple, do_items: tuple, voi: bool) -> Answer:
+    evidence, do = dict(evidence_items), dict(do_items)
     try:
         now = posterior(page.drawn, list(page.targets), evidence, do)
     except ZeroProbabilityEvidence as exc:
@@ -158,7 +164,7 @@ def answer(page: Page, settings: Mapping[str, str], how: Mapping[str, str] | Non
     theory = page.model.theory
     outcomes = []
     for t in page.targets:
-        p = now[t][:, -1]
+        p = now[t][:, page.model.states(t).index(page.shown[t])]
         change = p - page.baseline[t]
         sign = goodness(page.model.states(t), page.shown[t], page.good[t])
         d = float(change.mean())

@@ -103,7 +103,10 @@ def network_svg(theory: Theory, settings: Mapping[str, str] | None = None) -> st
         spec = theory.nodes[node]
         chosen = settings.get(node)
         stroke = ' stroke="#000" stroke-width="2.2"' if chosen else ' stroke="#666" stroke-width="0.7"'
-        lines = textwrap.wrap(spec.label + (f" = {state_text(chosen)}" if chosen else ""), 24)[:2]
+        lines = textwrap.wrap(spec.label, 24)
+        if chosen:  # the chosen state on the second line
+            lines = [lines[0] + ("…" if len(lines) > 1 else ""), f"= {state_text(chosen)}"]
+        lines = lines[:2]
         tip = f"{spec.label} ({spec.role}): {spec.description} Source: {spec.source}"
         parts.append(f'<g class="node" data-node="{html.escape(node)}"><title>{html.escape(tip)}</title>')
         parts.append(

@@ -160,25 +160,30 @@ class _Wide(argparse.Action):
         _Wide.full = False
 
 
+_NUMBER_LIKE = re.compile(r"^[\s\d.,+\-−%\[\]()e]*$")
+
+
 def _cells(frame: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Headers, cells as text, and which columns hold numbers (also formatted ones: 41.2%, [+0.3, +3.2])."""
     headers = [str(c) for c in frame.columns]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
-    columns = []
+    columns, numeric = [], []
     for col in frame.columns:
         values = frame[col]
         if pd.api.types.is_float_dtype(values):
-            columns.append(["" if pd.isna(v) else f"{v:.{digits}f}" for v in values])
+            cells = ["" if pd.isna(v) else f"{v:.{digits}f}" for v in values]
         else:
-            columns.append(["" if (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values])
+            cells = ["" if (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values]
+        columns.append(cells)
+        numeric.append(not pd.api.types.is_bool_dtype(values) and all(_NUMBER_LIKE.match(c) for c in cells))
     return headers, columns, numeric
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Lines of at most ``width``: breaks after spaces, hyphens and underscores (ids), hard breaks if need be."""
+    """Lines of at most ``width``: breaks after spaces, hyphens, colons and underscores (ids), hard breaks if need be."""
     if len(text) <= width:
         return [text]
     lines, line = [], ""
-    for piece in re.split(r"(?<=[ _/-])", text):
+    for piece in re.split(r"(?<=[ _/:-])", text):
         while len(piece) > width:  # a word longer than the column
             if line:
                 lines.append(line.rstrip())
@@ -195,51 +200,92 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
-def _fit(headers: list[str], columns: list[list[str]], numeric: list[bool], width: int | None) -> list[int]:
-    """Column widths: full, or with the widest text columns (then long headers) narrowed until the table fits."""
-    full = [max([len(h)] + [len(v) for v in col]) for h, col in zip(headers, columns)]
-    if width is None:
-        return full
-    widths = list(full)
-    floor = [max(len(max(col, key=len, default="")), 6) if num else _MIN_TEXT for col, num in zip(columns, numeric)]
-    floor = [min(f, w) for f, w in zip(floor, full)]
+def _floor(header: str, cells: list[str], numeric: bool) -> int:
+    """The narrowest a column may get: numbers never wrap; text down to its longest word (8 to 16)."""
+    longest_cell = max((len(c) for c in cells), default=0)
+    header_word = max((len(w) for w in header.split()), default=0)
+    if numeric:
+        return max(longest_cell, header_word)
+    words = [len(w) for c in [header, *cells] for w in re.split(r"(?<=[ _/:-])", c)]
+    return min(max(len(header), longest_cell), max(8, min(max(words, default=0), 16)))
+
+
+def _shrink(widths: list[int], floor: list[int], numeric: list[bool], width: int) -> list[int]:
+    """Narrow the widest text columns (then long headers) until the row fits ``width``."""
+    widths = list(widths)
     gaps = 2 * (len(widths) - 1)
     while sum(widths) + gaps > width:
         candidates = [i for i in range(len(widths)) if widths[i] > floor[i]]
         if not candidates:
             break
-        widest = max(candidates, key=lambda i: (not numeric[i], widths[i]))
+        widest = max(candidates, key=lambda i: (not numeric[i], widths[i] - floor[i]))
         widths[widest] -= 1
     return widths
+
+
+def _blocks(floor: list[int], numeric: list[bool], width: int) -> list[list[int]]:
+    """Column indices per block: one block if the columns fit at their narrowest, else several,
+    each repeating the leading text columns (the row's key) so every block reads alone."""
+    n = len(floor)
+    if sum(floor) + 2 * (n - 1) <= width:
+        return [list(range(n))]
+    key: list[int] = []
+    for i in range(n):
+        if numeric[i] or sum(floor[j] + 2 for j in key) + floor[i] > 0.6 * width:
+            break
+        key.append(i)
+    blocks, current = [], list(key)
+    for i in range(len(key), n):
+        used = sum(floor[j] for j in current) + 2 * len(current)
+        if len(current) > len(key) and used + floor[i] > width:
+            blocks.append(current)
+            current = list(key)
+        current.append(i)
+    blocks.append(current)
+    return blocks
 
 
 def format_table(frame: pd.DataFrame, digits: int = 4, width: int | None = -1) -> str:
     """The frame as text: numbers right-aligned, text left; fits ``width`` columns (default 100, None: full width).
 
-    Text cells and headers too long for their column wrap onto further lines.
+    Text cells and long headers wrap onto further lines; a table too wide even
+    then is printed in blocks of columns, each repeating the row's leading text
+    columns. ``--wide`` prints one block at full width.
     """
     if width == -1:
         width = None if _Wide.full else TABLE_WIDTH
     headers, columns, numeric = _cells(frame, digits)
     if not headers:
         return frame.to_string(index=False)
-    widths = _fit(headers, columns, numeric, width)
+    full = [max([len(h)] + [len(v) for v in col]) for h, col in zip(headers, columns)]
+    if width is None:
+        blocks, floor = [list(range(len(headers)))], full
+    else:
+        floor = [_floor(h, c, num) for h, c, num in zip(headers, columns, numeric)]
+        blocks = _blocks(floor, numeric, width)
 
-    def render(cells: list[str]) -> list[str]:
-        wrapped = [_wrap(c, w) for c, w in zip(cells, widths)]
+    def render(cells: list[str], idx: list[int], widths: list[int]) -> list[str]:
+        wrapped = [_wrap(cells[i], w) for i, w in zip(idx, widths)]
         height = max(len(w) for w in wrapped)
         lines = []
         for k in range(height):
             parts = []
-            for lines_of, w, num in zip(wrapped, widths, numeric):
+            for lines_of, w, i in zip(wrapped, widths, idx):
                 text = lines_of[k] if k < len(lines_of) else ""
-                parts.append(text.rjust(w) if num else text.ljust(w))
+                parts.append(text.rjust(w) if numeric[i] else text.ljust(w))
             lines.append("  ".join(parts).rstrip())
         return lines
 
-    out = render(headers)
-    for i in range(len(frame)):
-        out += render([col[i] for col in columns])
+    out: list[str] = []
+    for b, idx in enumerate(blocks):
+        widths = [full[i] for i in idx]
+        if width is not None:
+            widths = _shrink(widths, [floor[i] for i in idx], [numeric[i] for i in idx], width)
+        if b:
+            out.append("")
+        out += render(headers, idx, widths)
+        for r in range(len(frame)):
+            out += render([col[r] for col in columns], idx, widths)
     return "\n".join(out)
 
 

@@ -46,15 +46,32 @@ def outcome_text(theory, target: str, state: str) -> str:
     return f"P({node_label(theory, target)}: {state_text(state)})"
 
 
-def _declared_good(theory) -> dict[str, str]:
-    """Desirable poles declared in the priors' headline section, when the theory carries one."""
+def _headline_value(theory, key: str):
     headline = getattr(theory, "headline", None)
     if headline is None:
-        return {}
+        return None
+    return headline.get(key) if isinstance(headline, Mapping) else getattr(headline, key, None)
+
+
+def reported_state(theory, target: str, states: Sequence[str]) -> str:
+    """The state shown for ``target``: the one the headline section reports, else the highest."""
+    declared = _headline_value(theory, "targets")
+    state = declared.get(target) if isinstance(declared, Mapping) else None
+    return state if state in states else states[-1]
+
+
+def _declared_good(theory, states: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Good poles the theory declares: an explicit mapping in its headline section, else the pole
+    opposite the state that ends a partnership (the time view's absorbing outcome)."""
     for key in ("good", "good_states", "desirable", "good_direction"):
-        value = headline.get(key) if isinstance(headline, Mapping) else getattr(headline, key, None)
+        value = _headline_value(theory, key)
         if isinstance(value, Mapping):
             return {str(k): str(v) for k, v in value.items()}
+    node, state = _headline_value(theory, "absorbing"), _headline_value(theory, "absorbing_state")
+    if isinstance(node, Mapping):  # {node: ..., state: ...}
+        node, state = node.get("node"), node.get("state")
+    if node in states and state in states[node] and state in (states[node][0], states[node][-1]):
+        return {node: states[node][-1] if state == states[node][0] else states[node][0]}
     return {}
 
 
@@ -64,9 +81,10 @@ def good_states(
     """The state that is good for the partnership, per node in ``states``.
 
     ``good_direction`` (``{node: state}``) first, then what the theory's
-    headline section declares, else the node's highest state.
+    headline section declares (a ``good`` mapping, or the pole opposite the
+    absorbing state that ends a partnership), else the node's highest state.
     """
-    declared = _declared_good(theory)
+    declared = _declared_good(theory, states)
     for node, state in (good_direction or {}).items():
         if node not in states:
             raise BayesCMOError(f"good_direction: unknown node '{node}'{did_you_mean(node, list(states))}")

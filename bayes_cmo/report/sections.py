@@ -9,6 +9,8 @@ percentages, changes are percentage points with their interval.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ..plots.labels import (
@@ -22,6 +24,7 @@ from ..plots.labels import (
     outcome_text,
     pct,
     pp,
+    reported_state,
     state_text,
 )
 from .compute import ReportResult
@@ -39,8 +42,8 @@ def _change(row) -> str:
 
 
 def _shown(result: ReportResult, target: str) -> str:
-    """The target state a table shows: the highest one, as the paper phrases its outcomes."""
-    return result.theory.nodes[target].states[-1]
+    """The target state a table shows: the headline section's, else the highest (as the paper phrases outcomes)."""
+    return reported_state(result.theory, target, result.theory.nodes[target].states)
 
 
 def _judged(result: ReportResult, target: str, delta: float) -> str:
@@ -142,8 +145,11 @@ def _settings(result: ReportResult) -> str:
 
 
 def _theory_table(result: ReportResult) -> pd.DataFrame:
-    frame = result.summary.rename(columns={"item": "What", "value": "How many"})
-    return frame.astype(str)
+    """The summary's counts, with node ids replaced by the paper's labels."""
+    names = node_labels(result.theory)
+    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
+    values = [pattern.sub(lambda m: names[m.group(1)], str(v)) for v in result.summary["value"]]
+    return pd.DataFrame({"What": result.summary["item"].astype(str), "How many": values})
 
 
 def headline_table(result: ReportResult) -> pd.DataFrame:
@@ -201,7 +207,9 @@ def rounds_table(result: ReportResult) -> pd.DataFrame:
             f"P(still intact), {lv} interval": [
                 f"{pct(p)} {interval(lo, hi)}" for p, lo, hi in zip(frame["p_intact"], frame["ci_low"], frame["ci_high"], strict=True)
             ],
-            "P(dissolves in this round, if intact before)": frame["p_dissolve_in_round"].map(pct),
+            "P(ends in this round, if intact before)": frame[
+                "p_absorbed_in_round" if "p_absorbed_in_round" in frame else "p_dissolve_in_round"
+            ].map(pct),
         }
     )
 
