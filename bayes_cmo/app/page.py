@@ -6,13 +6,14 @@ Every computation is :func:`.state.answer`, which the benchmark times.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 
 from shiny import App, reactive, render, ui
 
 from ..network.model import Model
 from ..plots.labels import BAD, DO_TEXT, GOOD, OBSERVE_TEXT, interval, node_label, pct, pp, state_text
-from .state import UNKNOWN, Page, answer, make_page, same_either_way, state_choices
+from .state import UNKNOWN, Page, answer, make_page, next_factors, same_either_way, state_choices
 from .svg import link_citation, network_svg
 
 _CSS = f"""
@@ -130,8 +131,16 @@ def server_for(page: Page, controls: Sequence[str]):
             return {n: input[f"how_{n}"]() for n in toggled}
 
         @reactive.calc
-        def result():
-            return answer(page, settings(), how())
+        def result():  # the outcomes answer at once; what to measure next follows in the background
+            return answer(page, settings(), how(), voi=False)
+
+        @reactive.extended_task
+        async def voi_task(chosen: dict, toggles: dict):
+            return await asyncio.to_thread(next_factors, page, chosen, toggles)
+
+        @reactive.effect
+        def _start_voi():
+            voi_task.invoke(settings(), how())
 
         @render.ui
         def outcomes():
@@ -142,16 +151,16 @@ def server_for(page: Page, controls: Sequence[str]):
 
         @render.ui
         def next_factor():
-            res = result()
-            if not res.best_next:
-                return ui.p("Every factor is already set.")
+            best = voi_task.result()
+            if not best:
+                return ui.p("Every factor is already set, or the settings cannot occur together.")
             items = [
                 ui.tags.li(
                     f"{node_label(theory, t)}: measure {node_label(theory, n).lower()} "
                     f"(would typically move P({state_text(page.shown[t])}) by "
                     f"{100 * change:.1f} pp)"
                 )
-                for t, (n, change) in res.best_next.items()
+                for t, (n, change) in best.items()
             ]
             return ui.tags.ul(*items, id="best-next")
 

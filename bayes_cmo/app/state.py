@@ -175,7 +175,21 @@ def _answer(page: Page, evidence_items: tuple, do_items: tuple, voi: bool) -> An
                 float(page.baseline[t].mean()), d, *_quantiles(change, page.level), meaning,
             )
         )
-    return Answer(tuple(outcomes), best_next(page, evidence, do) if voi else {})
+    return Answer(tuple(outcomes), _next(page, evidence_items, do_items) if voi else {})
+
+
+def next_factors(page: Page, settings: Mapping[str, str], how: Mapping[str, str] | None = None) -> dict[str, tuple[str, float]]:
+    """Only what to measure next (the page computes it in the background, after the outcomes)."""
+    evidence, do = split_settings(settings, how or {})
+    return _next(page, tuple(sorted(evidence.items())), tuple(sorted(do.items())))
+
+
+@lru_cache(maxsize=256)
+def _next(page: Page, evidence_items: tuple, do_items: tuple) -> dict[str, tuple[str, float]]:
+    try:
+        return best_next(page, dict(evidence_items), dict(do_items))
+    except ZeroProbabilityEvidence:
+        return {}
 
 
 def same_either_way(page: Page, node: str) -> bool:

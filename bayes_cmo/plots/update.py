@@ -42,8 +42,8 @@ def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False, la
     ax.set_yticks(y)
     ax.set_yticklabels([judgement_text(link, labels) for link in frame["link"]], fontsize=7)
     ax.set_xlabel("link weight (log-odds, low to high pole of the context/mechanism)")
-    ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior")
-    ax.legend(loc="best", fontsize=7, frameon=True)
+    ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior", pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=7, frameon=False)
     ax.set_ylim(-0.8, len(frame) - 0.2)
     return fig
 

@@ -68,10 +68,14 @@ def render_html(blocks: list, figures: Mapping[str, bytes], title: str = "Progra
         elif kind == "table":
             parts.append(_table(block[1]))
         elif kind == "figure" and block[1] in figures:
-            data = base64.b64encode(figures[block[1]]).decode("ascii")
+            png = figures[block[1]]
+            data = base64.b64encode(png).decode("ascii")
+            pixels = int.from_bytes(png[16:20], "big") if png[:8] == b"\x89PNG\r\n\x1a\n" else 0
+            # a very wide figure (the theory) keeps readable labels and scrolls sideways
+            style = f' style="max-width:none;width:{pixels / 1.6:.0f}px"' if pixels > 2400 else ""
             parts.append(
-                f'<figure><img alt="{html.escape(block[2])}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{html.escape(block[2])}</figcaption></figure>"
+                f'<figure style="overflow-x:auto"><img alt="{html.escape(block[2])}"{style} '
+                f'src="data:image/png;base64,{data}"><figcaption>{html.escape(block[2])}</figcaption></figure>'
             )
     if in_list:
         parts.append("</ol>")
