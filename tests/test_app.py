@@ -87,3 +87,15 @@ def test_app_builds(default_model):
 
     app = make_app(default_model, n_draws=10)
     assert app is not None
+
+
+def test_serve_slips_are_one_line(capsys):
+    from bayes_cmo.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert "--port must be from 1 to 65535" in err and len(err.strip().splitlines()) == 1
+    assert main(["serve", "--draws", "1"]) == 2
+    assert "--draws must be at least 2" in capsys.readouterr().err
+    assert main(["serve", "--good", "dissolution"]) == 2
+    assert "NODE=STATE" in capsys.readouterr().err

@@ -111,6 +111,17 @@ def test_legal_agreements_present_shows_what_query_says(server, capsys, tmp_path
             page.select_option("#link", "legal_agreements:initial_trust")
             page.wait_for_selector("#citation-text", timeout=10_000)
             assert "Results > Formalisation" in page.inner_text("#citation-text")
+            # a scenario sets its factors in the controls, and the outcomes follow
+            merger = _query(capsys, "entry_point=policy_directive,organisational_size=large")
+            page.select_option("#scenario", "enforced_merger")
+            page.wait_for_function(
+                "() => document.querySelector('#set_entry_point').value === 'policy_directive'", timeout=30_000
+            )
+            page.wait_for_function(
+                f"() => document.querySelector('#p-synergy').innerText === '{100 * merger:.1f}%'", timeout=30_000
+            )
+            assert page.input_value("#set_legal_agreements") == "?"  # the scenario leaves it unknown
+            assert "bad for the partnership" in page.inner_text("#outcome-row")
             shot = Path(os.environ.get("BAYES_CMO_SCREENSHOT") or tmp_path / "page.png")
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000

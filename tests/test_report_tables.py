@@ -9,8 +9,7 @@ from bayes_cmo.cli import _common, main
 
 def _width(text: str) -> int:
     """Widest table line (a verb's title line and closing note are prose, not the table)."""
-    lines = text.splitlines()
-    table = [line for line in lines[1:] if not line.startswith("(")] if not lines[0].startswith("link") else lines
+    table = [line for line in text.splitlines() if not line.startswith("(") and "vs baseline" not in line]
     return max(len(line) for line in table)
 
 

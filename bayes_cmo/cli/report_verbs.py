@@ -46,6 +46,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise BayesCMOError(f"--draws must be at least 1: the report gives every answer with an interval (got {args.draws})")
     if not 1 <= args.rounds <= MAX_ROUNDS:
         raise BayesCMOError(f"--rounds must be from 1 to {MAX_ROUNDS}, got {args.rounds}")
+    good = _common.parse_findings(args.good, "--good") or None
     model = load_model(args.model)
     out = write_report(
         model,
@@ -56,7 +57,7 @@ def run_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         level=args.level,
         rounds=args.rounds,
-        good_direction=_common.parse_findings(args.good, "--good") or None,
+        good_direction=good,
         force=args.force,
     )
     print(f"wrote {out / 'report.html'} and {out / 'report.md'} with their tables and figures", file=sys.stderr)

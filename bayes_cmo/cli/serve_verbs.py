@@ -39,6 +39,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise BayesCMOError(f"--draws must be at least 2: the page shows every answer with an interval (got {args.draws})")
     if args.seed < 0:
         raise BayesCMOError(f"--seed must be 0 or a positive integer, got {args.seed}")
+    good = _common.parse_findings(args.good, "--good") or None
     try:
         import shiny
     except ImportError:
@@ -46,8 +47,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from ..app.page import make_app
 
     model = load_model(args.model)
-    app = make_app(model, good_direction=_common.parse_findings(args.good, "--good") or None,
-                   n_draws=args.draws, seed=args.seed)
+    app = make_app(model, good_direction=good, n_draws=args.draws, seed=args.seed)
     print(f"serving the what-if page on http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
     shiny.run_app(app, host="127.0.0.1", port=args.port, launch_browser=False, log_level="warning")
     return 0
