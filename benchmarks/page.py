@@ -82,8 +82,11 @@ def main() -> None:
     print(f"  same setting again (answer cache):           {ms(cached):8.3f} ms")
     print(f"  pgmpy VariableElimination, outcomes at point values only: {ms(pgmpy_times):8.1f} ms "
           f"(ratio to our outcomes with {args.draws} draws: {statistics.median(pgmpy_times) / statistics.median(outcomes_only):.2f})")
-    verdict = "meets" if statistics.median(same_pattern) < 0.2 else "misses"
-    print(f"  goal < 200 ms for a changed state: {verdict} it")
+    def verdict(values):
+        return "meets" if statistics.median(values) < 0.2 else "misses"
+
+    print(f"  goal < 200 ms for a changed state: the outcomes (shown at once) {verdict(outcomes_only)} it; "
+          f"with what to measure next (filled in in the background) {verdict(same_pattern)} it")
 
 
 if __name__ == "__main__":
