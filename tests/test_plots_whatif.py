@@ -94,9 +94,67 @@ def test_scenario_chart(drawn):
     assert len(fig.axes) == 2
     for ax in fig.axes:
         assert len(bars(ax)) == table["scenario"].nunique()
-        assert ax.get_xlabel() == "probability"
+        assert "pp" in ax.get_xlabel()  # the change from the baseline, not P itself
         assert "baseline" in ax.get_title()
+    # bars are the changes, whiskers their interval: the panel holds every whisker
+    shown = table[table["target"] == "synergy"]
+    shown = shown[shown["target_state"] == "synergy"]
+    assert sorted(round(b.get_width(), 12) for b in bars(fig.axes[0])) == sorted(round(d, 12) for d in shown["delta"])
+    low, high = fig.axes[0].get_xlim()
+    assert low <= shown["delta_ci_low"].min() and high >= shown["delta_ci_high"].max()
     assert fig.axes[0].get_yticklabels()[0].get_text() == "Enforced, no agreement"
     fig2, ax = plt.subplots()
     assert scenario_chart(table, ax=ax) is fig2
     assert len(bars(ax)) == 2 * table["scenario"].nunique()
+
+
+def _colours(ax) -> list[str]:
+    from matplotlib.colors import to_hex
+
+    return [to_hex(b.get_facecolor()) for b in bars(ax)]
+
+
+def test_tornado_colours_by_good_or_bad_for_the_partnership(swept):
+    from bayes_cmo.plots.labels import BAD, GOOD
+
+    shown = swept[(swept["mode"] == "observe") & (swept["target_state"] == "synergy")]
+    # default: the highest state is good, so a rise of P(synergy) is blue
+    fig = tornado(swept[swept["target"] == "synergy"], top=None)
+    ax = fig.axes[0]
+    order = [(t.get_text()) for t in ax.get_yticklabels()]
+    assert len(order) == len(shown)
+    expected = sorted(GOOD.lower() if d > 0 else BAD.lower() for d in shown["delta"])
+    assert sorted(_colours(ax)) == expected
+    # declaring the low pole good flips every colour (as for dissolution: sustained is good)
+    flipped = tornado(swept[swept["target"] == "synergy"], top=None, good={"synergy": "inertia"})
+    assert sorted(_colours(flipped.axes[0])) == sorted(BAD.lower() if d > 0 else GOOD.lower() for d in shown["delta"])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["good for the partnership", "bad for the partnership"]
+    with pytest.raises(BayesCMOError, match="'good' parameter"):
+        tornado(swept, good={"synergy": "maybe"})
+
+
+def test_tornado_top_n_says_what_was_left_out(swept):
+    fig = tornado(swept, top=1)
+    assert len(fig.axes[0].get_yticklabels()) == 2  # the two states of the top context
+    assert "1 more factor with smaller changes not shown" in fig._supxlabel.get_text()
+    # the axis ends near the largest whisker, not far beyond it
+    shown = swept[(swept["mode"] == "observe") & swept["target_state"].isin(["synergy", "high"])]
+    top_context = shown.loc[shown["delta"].abs().idxmax(), "context"]
+    rows = shown[shown["context"] == top_context]
+    extent = rows[["delta_ci_low", "delta_ci_high"]].abs().max().max()
+    assert fig.axes[0].get_xlim()[1] == pytest.approx(extent * 1.12)
+
+
+def test_heatmap_colours_mean_good_or_bad(swept):
+    from matplotlib.colors import to_hex
+
+    frame = swept[swept["target"] == "synergy"]
+    fig = shift_heatmap(frame, good={"synergy": "inertia"})
+    ax = fig.axes[0]
+    assert "percentage points" in ax.get_title(loc="left")
+    mesh = ax.collections[0]
+    shown = frame[(frame["mode"] == "observe") & (frame["target_state"] == "synergy")]
+    # with inertia good, the cell of the largest rise of P(synergy) has the most negative (bad) value
+    assert mesh.get_array().min() == pytest.approx(-100 * shown["delta"].max())
+    assert to_hex(mesh.cmap(0.0)) == "#d55e00"

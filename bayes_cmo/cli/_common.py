@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def add_findings(parser: argparse.ArgumentParser, *, do: bool = True) -> None:
 
 def add_output(parser: argparse.ArgumentParser, *, csv: bool = True, plot: bool = False) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of row objects instead of a table")
+    _Wide.reset()  # the parser is built afresh for each command line, so a previous --wide does not linger
+    parser.add_argument(
+        "--wide", action=_Wide, help=f"print tables at full width (default: fit {TABLE_WIDTH} columns, wrapping text)"
+    )
     if csv:
         parser.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
         parser.add_argument(
@@ -90,6 +95,14 @@ def _draws(text: str) -> int:
             "expected 0 (point values) or at least 2 parameter draws, got 1 (an interval needs two; 1,000 are usually plenty)"
         )
     return n
+
+
+def add_good(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--good", action="append", default=[], metavar="NODE=STATE",
+        help="the state of an outcome that is good for the partnership, for colours and words "
+        "(repeatable; default: the priors' headline section, else the highest state)",
+    )
 
 
 def add_draws(parser: argparse.ArgumentParser, default: int = 0) -> None:
@@ -164,12 +177,155 @@ def emit(frame: pd.DataFrame, args: argparse.Namespace, *, digits: int = 4) -> N
         print(format_table(frame, digits))
 
 
-def format_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}")
-    return shown.to_string(index=False)
+#: Terminal tables fit this many columns unless --wide.
+TABLE_WIDTH = 100
+_MIN_TEXT = 12
+
+
+class _Wide(argparse.Action):
+    """``--wide``: every table of this command at full width (also those a verb prints directly)."""
+
+    full = False
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        _Wide.full = True
+        setattr(namespace, self.dest, True)
+
+    @staticmethod
+    def reset() -> None:
+        _Wide.full = False
+
+
+_NUMBER_LIKE = re.compile(r"^[\s\d.,+\-−%\[\]()e]*$")
+
+
+def _cells(frame: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Headers, cells as text, and which columns hold numbers (also formatted ones: 41.2%, [+0.3, +3.2])."""
+    headers = [str(c) for c in frame.columns]
+    columns, numeric = [], []
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_float_dtype(values):
+            cells = ["" if pd.isna(v) else f"{v:.{digits}f}" for v in values]
+        else:
+            cells = ["" if (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values]
+        columns.append(cells)
+        numeric.append(not pd.api.types.is_bool_dtype(values) and all(_NUMBER_LIKE.match(c) for c in cells))
+    return headers, columns, numeric
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width``: breaks after spaces, hyphens, colons and underscores (ids), hard breaks if need be."""
+    if len(text) <= width:
+        return [text]
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[ _/:-])", text):
+        while len(piece) > width:  # a word longer than the column
+            if line:
+                lines.append(line.rstrip())
+                line = ""
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if len((line + piece).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _floor(header: str, cells: list[str], numeric: bool) -> int:
+    """The narrowest a column may get: numbers never wrap; text down to its longest word (8 to 16)."""
+    longest_cell = max((len(c) for c in cells), default=0)
+    header_word = max((len(w) for w in header.split()), default=0)
+    if numeric:
+        return max(longest_cell, header_word)
+    words = [len(w) for c in [header, *cells] for w in re.split(r"(?<=[ _/:-])", c)]
+    return min(max(len(header), longest_cell), max(8, min(max(words, default=0), 16)))
+
+
+def _shrink(widths: list[int], floor: list[int], numeric: list[bool], width: int) -> list[int]:
+    """Narrow the widest text columns (then long headers) until the row fits ``width``."""
+    widths = list(widths)
+    gaps = 2 * (len(widths) - 1)
+    while sum(widths) + gaps > width:
+        candidates = [i for i in range(len(widths)) if widths[i] > floor[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: (not numeric[i], widths[i] - floor[i]))
+        widths[widest] -= 1
+    return widths
+
+
+def _blocks(floor: list[int], numeric: list[bool], width: int) -> list[list[int]]:
+    """Column indices per block: one block if the columns fit at their narrowest, else several,
+    each repeating the leading text columns (the row's key) so every block reads alone."""
+    n = len(floor)
+    if sum(floor) + 2 * (n - 1) <= width:
+        return [list(range(n))]
+    key: list[int] = []
+    for i in range(n):
+        if numeric[i] or sum(floor[j] + 2 for j in key) + floor[i] > 0.6 * width:
+            break
+        key.append(i)
+    blocks, current = [], list(key)
+    for i in range(len(key), n):
+        used = sum(floor[j] for j in current) + 2 * len(current)
+        if len(current) > len(key) and used + floor[i] > width:
+            blocks.append(current)
+            current = list(key)
+        current.append(i)
+    blocks.append(current)
+    return blocks
+
+
+def format_table(frame: pd.DataFrame, digits: int = 4, width: int | None = -1) -> str:
+    """The frame as text: numbers right-aligned, text left; fits ``width`` columns (default 100, None: full width).
+
+    Text cells and long headers wrap onto further lines; a table too wide even
+    then is printed in blocks of columns, each repeating the row's leading text
+    columns. ``--wide`` prints one block at full width.
+    """
+    if width == -1:
+        width = None if _Wide.full else TABLE_WIDTH
+    headers, columns, numeric = _cells(frame, digits)
+    if not headers:
+        return frame.to_string(index=False)
+    full = [max([len(h)] + [len(v) for v in col]) for h, col in zip(headers, columns)]
+    if width is None:
+        blocks, floor = [list(range(len(headers)))], full
+    else:
+        floor = [_floor(h, c, num) for h, c, num in zip(headers, columns, numeric)]
+        blocks = _blocks(floor, numeric, width)
+
+    def render(cells: list[str], idx: list[int], widths: list[int]) -> list[str]:
+        wrapped = [_wrap(cells[i], w) for i, w in zip(idx, widths)]
+        height = max(len(w) for w in wrapped)
+        lines = []
+        for k in range(height):
+            parts = []
+            for lines_of, w, i in zip(wrapped, widths, idx):
+                text = lines_of[k] if k < len(lines_of) else ""
+                parts.append(text.rjust(w) if numeric[i] else text.ljust(w))
+            lines.append("  ".join(parts).rstrip())
+        return lines
+
+    out: list[str] = []
+    for b, idx in enumerate(blocks):
+        widths = [full[i] for i in idx]
+        if width is not None:
+            widths = _shrink(widths, [floor[i] for i in idx], [numeric[i] for i in idx], width)
+        if b:
+            out.append("")
+        out += render(headers, idx, widths)
+        for r in range(len(frame)):
+            out += render([col[r] for col in columns], idx, widths)
+    return "\n".join(out)
 
 
 #: Output options and the kind of file each writes (see _outputs.KINDS); --out differs by verb.

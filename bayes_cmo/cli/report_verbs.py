@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .._errors import BayesCMOError
-from ..report.markdown import write_report
+from ..report import write_report
 from ..inference.rounds import MAX_ROUNDS
 from . import _common
 
@@ -15,11 +15,12 @@ from . import _common
 def register(subparsers) -> None:
     report = subparsers.add_parser(
         "report",
-        help="write a folder with the headline answers: report.md, CSV tables and figures",
+        help="write a folder with the headline answers: report.html, report.md, CSV tables and figures",
         description=(
             "Run the main questions on a priors folder — the claims check, the shift by one context "
             "with credible intervals, every context ranked, the named scenarios, P(still intact) by "
-            "round, what to measure next and which judgements matter — and write report.md (tables "
+            "round, what to measure next and which judgements matter — and write report.html (one "
+            "self-contained page with a plain-language summary, to hand to a policymaker), report.md (tables "
             "to paste), one CSV per table and one PNG per figure into --out. "
             "Example: bayes-cmo report --out report"
         ),
@@ -35,6 +36,7 @@ def register(subparsers) -> None:
     report.add_argument(
         "--rounds", type=_common.at_least(1, MAX_ROUNDS), default=5, help="rounds for the time view (default 5)"
     )
+    _common.add_good(report)
     report.add_argument("--force", action="store_true", help="replace --out if it exists")
     report.set_defaults(run=run_report)
 
@@ -43,6 +45,7 @@ def run_report(args: argparse.Namespace) -> int:
     if args.draws < 2:
         raise BayesCMOError(f"--draws must be at least 2: the report gives every answer with an interval (got {args.draws})")
     _common.check_outputs(args, out=(args.out, "folder"))
+    good = _common.parse_findings(args.good, "--good") or None
     out = write_report(
         _common.model_from(args),
         Path(args.out),
@@ -50,7 +53,8 @@ def run_report(args: argparse.Namespace) -> int:
         targets=args.target,
         level=args.level,
         rounds=args.rounds,
+        good_direction=good,
         force=args.force,
     )
-    print(f"wrote {out / 'report.md'} with its tables and figures", file=sys.stderr)
+    print(f"wrote {out / 'report.html'} and {out / 'report.md'} with their tables and figures", file=sys.stderr)
     return 0

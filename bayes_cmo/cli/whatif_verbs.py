@@ -117,7 +117,7 @@ def _terminal(frame: pd.DataFrame, model, level: float, key: list[str]) -> str:
     table["ratio"] = shown["ratio"].map(lambda v: f"{v:.2f}")
     table["d log-odds"] = shown["delta_logodds"].map(lambda v: f"{v:+.2f}")
     table = table.drop(columns=["target_state"], errors="ignore")
-    return table.to_string(index=False)
+    return _common.format_table(table)  # fits 100 columns unless --wide
 
 
 def _emit(frame: pd.DataFrame, model, args: argparse.Namespace, header: str, key: list[str]) -> None:

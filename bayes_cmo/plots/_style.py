@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg", force=False)  # headless by default; a notebook's backend is kept
@@ -24,9 +26,21 @@ def new_axes(ax=None, *, width: float = 7.0, height: float = 4.5):
     return fig, ax
 
 
+def plain_text(plot):
+    """Draw ``plot``'s text as written: no matplotlib math mode, where a ``$`` in a label would start a
+    formula (and a bad one crash the figure). Set only while the figure is built, so no global state changes."""
+
+    @functools.wraps(plot)
+    def drawn(*args, **kwargs):
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return drawn
+
+
 def escape(text: object) -> str:
-    """Text shown as written: a ``$`` would start matplotlib's math mode (and a bad formula crashes the figure)."""
-    return str(text).replace("\\$", "$").replace("$", "\\$")
+    """A label as text (math mode is off while figures are built: see :func:`plain_text`)."""
+    return str(text)
 
 
 def label(node: str) -> str:

@@ -1,81 +1,99 @@
-"""Evaluation-planning figures: VOI bars, judgement tornado, sample-size curve."""
+"""Evaluation-planning figures: what to measure next, which judgements matter, how many cases."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ._style import PALETTE, label, new_axes
+from ._style import PALETTE, label, new_axes, plain_text
+from .labels import judgement_text
 
 __all__ = ["plot_sample_size", "plot_sensitivity", "plot_voi"]
 
 
-def plot_voi(frame: pd.DataFrame, ax=None, *, top: int = 15, by: str | None = None):
-    """Horizontal bars of ``value_of_information`` rows (bits, or bits per cost), best on top."""
+def _name(node: str, labels: Mapping[str, str] | None) -> str:
+    if labels and node in labels:
+        return labels[node]
+    text = label(node)
+    return text[:1].upper() + text[1:]
+
+
+def _percent(axis) -> None:
+    axis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
+
+
+@plain_text
+def plot_voi(frame: pd.DataFrame, ax=None, *, top: int = 15, by: str | None = None, labels: Mapping[str, str] | None = None):
+    """What to measure next: information (bits, or bits per cost) and the typical change it brings, best on top.
+
+    Two panels sharing the factors: the left one ranks them, the right one
+    says how far the target's probability would typically move once the
+    factor is measured (percentage points). With ``ax``: the ranking only.
+    """
     by = by or ("bits_per_cost" if "bits_per_cost" in frame.columns else "mutual_information_bits")
     shown = frame.sort_values(by, ascending=False).head(top).copy()
-    shown["factor"] = shown["node"].map(label)
-    fig, ax = new_axes(ax, width=7.0, height=max(2.5, 0.32 * len(shown) + 1.2))
+    shown["factor"] = [_name(n, labels) for n in shown["node"]]
+    target = frame.attrs.get("target", "the target")
+    state = frame.attrs.get("state")
+    if ax is None:
+        with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.15):
+            fig, (ax, right) = plt.subplots(
+                1, 2, figsize=(9.5, max(2.8, 0.32 * len(shown) + 1.5)), sharey=True, layout="constrained",
+                gridspec_kw={"width_ratios": [3, 2]},
+            )
+    else:
+        fig, right = ax.figure, None
     sns.barplot(data=shown, x=by, y="factor", color=PALETTE[0], ax=ax)
-    for patch, change in zip(ax.patches, shown["expected_abs_change"]):
-        ax.annotate(
-            f"±{change:.2f}",
-            (patch.get_width(), patch.get_y() + patch.get_height() / 2),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-            color="0.3",
-        )
-    target = frame["target"].iloc[0] if "target" in frame and len(frame) else "the target"
-    state = frame["target_state"].iloc[0] if "target_state" in frame and len(frame) else None
     unit = "bits per unit cost" if by == "bits_per_cost" else "bits"
-    numbers = f"; numbers: expected change of P({state})" if state else ""
-    ax.set_xlabel(f"expected information ({unit}){numbers}")
+    ax.set_xlabel(f"information ({unit};\n1 bit = one fair yes/no question)")
     ax.set_ylabel("")
-    ax.set_xlim(0, shown[by].max() * 1.18 if len(shown) and shown[by].max() > 0 else 1)
-    ax.set_title(f"What to measure next to learn about {label(target)}", loc="left", fontsize=10)
+    ax.set_xlim(0, shown[by].max() * 1.1 if len(shown) and shown[by].max() > 0 else 1)
+    if right is not None:
+        sns.barplot(data=shown.assign(_pp=shown["expected_abs_change"] * 100), x="_pp", y="factor", color=PALETTE[2], ax=right)
+        outcome = f"P({label(state)})" if state else "the probability"
+        right.set_xlabel(f"typical change of {outcome}\nonce measured (pp)")
+        right.set_ylabel("")
+    fig.suptitle(f"What to measure next to learn about {_name(target, labels).lower()}", x=0.01, ha="left", fontsize=11)
     return fig
 
 
-def plot_sensitivity(frame: pd.DataFrame, ax=None, *, top: int = 12):
-    """Tornado: the headline probability with each judgement moved down / up one confidence width."""
+@plain_text
+def plot_sensitivity(frame: pd.DataFrame, ax=None, *, top: int = 12, labels: Mapping[str, str] | None = None):
+    """Tornado: the headline probability (percent) with each judgement moved one step of its uncertainty down / up."""
     shown = frame.reindex(frame["swing"].abs().sort_values(ascending=False).index).head(top)
     shown = shown.iloc[::-1]  # largest at the top
-    base = float(frame["p"].iloc[0]) if len(frame) else 0.0
-    fig, ax = new_axes(ax, width=7.5, height=max(2.5, 0.34 * len(shown) + 1.3))
+    base = float(frame["probability"].iloc[0]) if len(frame) else 0.0
+    fig, ax = new_axes(ax, width=9.0, height=max(2.8, 0.34 * len(shown) + 2.0))
     y = np.arange(len(shown))
-    low_colour, high_colour = PALETTE[0], PALETTE[3]
-    ax.barh(y, shown["p_minus"] - base, left=base, color=low_colour, height=0.6, label="judgement one width lower")
-    ax.barh(y, shown["p_plus"] - base, left=base, color=high_colour, height=0.6, label="judgement one width higher")
+    ax.barh(y, shown["p_minus"] - base, left=base, color="#999999", height=0.6, label="judgement one step lower")
+    ax.barh(y, shown["p_plus"] - base, left=base, color="#CC79A7", height=0.6, label="judgement one step higher")
     ax.axvline(base, color="0.2", lw=1)
-    names = [
-        j.replace("baseline:", "baseline of ").replace(":", " → ").replace("_", " ") for j in shown["judgement"]
-    ]
-    ax.set_yticks(y, names)
-    target = frame["target"].iloc[0] if "target" in frame and len(frame) else "target"
-    state = frame["target_state"].iloc[0] if "target_state" in frame and len(frame) else ""
-    ax.set_xlabel(f"P({label(target)} = {state})")
+    ax.set_yticks(y, [judgement_text(j, labels) for j in shown["judgement"]])
+    target = frame.attrs.get("target", "target")
+    state = frame.attrs.get("state", "")
+    _percent(ax.xaxis)
+    ax.set_xlabel(f"P({_name(target, labels).lower()}: {label(state)})")
     ax.set_title(
-        f"Which judgements matter: P({label(target)} = {state}) = {base:.2f} at the elicited values",
-        loc="left",
-        fontsize=10,
+        f"Which judgements matter: P({label(state)}) is {base * 100:.1f}% at the elicited values",
+        loc="left", fontsize=10,
     )
-    ax.legend(loc="lower right", fontsize=8, frameon=True)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8, frameon=False)
     return fig
 
 
+@plain_text
 def plot_sample_size(frame: pd.DataFrame, axes=None):
-    """Expected credible-interval width (with 10-90% band) and P(sign right) against the number of cases.
+    """Expected credible-interval width (with 10-90% band) and the share of studies that get the link right, by n.
 
     ``axes``: a pair of Axes, or None for a new two-panel figure.
     """
     if axes is None:
         with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.15):
-            import matplotlib.pyplot as plt
-
-            fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), layout="constrained")
+            fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.0), layout="constrained")
     else:
         fig = axes[0].figure
     left, right = axes
@@ -85,13 +103,17 @@ def plot_sample_size(frame: pd.DataFrame, axes=None):
     first = frame.iloc[0] if len(frame) else {}
     prior = first.get("prior_ci_width")
     if prior is not None:
-        left.axhline(prior, color="0.4", ls="--", lw=1, label="prior (no cases)")
-    level = first.get("level", 0.9)
-    left.set_ylabel(f"{level:.0%} interval width (log-odds)")
+        left.axhline(prior, color="0.4", ls="--", lw=1, label="before any case (prior)")
+    level = frame.attrs.get("level", 0.9)
+    left.set_ylabel(f"{level:.0%} interval width of the link's strength\n(log-odds; 1 unit multiplies the odds by 2.7)")
     left.set_ylim(bottom=0)
-    right.plot(n, frame["p_sign_correct"], marker="o", color=PALETTE[2], label="posterior sign right")
-    right.plot(n, frame["p_excludes_zero"], marker="s", color=PALETTE[1], label="interval excludes 0")
-    right.set_ylim(0, 1.02)
+    # two lines that often meet at 100%: distinct markers and dashes keep both visible
+    right.plot(n, frame["p_sign_correct"], marker="o", ms=9, mfc="none", mew=1.6, color=PALETTE[2], lw=1.6,
+               label="direction of the link right")
+    right.plot(n, frame["p_excludes_zero"], marker="s", ms=4, color=PALETTE[1], lw=1.2, ls="--",
+               label="interval excludes no effect")
+    right.set_ylim(0, 1.05)
+    _percent(right.yaxis)
     right.set_ylabel("share of simulated studies")
     for ax in axes:
         ax.set_xscale("log", base=2)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
-from ._style import PALETTE, new_axes
+from ._style import PALETTE, escape, new_axes, plain_text
 
 
+@plain_text
 def plot_survival(frame: pd.DataFrame, ax=None, *, label: str | None = None):
-    """Line of ``p_intact`` by ``round`` with its credible band (or ±2 Monte Carlo s.e.)."""
+    """Line of ``p_intact`` (percent) by ``round`` with its credible band (or ±2 Monte Carlo s.e.)."""
     fig, ax = new_axes(ax, width=6.0, height=4.0)
     colour = PALETTE[len(ax.lines) % len(PALETTE)]
     if {"ci_low", "ci_high"} <= set(frame.columns):
@@ -16,10 +18,12 @@ def plot_survival(frame: pd.DataFrame, ax=None, *, label: str | None = None):
     else:
         low, high, band = frame["p_intact"] - 2 * frame["std_error"], frame["p_intact"] + 2 * frame["std_error"], "±2 s.e."
     ax.fill_between(frame["round"], low, high, color=colour, alpha=0.2, linewidth=0)
-    ax.plot(frame["round"], frame["p_intact"], marker="o", color=colour, label=f"{label or 'P(still intact)'} ({band})")
-    ax.set_xlabel("round")
+    ax.plot(frame["round"], frame["p_intact"], marker="o", color=colour, label=f"{label or 'P(still intact)'} (band: {band})")
+    ax.set_xlabel("round of partnership working (one pass through the trust-building loop)")
     ax.set_ylabel("P(partnership still intact)")
     ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
     ax.set_xticks(list(frame["round"]))
     ax.legend(frameon=False, loc="lower left")
+    ax.set_title("Is the partnership still intact, round by round?", loc="left", fontsize=10)
     return fig

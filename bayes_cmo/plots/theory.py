@@ -1,61 +1,112 @@
-"""The programme theory as a figure: contexts left, mechanisms in the middle, outcomes right."""
+"""The programme theory as a figure: columns by depth (contexts left, outcomes right), arcs between labels."""
 
 from __future__ import annotations
 
-import networkx as nx
+import textwrap
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+from matplotlib.path import Path
 
 from ..theory import Theory
-from ._style import PALETTE, escape, new_axes
+from ._style import plain_text
+from .layout import BOX_H, BOX_W, Layout, arc_points, feedback_points, layered
 
 ROLE_COLOURS = {"context": "#e8eef7", "mechanism": "#fdf1dc", "outcome": "#e3f2e8"}
-SIGN_COLOURS = {1: PALETTE[0], -1: PALETTE[3]}
+#: Okabe-Ito blue and vermillion: an arc that raises its target, one that lowers it.
+SIGN_COLOURS = {1: "#0072B2", -1: "#D55E00"}
+FEEDBACK_COLOUR = "0.55"
+_WRAP = 22
 
 
-def _depths(theory: Theory) -> dict[str, int]:
-    """Longest path from a root: the column each node stands in."""
-    depth: dict[str, int] = {}
-    for node in theory.order():
-        parents = theory.parents(node)
-        depth[node] = 1 + max((depth[p] for p in parents), default=-1)
-    return depth
+def theory_layout(theory: Theory) -> Layout:
+    """The layered layout of the theory's one-round network (feedback links are routed separately)."""
+    nodes = list(theory.order())
+    roles = {r: i for i, r in enumerate(("context", "mechanism", "outcome"))}
+    return layered(
+        nodes,
+        [(link.source, link.target) for link in theory.dag_links],
+        order_key=lambda n: (roles.get(theory.nodes[n].role, 0), nodes.index(n)),
+    )
 
 
+def _fan(layout: Layout, arcs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[float, float]]:
+    """Spread the arcs leaving / entering one label over its height, ordered by where the other end is."""
+    pos = layout.position
+    spread = BOX_H * 0.7
+    offsets: dict[tuple[str, str], list[float]] = {a: [0.0, 0.0] for a in arcs}
+    for end, other in ((0, 1), (1, 0)):
+        by_node: dict[str, list[tuple[str, str]]] = {}
+        for arc in arcs:
+            by_node.setdefault(arc[end], []).append(arc)
+        for group in by_node.values():
+            chain = lambda a: layout.chains[a]  # noqa: E731
+            near = (lambda a: pos[chain(a)[1]][1]) if end == 0 else (lambda a: pos[chain(a)[-2]][1])
+            group.sort(key=near, reverse=True)
+            n = len(group)
+            for i, arc in enumerate(group):
+                offsets[arc][end] = spread / 2 - spread * (i + 0.5) / n if n > 1 else 0.0
+    return {a: (o[0], o[1]) for a, o in offsets.items()}
+
+
+@plain_text
 def plot_theory(theory: Theory, ax=None, *, labels: bool = True):
-    """Nodes by role, arcs coloured by sign (dashed: moderated; dotted grey: feedback to the next round)."""
-    depth = _depths(theory)
-    columns: dict[int, list[str]] = {}
-    for node in theory.order():
-        columns.setdefault(depth[node], []).append(node)
-    tallest = max(len(c) for c in columns.values())
-    pos = {
-        node: (d, (tallest - 1) / 2 - i * (tallest - 1) / max(len(nodes) - 1, 1) if len(nodes) > 1 else 0.0)
-        for d, nodes in columns.items()
-        for i, node in enumerate(nodes)
-    }
-    fig, ax = new_axes(ax, width=2.4 * len(columns) + 1, height=0.42 * tallest + 1.5)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(theory.nodes)
-    for link in theory.links:
-        graph.add_edge(link.source, link.target)
-        style = "dotted" if link.lag else ("dashed" if link.moderator else "solid")
-        colour = "0.6" if link.lag else SIGN_COLOURS[link.sign]
-        nx.draw_networkx_edges(
-            graph, pos, edgelist=[(link.source, link.target)], ax=ax, edge_color=colour, style=style,
-            width=0.4 + 0.35 * link.strength, arrowsize=7, alpha=0.8,
-            min_source_margin=12, min_target_margin=14,
-            connectionstyle="arc3,rad=0.3" if link.lag else "arc3,rad=0.04",
-        )
-    for node, (x, y) in pos.items():
-        text = escape(theory.nodes[node].label if labels else node)
-        ax.text(x, y, text, ha="center", va="center", fontsize=6.5, zorder=5,
-                bbox=dict(boxstyle="round,pad=0.3", fc=ROLE_COLOURS[theory.nodes[node].role], ec="0.4", lw=0.5))
-    for role, colour in ROLE_COLOURS.items():
-        ax.scatter([], [], marker="s", s=60, color=colour, edgecolors="0.4", label=role)
-    ax.set_xlim(-0.6, max(columns) + 0.6)
-    ax.set_ylim(-(tallest - 1) / 2 - 0.8, (tallest - 1) / 2 + 0.8)
+    """Nodes by role in layered columns; arcs coloured by sign, dashed when moderated, dotted grey for next-round feedback."""
+    layout = theory_layout(theory)
+    pos = layout.position
+    lags = [link for link in theory.links if link.lag]
+    extra = 0.5 + 0.18 * len(lags) if lags else 0.0
+    margin = 0.3 + (0.45 if lags else 0.0)  # room for feedback arcs leaving the last column
+    if ax is None:
+        width, height = layout.width + 2 * margin, layout.height + extra + 2 * margin + 1.3
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((0, 1.0 / height, 1, 1 - 1.5 / height))
+    fig = ax.figure
+    ax.set_aspect("equal")
+    ys = [y for _, y in pos.values()]
+    ax.set_xlim(-BOX_W / 2 - margin, layout.width - BOX_W / 2 + margin)
+    ax.set_ylim(min(ys) - BOX_H / 2 - margin, max(ys) + BOX_H / 2 + extra + margin)
     ax.set_axis_off()
-    handles, names = ax.get_legend_handles_labels()
-    ax.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False, fontsize=8)
-    ax.set_title("Programme theory: arcs blue = raises, red = lowers; dashed = context-dependent; dotted = next round",
-                 fontsize=9)
+
+    fan = _fan(layout, list(layout.chains))
+    by_pair = {(link.source, link.target): link for link in theory.dag_links}
+    for arc, chain in layout.chains.items():
+        link = by_pair[arc]
+        pts, codes = arc_points(layout, chain, *fan[arc])
+        ax.add_patch(
+            FancyArrowPatch(
+                path=Path(pts, codes), arrowstyle="-|>", mutation_scale=7,
+                color=SIGN_COLOURS[link.sign], lw=0.5 + 0.35 * link.strength,
+                linestyle="--" if link.moderator else "-", alpha=0.85, zorder=2,
+            )
+        )
+    for lane, link in enumerate(lags):
+        pts, codes = feedback_points(layout, link.source, link.target, lane)
+        ax.add_patch(
+            FancyArrowPatch(path=Path(pts, codes), arrowstyle="-|>", mutation_scale=7, color=FEEDBACK_COLOUR,
+                            lw=0.9, linestyle=":", zorder=1)
+        )
+    for node in layout.real:
+        x, y = pos[node]
+        text = theory.nodes[node].label if labels else node
+        ax.add_patch(
+            FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H, boxstyle="round,pad=0,rounding_size=0.06",
+                           fc=ROLE_COLOURS.get(theory.nodes[node].role, "white"), ec="0.4", lw=0.5, zorder=4)
+        )
+        ax.text(x, y, textwrap.fill(text, _WRAP), ha="center", va="center", fontsize=7.5, zorder=5, linespacing=1.0)
+
+    handles = [Patch(fc=c, ec="0.4", lw=0.5, label=f"{r}") for r, c in ROLE_COLOURS.items()]
+    handles += [
+        Line2D([], [], color=SIGN_COLOURS[1], lw=1.5, label="raises its target (+)"),
+        Line2D([], [], color=SIGN_COLOURS[-1], lw=1.5, label="lowers its target (−)"),
+        Line2D([], [], color="0.3", lw=1.2, ls="--", label="effect depends on another context (moderated)"),
+        Line2D([], [], color="0.3", lw=0.85, label="thin: weak link"),
+        Line2D([], [], color="0.3", lw=1.55, label="thick: strong link"),
+    ]
+    if lags:
+        handles.append(Line2D([], [], color=FEEDBACK_COLOUR, lw=0.9, ls=":", label="feedback to the next round (top)"))
+    fig.legend(handles=handles, loc="lower center", ncols=3, frameon=False, fontsize=7)
+    fig.suptitle("The programme theory: contexts (left) work through mechanisms to outcomes (right)",
+                 fontsize=9, y=0.995)
     return fig

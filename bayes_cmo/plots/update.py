@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._style import PALETTE, escape, new_axes
+from ._style import PALETTE, escape, new_axes, plain_text
+from .labels import judgement_text
 
 #: Verdict colours (colour-blind palette).
 VERDICT_COLOURS = {
@@ -18,7 +19,8 @@ VERDICT_COLOURS = {
 }
 
 
-def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False):
+@plain_text
+def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False, labels=None):
     """Prior (grey) vs posterior (coloured by verdict) log-odds weight of each link, with intervals.
 
     ``links`` is the frame from :func:`bayes_cmo.refinement.refine`.
@@ -39,14 +41,15 @@ def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False):
         ax.plot(frame.loc[sel, "posterior_weight"], y[sel] - 0.18, "o", color=colour, ms=5, label=f"posterior: {verdict}")
     ax.axvline(0, color="0.3", lw=0.8, ls="--")
     ax.set_yticks(y)
-    ax.set_yticklabels([escape(link.replace(":", " \u2192 ").replace("_", " ")) for link in frame["link"]], fontsize=7)
+    ax.set_yticklabels([judgement_text(link, labels) for link in frame["link"]], fontsize=7)
     ax.set_xlabel("link weight (log-odds, low to high pole of the context/mechanism)")
-    ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior")
-    ax.legend(loc="best", fontsize=7, frameon=True)
+    ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior", pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=7, frameon=False)
     ax.set_ylim(-0.8, len(frame) - 0.2)
     return fig
 
 
+@plain_text
 def conflict_plot(conflict: pd.DataFrame, ax=None, *, top: int = 30):
     """Data-conflict score per case (highest first), flagged cases highlighted.
 

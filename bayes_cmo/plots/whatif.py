@@ -1,10 +1,11 @@
 """What-if figures: tornado of a context sweep, context x target heatmap, scenario comparison.
 
-Each function takes a result frame from :mod:`bayes_cmo.shift` (``shift`` /
-``sweep`` / ``compare_scenarios``), an optional ``ax`` and returns the
-Figure. Probabilities are shown in percent, changes in percentage points.
-``labels`` maps node ids to readable names (e.g. from the theory's node
-labels); by default ``node_id`` reads "Node id".
+Each function takes a result frame from :mod:`bayes_cmo.inference.shift`
+(``shift`` / ``sweep`` / ``compare_scenarios``), an optional ``ax`` and returns
+the Figure. Every change is in percentage points with its credible interval
+when the frame carries draws, and is coloured by whether it is good or bad
+for the partnership: ``good`` maps a target to its good state (default: its
+highest state). ``labels`` maps node ids to the paper's labels.
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.patches import Patch
 
 from .. import _validate
 from .._errors import BayesCMOError
-from ._style import MODE_COLOURS, PALETTE, escape, label
+from . import _style  # noqa: F401  (headless backend)
+from ._style import escape, label, plain_text
+from .labels import BAD, GOOD, NEUTRAL, goodness
 
 __all__ = ["scenario_chart", "shift_heatmap", "tornado"]
 
-_INCREASE, _DECREASE = PALETTE[0], PALETTE[3]
+#: Bad (orange) - none (white) - good (blue): colour-blind safe, for a change's meaning.
+GOOD_BAD_CMAP = LinearSegmentedColormap.from_list("bad_good", [BAD, "#ffffff", GOOD])
+_MODE_HATCH = {"observe": "", "do": "////"}
+_MODE_TEXT = {"observe": "we observe this", "do": "we make this so (do)"}
 
 
 def _name(node: str, labels: Mapping[str, str] | None) -> str:
@@ -43,11 +51,15 @@ def _require(frame: pd.DataFrame, columns: list[str], func: str) -> None:
         raise BayesCMOError(f"{func}: the frame has no rows to plot")
 
 
+def _target_states(frame: pd.DataFrame) -> dict[str, list[str]]:
+    return {t: list(dict.fromkeys(rows["target_state"])) for t, rows in frame.groupby("target", sort=False)}
+
+
 def _pick_states(frame: pd.DataFrame, target_state, func: str) -> pd.DataFrame:
     """Keep one state per target: the given one, else its last (its highest pole)."""
     keep = []
-    for target, rows in frame.groupby("target", sort=False):
-        states = list(dict.fromkeys(rows["target_state"]))
+    for target, states in _target_states(frame).items():
+        rows = frame[frame["target"] == target]
         wanted = target_state.get(target) if isinstance(target_state, Mapping) else target_state
         if wanted is None:
             wanted = states[-1]
@@ -55,6 +67,30 @@ def _pick_states(frame: pd.DataFrame, target_state, func: str) -> pd.DataFrame:
             raise _validate.fail(f"target_state of {func}", f"a state of {target} ({', '.join(states)})", wanted)
         keep.append(rows[rows["target_state"] == wanted])
     return pd.concat(keep)
+
+
+def _signs(frame: pd.DataFrame, shown: pd.DataFrame, good: Mapping[str, str] | None) -> pd.Series:
+    """+1 where a rise of the shown probability is good for the partnership, -1 bad, 0 neither (per row)."""
+    states = _target_states(frame)
+    wanted = {t: (good or {}).get(t, s[-1]) for t, s in states.items()}
+    for t, g in wanted.items():
+        if g not in states[t]:
+            raise BayesCMOError(f"The 'good' parameter must map {t} to one of {', '.join(states[t])}. Got {g!r} instead.")
+    return pd.Series(
+        [goodness(states[t], s, wanted[t]) for t, s in zip(shown["target"], shown["target_state"])], index=shown.index
+    )
+
+
+def _colour(sign: float, delta: float) -> str:
+    meaning = sign * np.sign(delta)
+    return GOOD if meaning > 0 else BAD if meaning < 0 else NEUTRAL
+
+
+def _legend_handles(modes: list[str] | None = None) -> list:
+    handles = [Patch(color=GOOD, label="good for the partnership"), Patch(color=BAD, label="bad for the partnership")]
+    for m in modes or []:
+        handles.append(Patch(fc="white", ec="0.3", hatch=_MODE_HATCH.get(m, ""), label=_MODE_TEXT.get(m, m)))
+    return handles
 
 
 def _pick_modes(frame: pd.DataFrame, mode, func: str) -> pd.DataFrame:
@@ -68,26 +104,23 @@ def _pick_modes(frame: pd.DataFrame, mode, func: str) -> pd.DataFrame:
     return frame[frame["mode"].isin(modes)]
 
 
-def _ranked_contexts(frame: pd.DataFrame, top: int | None, func: str) -> list[str]:
+def _ranked_contexts(frame: pd.DataFrame, top: int | None, func: str) -> tuple[list[str], int]:
+    """Contexts by largest ``|delta|``, the first ``top``; and how many were left out."""
     impact = frame["delta"].abs().groupby(frame["context"], sort=False).max()
     order = list(impact.sort_values(ascending=False, kind="stable").index)
     if top is not None:
-        top = _validate.integer(top, f"top of {func}")
-        order = order[:top]
-    return order
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise BayesCMOError(f"The 'top' parameter of {func} must be a positive integer. Got {top!r} instead.")
+        return order[:top], max(0, len(order) - top)
+    return order, 0
 
 
 def _subplots(n_panels: int, height: float, width_per_panel: float = 4.6):
     # shared x: the same change reads the same length in every panel
     with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.15):
         fig, axes = plt.subplots(
-            1,
-            n_panels,
-            figsize=(1.6 + width_per_panel * n_panels, height),
-            sharey=True,
-            sharex=True,
-            layout="constrained",
-            squeeze=False,
+            1, n_panels, figsize=(1.8 + width_per_panel * n_panels, height),
+            sharey=True, sharex=True, layout="constrained", squeeze=False,
         )
     return fig, list(axes[0])
 
@@ -97,50 +130,54 @@ def _percent_points(ax, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
-def _bars(ax, rows: pd.DataFrame, positions: np.ndarray, height: float, colour, name: str | None) -> None:
+def _limit(rows: pd.DataFrame) -> float:
+    """Half-width of a symmetric axis that holds every bar and whisker, with a little room."""
+    cols = [c for c in ("delta", "delta_ci_low", "delta_ci_high") if c in rows]
+    extent = float(np.nanmax(np.abs(rows[cols].to_numpy(dtype=float)))) if len(rows) else 0.0
+    return max(extent * 1.12, 0.005)
+
+
+def _bars(ax, rows: pd.DataFrame, positions: np.ndarray, height: float, colours, hatch: str = "") -> None:
     """Horizontal bars from 0 to delta, interval whiskers when the frame has them."""
     delta = rows["delta"].to_numpy(dtype=float)
-    colours = colour if colour is not None else [_INCREASE if d >= 0 else _DECREASE for d in delta]
-    ax.barh(positions, delta, height=height, color=colours, label=name, edgecolor="none")
+    ax.barh(positions, delta, height=height, color=colours, edgecolor="0.25" if hatch else "none",
+            linewidth=0.4 if hatch else 0, hatch=hatch or None)
     if "delta_ci_low" in rows:
         low = rows["delta_ci_low"].to_numpy(dtype=float)
         high = rows["delta_ci_high"].to_numpy(dtype=float)
-        ax.errorbar(
-            delta,
-            positions,
-            xerr=np.vstack([delta - low, high - delta]).clip(min=0),
-            fmt="none",
-            ecolor="0.25",
-            elinewidth=0.9,
-            capsize=2.0,
-        )
+        ax.errorbar(delta, positions, xerr=np.vstack([delta - low, high - delta]).clip(min=0), fmt="none",
+                    ecolor="0.2", elinewidth=0.9, capsize=2.0)
 
 
+@plain_text
 def tornado(
     frame: pd.DataFrame,
     *,
     target_state: str | Mapping[str, str] | None = None,
     mode: str | list[str] | None = "observe",
-    top: int | None = None,
+    top: int | None = 12,
     labels: Mapping[str, str] | None = None,
+    good: Mapping[str, str] | None = None,
     ax=None,
 ):
-    """Tornado chart of a :func:`~bayes_cmo.shift.sweep`: how much each context state moves each target.
+    """Tornado chart of a sweep or shift: how much each context state moves each target.
 
-    One row per context state, contexts ranked by impact (largest ``|delta|``
-    first) and the same rows in every panel; bars run from the baseline to the
-    shifted probability (percentage points) with whiskers for the credible
-    interval when the frame carries draws. Without ``ax``: one panel per
-    target. With ``ax``: every target (and mode) drawn dodged in that Axes.
-    ``target_state`` picks the state shown (default: each target's last,
-    its highest pole); ``mode`` is ``"observe"``, ``"do"`` or None
-    for all modes in the frame (dodged, coloured by mode).
+    One row per context state, the ``top`` contexts ranked by impact (largest
+    ``|delta|`` first; a note says how many were left out) and the same rows in
+    every panel; bars are the change in percentage points with whiskers for
+    its credible interval when the frame carries draws, blue when the change
+    is good for the partnership and orange when bad. Without ``ax``: one
+    panel per target. With ``ax``: every target (and mode) dodged in that
+    Axes. ``target_state`` picks the state shown (default: each target's
+    last, e.g. synergy / dissolved); ``mode`` is ``"observe"``, ``"do"`` or
+    None for all modes in the frame (do hatched).
     """
     _require(frame, ["context", "state", "target", "target_state", "mode", "p_baseline", "delta"], "tornado")
     if "observe" not in set(frame["mode"]) and mode == "observe":
         mode = None
     data = _pick_modes(_pick_states(frame, target_state, "tornado"), mode, "tornado")
-    order = _ranked_contexts(data, top, "tornado")
+    data = data.assign(_sign=_signs(frame, data, good))
+    order, left_out = _ranked_contexts(data, top, "tornado")
     data = data[data["context"].isin(order)]
     rows = data[["context", "state"]].drop_duplicates()
     rows = rows.assign(_rank=rows["context"].map({c: i for i, c in enumerate(order)})).sort_values("_rank", kind="stable")
@@ -150,7 +187,7 @@ def tornado(
     modes = list(dict.fromkeys(data["mode"]))
 
     if ax is None:
-        fig, axes = _subplots(len(targets), height=max(2.6, 1.3 + 0.3 * len(keys) * max(1, len(modes) * 0.75)))
+        fig, axes = _subplots(len(targets), height=max(2.6, 1.6 + 0.26 * len(keys) * max(1, len(modes) * 0.75)))
         panels = [(a, [(t, m) for m in modes]) for a, t in zip(axes, targets)]
     else:
         fig, axes = ax.figure, [ax]
@@ -163,17 +200,11 @@ def tornado(
             sub = data[(data["target"] == target) & (data["mode"] == m)]
             positions = np.array([y[key] for key in zip(sub["context"], sub["state"])], dtype=float)
             positions += (g - (n - 1) / 2) * height
-            colour = None if n == 1 else (MODE_COLOURS.get(m) if len(targets) == 1 or ax is None else PALETTE[g % len(PALETTE)])
-            if n == 1:
-                name = None
-            elif ax is None or len(targets) == 1:
-                name = m
-            else:
-                name = _name(target, labels) + (f" ({m})" if len(modes) > 1 else "")
-            _bars(a, sub, positions, height * 0.92, colour, name)
+            colours = [_colour(s, d) for s, d in zip(sub["_sign"], sub["delta"])]
+            _bars(a, sub, positions, height * 0.92, colours, _MODE_HATCH.get(m, "") if len(modes) > 1 else "")
         a.axvline(0.0, color="0.2", linewidth=0.8)
         for boundary in np.flatnonzero(np.diff([order.index(c) for c, _ in keys])):
-            a.axhline(boundary + 0.5, color="0.85", linewidth=0.6)
+            a.axhline(boundary + 0.5, color="0.88", linewidth=0.6)
         _percent_points(a)
         first = data[data["target"] == groups[0][0]].iloc[0]
         if len({t for t, _ in groups}) == 1:
@@ -184,21 +215,31 @@ def tornado(
             )
         a.set_xlabel("change (percentage points)")
         a.grid(axis="y", visible=False)
-        if n > 1 and ax is not None:
-            a.legend(fontsize="small", frameon=False, loc="best")
-    if ax is None and len(modes) > 1:  # one legend for all panels, clear of the bars
-        handles, names = axes[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside upper right", ncols=len(modes), fontsize="small", frameon=False)
+    limit = _limit(data)
+    axes[0].set_xlim(-limit, limit)
     lead = axes[0]
     lead.set_yticks(range(len(keys)))
     lead.set_yticklabels([f"{_name(c, labels)}: {label(s)}" for c, s in keys])
     lead.set_ylim(len(keys) - 0.5, -0.5)
     lead.set_ylabel("")
-    if ax is None and "delta_ci_low" in data:
-        fig.supxlabel("bars: mean over parameter draws; whiskers: credible interval", fontsize="small", color="0.35")
+    handles = _legend_handles(modes if len(modes) > 1 else None)
+    if ax is None:
+        fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize="small", frameon=False)
+        notes = []
+        if "delta_ci_low" in data:
+            notes.append("bars: mean change over the judgements' draws; whiskers: credible interval")
+        if left_out:
+            notes.append(f"{left_out} more factor{'s' if left_out > 1 else ''} with smaller changes not shown")
+        if notes:
+            fig.supxlabel("; ".join(notes), fontsize="small", color="0.35")
+    else:
+        ax.legend(handles=handles, fontsize="small", frameon=False, loc="best")
+        if len(targets) > 1:
+            ax.set_title(", ".join(_name(t, labels) for t in targets), fontsize="medium")
     return fig
 
 
+@plain_text
 def shift_heatmap(
     frame: pd.DataFrame,
     *,
@@ -206,55 +247,52 @@ def shift_heatmap(
     mode: str | list[str] | None = "observe",
     top: int | None = None,
     labels: Mapping[str, str] | None = None,
+    good: Mapping[str, str] | None = None,
     ax=None,
 ):
     """Heatmap of context states (rows, ranked by impact) x targets (columns): change in percentage points.
 
-    Diverging colours centred on no change; each cell is annotated. With
-    several modes the columns are target x mode.
+    Each cell is annotated with the change; its colour says whether the change
+    is good (blue) or bad (orange) for the partnership. With several modes the
+    columns are target x mode.
     """
     _require(frame, ["context", "state", "target", "target_state", "mode", "delta"], "shift_heatmap")
     if "observe" not in set(frame["mode"]) and mode == "observe":
         mode = None
     data = _pick_modes(_pick_states(frame, target_state, "shift_heatmap"), mode, "shift_heatmap")
-    order = _ranked_contexts(data, top, "shift_heatmap")
+    data = data.assign(_sign=_signs(frame, data, good))
+    order, left_out = _ranked_contexts(data, top, "shift_heatmap")
     data = data[data["context"].isin(order)].copy()
     data["_rank"] = data["context"].map({c: i for i, c in enumerate(order)})
     data = data.sort_values("_rank", kind="stable")
     data["row"] = [f"{_name(c, labels)}: {label(s)}" for c, s in zip(data["context"], data["state"])]
     several = data["mode"].nunique() > 1
     data["column"] = [
-        f"{_name(t, labels)}\nP({label(ts)})" + (f"\n{m}" if several else "")
+        f"{_name(t, labels)}\nP({label(ts)})" + (f"\n{_MODE_TEXT.get(m, m)}" if several else "")
         for t, ts, m in zip(data["target"], data["target_state"], data["mode"])
     ]
-    table = data.pivot_table(index="row", columns="column", values="delta", sort=False) * 100.0
-    n_rows, n_cols = table.shape
-    fig, ax = _new(ax, width=6.0 + 1.7 * n_cols, height=1.4 + 0.32 * n_rows)
-    limit = float(np.nanmax(np.abs(table.to_numpy()))) or 1.0
+    data["_meaning"] = data["delta"] * data["_sign"]
+    values = data.pivot_table(index="row", columns="column", values="delta", sort=False) * 100.0
+    meaning = data.pivot_table(index="row", columns="column", values="_meaning", sort=False) * 100.0
+    n_rows, n_cols = values.shape
+    fig, ax = _new(ax, width=6.0 + 1.7 * n_cols, height=1.8 + 0.32 * n_rows)
+    limit = float(np.nanmax(np.abs(meaning.to_numpy()))) or 1.0
     with warnings.catch_warnings():  # seaborn 0.13 calls a colormap method matplotlib is retiring
         warnings.simplefilter("ignore", PendingDeprecationWarning)
-        _heatmap(table, ax, limit)
+        sns.heatmap(
+            meaning, ax=ax, cmap=GOOD_BAD_CMAP, center=0.0, vmin=-limit, vmax=limit,
+            annot=values.map(lambda v: f"{v:+.1f}"), fmt="", annot_kws={"fontsize": "small"},
+            linewidths=0.5, linecolor="white",
+            cbar_kws={"label": "bad for the partnership  ←  change (pp)  →  good", "shrink": 0.8},
+        )
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.tick_params(axis="x", rotation=0)
+    title = "How much each factor changes each outcome (percentage points, against the baseline)"
+    if left_out:
+        title += f"\n{left_out} factors with smaller changes not shown"
+    ax.set_title(title, loc="left", fontsize="medium")
     return fig
-
-
-def _heatmap(table: pd.DataFrame, ax, limit: float) -> None:
-    sns.heatmap(
-        table,
-        ax=ax,
-        cmap="vlag",
-        center=0.0,
-        vmin=-limit,
-        vmax=limit,
-        annot=True,
-        fmt="+.1f",
-        annot_kws={"fontsize": "small"},
-        linewidths=0.5,
-        linecolor="white",
-        cbar_kws={"label": "change (percentage points)", "shrink": 0.8},
-    )
 
 
 def _new(ax, width: float, height: float):
@@ -265,27 +303,31 @@ def _new(ax, width: float, height: float):
     return fig, new
 
 
+@plain_text
 def scenario_chart(
     frame: pd.DataFrame,
     *,
     target_state: str | Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
+    good: Mapping[str, str] | None = None,
     ax=None,
 ):
-    """Scenarios side by side (a :func:`~bayes_cmo.shift.compare_scenarios` frame).
+    """Scenarios side by side (a ``compare_scenarios`` frame): the change from the baseline.
 
-    One bar per scenario (and target): the probability of the target state
-    under the scenario, whiskers for the credible interval, a dashed line at
-    the baseline. Without ``ax``: one panel per target; with ``ax``: targets
-    dodged in that Axes.
+    One bar per scenario (and target): the change of the target state's
+    probability in percentage points, whiskers for the credible interval of
+    the change, blue when good for the partnership and orange when bad; the
+    panel title gives the baseline. Without ``ax``: one panel per target;
+    with ``ax``: targets dodged in that Axes.
     """
-    _require(frame, ["scenario", "label", "target", "target_state", "p_baseline", "p"], "scenario_chart")
+    _require(frame, ["scenario", "label", "target", "target_state", "p_baseline", "delta"], "scenario_chart")
     data = _pick_states(frame, target_state, "scenario_chart")
+    data = data.assign(_sign=_signs(frame, data, good))
     scenarios = list(dict.fromkeys(zip(data["scenario"], data["label"])))
     y = {sid: i for i, (sid, _) in enumerate(scenarios)}
     targets = list(dict.fromkeys(data["target"]))
     if ax is None:
-        fig, axes = _subplots(len(targets), height=1.4 + 0.42 * len(scenarios), width_per_panel=3.8)
+        fig, axes = _subplots(len(targets), height=1.9 + 0.42 * len(scenarios), width_per_panel=3.8)
         panels = [(a, [t]) for a, t in zip(axes, targets)]
     else:
         fig, axes = ax.figure, [ax]
@@ -296,28 +338,33 @@ def scenario_chart(
         for g, target in enumerate(group):
             sub = data[data["target"] == target]
             pos = np.array([y[s] for s in sub["scenario"]], dtype=float) + (g - (n - 1) / 2) * height
-            p = sub["p"].to_numpy(dtype=float)
-            colour = PALETTE[g % len(PALETTE)]
-            name = f"{_name(target, labels)}: P({label(sub['target_state'].iloc[0])})"
-            a.barh(pos, p, height=height * 0.92, color=colour, label=name if n > 1 else None)
-            if "ci_low" in sub:
-                err = np.vstack([p - sub["ci_low"].to_numpy(float), sub["ci_high"].to_numpy(float) - p]).clip(min=0)
-                a.errorbar(p, pos, xerr=err, fmt="none", ecolor="0.25", elinewidth=0.9, capsize=2.0)
-            a.axvline(float(sub["p_baseline"].iloc[0]), color=colour if n > 1 else "0.2", linestyle="--", linewidth=1.0)
+            colours = [_colour(s, d) for s, d in zip(sub["_sign"], sub["delta"])]
+            _bars(a, sub, pos, height * 0.92, colours, "////" if g % 2 else "")
             if n == 1:
                 a.set_title(
-                    f"{_name(target, labels)}\nP({label(sub['target_state'].iloc[0])}); dashed: baseline "
-                    f"{sub['p_baseline'].iloc[0] * 100:.0f}%",
+                    f"{_name(target, labels)}\nP({label(sub['target_state'].iloc[0])}) "
+                    f"{sub['p_baseline'].iloc[0] * 100:.0f}% at baseline",
                     fontsize="medium",
                 )
-        a.set_xlim(0.0, 1.0)
-        a.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
-        a.set_xlabel("probability")
+        a.axvline(0.0, color="0.2", linewidth=0.8)
+        _percent_points(a)
+        a.set_xlabel("change from the baseline (percentage points)" if ax is not None else "change (pp)")
         a.grid(axis="y", visible=False)
-        if n > 1:
-            a.legend(fontsize="small", frameon=False, loc="lower right")
+    axes[0].set_xlim(-_limit(data), _limit(data))
     lead = axes[0]
     lead.set_yticks(range(len(scenarios)))
     lead.set_yticklabels([escape(lab) for _, lab in scenarios])
     lead.set_ylim(len(scenarios) - 0.5, -0.5)
+    handles = _legend_handles()
+    if ax is None:
+        fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize="small", frameon=False)
+        note = "change from the baseline in percentage points (pp)"
+        if "delta_ci_low" in data:
+            note += "; whiskers: credible interval of the change"
+        fig.supxlabel(note, fontsize="small", color="0.35")
+    else:
+        if n > 1:
+            handles += [Patch(fc="white", ec="0.3", hatch="////" if g % 2 else "", label=_name(t, labels))
+                        for g, t in enumerate(targets)]
+        ax.legend(handles=handles, fontsize="small", frameon=False, loc="best")
     return fig
