@@ -32,7 +32,7 @@ def test_answer_equals_what_if_on_the_same_draws(page, default_model):
     table = what_if(drawn, list(page.targets), evidence={"legal_agreements": "present"})
     for o in got.outcomes:
         row = table[(table["target"] == o.target) & (table["state"] == page.shown[o.target])].iloc[0]
-        assert o.p == pytest.approx(row["probability"], abs=1e-12)
+        assert o.p == pytest.approx(row["p"], abs=1e-12)
         assert (o.p_low, o.p_high) == pytest.approx((row["ci_low"], row["ci_high"]), abs=1e-12)
     # the interval is on the change, per draw: much narrower than the interval on P
     synergy = next(o for o in got.outcomes if o.target == "synergy")
@@ -47,9 +47,10 @@ def test_answer_equals_what_if_on_the_same_draws(page, default_model):
 
 
 def test_do_toggle_and_best_next(page, default_model):
-    settings = {"shared_vision": "present"}  # a context with causes in the theory: observe and do differ
-    observed = answer(page, settings, {"shared_vision": "observe"}, voi=False)
-    done = answer(page, settings, {"shared_vision": "do"}, voi=False)
+    # a context with causes in the theory: observe and do differ
+    settings = {"constructive_conflict_resolution": "constructive"}
+    observed = answer(page, settings, {"constructive_conflict_resolution": "observe"}, voi=False)
+    done = answer(page, settings, {"constructive_conflict_resolution": "do"}, voi=False)
     assert abs(observed.outcomes[0].p - done.outcomes[0].p) > 1e-4
     assert split_settings({"a": "x", "b": UNKNOWN, "c": "y"}, {"c": "do"}) == ({"a": "x"}, {"c": "y"})
     # a root context gives the same either way

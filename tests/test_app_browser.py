@@ -82,7 +82,7 @@ def _query(capsys, evidence: str) -> float:
     assert main(["query", "--evidence", evidence, "--target", "synergy", "--draws", str(DRAWS),
                  "--seed", str(SEED), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    return next(r["probability"] for r in rows if r["state"] == "synergy")
+    return next(r["p"] for r in rows if r["state"] == "synergy")
 
 
 def test_legal_agreements_present_shows_what_query_says(server, capsys, tmp_path):

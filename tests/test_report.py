@@ -39,7 +39,7 @@ def test_report_refuses_to_overwrite_and_network_files(toy_model, tmp_path):
     asia = load_model(toy_model.theory.path.parent / "asia.bif")
     with pytest.raises(BayesCMOError, match="needs a priors folder"):
         write_report(asia, tmp_path / "other")
-    with pytest.raises(BayesCMOError, match="would replace the priors folder"):
+    with pytest.raises(BayesCMOError, match="is the input .*inputs are never overwritten"):
         write_report(toy_model.with_draws(10, seed=0), toy_model.theory.path, targets=["synergy"], force=True)
 
 

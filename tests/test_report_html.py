@@ -13,7 +13,7 @@ from bayes_cmo.report import ReportResult, blocks, compute_report, render_html, 
 @pytest.fixture(scope="module")
 def toy_report(toy_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("rep") / "report"
-    return write_report(toy_model, out, context="legal_agreements", targets=["synergy"], n_draws=40)
+    return write_report(toy_model.with_draws(40, seed=0), out, context="legal_agreements", targets=["synergy"])
 
 
 def test_html_is_self_contained_and_opens_with_the_summary(toy_report, toy_model):
@@ -41,7 +41,7 @@ def test_html_is_self_contained_and_opens_with_the_summary(toy_report, toy_model
 
 
 def test_markdown_and_html_say_the_same(toy_model):
-    result = compute_report(toy_model, context="legal_agreements", targets=["synergy"], n_draws=30)
+    result = compute_report(toy_model.with_draws(30, seed=0), context="legal_agreements", targets=["synergy"])
     assert isinstance(result, ReportResult)
     content = blocks(result)
     md, page = render_markdown(content), render_html(content, {})
@@ -54,7 +54,7 @@ def test_markdown_and_html_say_the_same(toy_model):
 
 
 def test_root_context_rows_once_and_do_explained(toy_model, default_model):
-    result = compute_report(toy_model, context="legal_agreements", targets=["synergy"], n_draws=30)
+    result = compute_report(toy_model.with_draws(30, seed=0), context="legal_agreements", targets=["synergy"])
     assert result.same_modes  # legal agreements has no causes: observe == do
     md = render_markdown(blocks(result))
     assert "give the same numbers here" in md and "How we know it" not in md
@@ -64,7 +64,7 @@ def test_root_context_rows_once_and_do_explained(toy_model, default_model):
 
 def test_shipped_priors_context_with_causes(default_model, tmp_path):
     # shared vision has causes in the theory (leadership, conflict): observe and do differ, both rows shown
-    result = compute_report(default_model, context="shared_vision", targets=["synergy", "dissolution"], n_draws=20,
+    result = compute_report(default_model.with_draws(20, seed=0), context="shared_vision", targets=["synergy", "dissolution"],
                             rounds=2, good_direction={"dissolution": "sustained"})
     assert result.priors_name == "the shipped default priors"
     assert not result.same_modes

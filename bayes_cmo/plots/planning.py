@@ -37,8 +37,8 @@ def plot_voi(frame: pd.DataFrame, ax=None, *, top: int = 15, by: str | None = No
     by = by or ("bits_per_cost" if "bits_per_cost" in frame.columns else "mutual_information_bits")
     shown = frame.sort_values(by, ascending=False).head(top).copy()
     shown["factor"] = [_name(n, labels) for n in shown["node"]]
-    target = frame.attrs.get("target", "the target")
-    state = frame.attrs.get("state")
+    target = frame["target"].iloc[0] if "target" in frame and len(frame) else "the target"
+    state = frame["target_state"].iloc[0] if "target_state" in frame and len(frame) else None
     if ax is None:
         with sns.axes_style("whitegrid"), sns.plotting_context("paper", font_scale=1.15):
             fig, (ax, right) = plt.subplots(
@@ -66,15 +66,15 @@ def plot_sensitivity(frame: pd.DataFrame, ax=None, *, top: int = 12, labels: Map
     """Tornado: the headline probability (percent) with each judgement moved one step of its uncertainty down / up."""
     shown = frame.reindex(frame["swing"].abs().sort_values(ascending=False).index).head(top)
     shown = shown.iloc[::-1]  # largest at the top
-    base = float(frame["probability"].iloc[0]) if len(frame) else 0.0
+    base = float(frame["p"].iloc[0]) if len(frame) else 0.0
     fig, ax = new_axes(ax, width=9.0, height=max(2.8, 0.34 * len(shown) + 2.0))
     y = np.arange(len(shown))
     ax.barh(y, shown["p_minus"] - base, left=base, color="#999999", height=0.6, label="judgement one step lower")
     ax.barh(y, shown["p_plus"] - base, left=base, color="#CC79A7", height=0.6, label="judgement one step higher")
     ax.axvline(base, color="0.2", lw=1)
     ax.set_yticks(y, [judgement_text(j, labels) for j in shown["judgement"]])
-    target = frame.attrs.get("target", "target")
-    state = frame.attrs.get("state", "")
+    target = frame["target"].iloc[0] if "target" in frame and len(frame) else "target"
+    state = frame["target_state"].iloc[0] if "target_state" in frame and len(frame) else ""
     _percent(ax.xaxis)
     ax.set_xlabel(f"P({_name(target, labels).lower()}: {label(state)})")
     ax.set_title(
@@ -104,7 +104,7 @@ def plot_sample_size(frame: pd.DataFrame, axes=None):
     prior = first.get("prior_ci_width")
     if prior is not None:
         left.axhline(prior, color="0.4", ls="--", lw=1, label="before any case (prior)")
-    level = frame.attrs.get("level", 0.9)
+    level = float(frame["level"].iloc[0]) if "level" in frame and len(frame) else 0.9
     left.set_ylabel(f"{level:.0%} interval width of the link's strength\n(log-odds; 1 unit multiplies the odds by 2.7)")
     left.set_ylim(bottom=0)
     # two lines that often meet at 100%: distinct markers and dashes keep both visible

@@ -217,7 +217,7 @@ def rounds_table(result: ReportResult) -> pd.DataFrame:
 def voi_table(result: ReportResult, top: int = 10) -> pd.DataFrame:
     theory = result.theory
     frame = result.voi.head(top)
-    state = result.voi.attrs.get("state", _shown(result, result.voi_target))
+    state = result.voi["target_state"].iloc[0] if len(result.voi) else _shown(result, result.voi_target)
     return pd.DataFrame(
         {
             "Factor to measure": [node_label(theory, n) for n in frame["node"]],
