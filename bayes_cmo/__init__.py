@@ -89,3 +89,32 @@ __all__ = [
     "write_priors",
     "write_report",
 ]
+
+# Expert elicitation: questionnaires, pooling several experts, their disagreement (bayes_cmo.elicit).
+from .elicit import (  # noqa: E402
+    PooledTheory,
+    Questionnaire,
+    answers_frame,
+    check_questionnaire,
+    disagreement,
+    pool_experts,
+    read_questionnaire,
+    template_frames,
+    write_feedback,
+    write_pooled,
+    write_template,
+)
+
+__all__ += [
+    "PooledTheory",
+    "Questionnaire",
+    "answers_frame",
+    "check_questionnaire",
+    "disagreement",
+    "pool_experts",
+    "read_questionnaire",
+    "template_frames",
+    "write_feedback",
+    "write_pooled",
+    "write_template",
+]
