@@ -31,7 +31,6 @@ was made from.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence

@@ -163,7 +163,7 @@ def feedback_frames(pooled: PooledTheory, expert: str) -> dict[str, pd.DataFrame
     links["group_low"] = links["id"].map(group.min())
     links["group_high"] = links["id"].map(group.max())
     links["group_says"] = links["id"].map(group.agg(_directions)).fillna("no answers")
-    links["group_reasons"] = links["id"].map(_reasons(answers, "link")).fillna("")
+    links["group_reasons"] = links["id"].map(_reasons(answers, "link")).astype(object).fillna("")
     base = frames["baselines"]
     for i, qid in enumerate(base["id"]):
         node, state = qid.split("=", 1)
@@ -176,7 +176,7 @@ def feedback_frames(pooled: PooledTheory, expert: str) -> dict[str, pd.DataFrame
     base["group_median"] = base["id"].map(group.median())
     base["group_low"] = base["id"].map(group.min())
     base["group_high"] = base["id"].map(group.max())
-    base["group_reasons"] = base["id"].map(_reasons(answers, "baseline")).fillna("")
+    base["group_reasons"] = base["id"].map(_reasons(answers, "baseline")).astype(object).fillna("")
     return {"links": links, "baselines": base}
 
 
@@ -188,7 +188,8 @@ def _directions(values: pd.Series) -> str:
 def _reasons(answers: pd.DataFrame, kind: str) -> pd.Series:
     """The group's comments, without names (IDEA: feedback is anonymous)."""
     said = answers[(answers["kind"] == kind) & (answers["comment"] != "")]
-    return said.groupby("id")["comment"].agg(lambda c: " | ".join(c.sample(frac=1.0, random_state=0)))
+    reasons = said.groupby("id")["comment"].agg(lambda c: " | ".join(c.sample(frac=1.0, random_state=0)))
+    return reasons.astype(object)
 
 
 FEEDBACK_NOTES = (
