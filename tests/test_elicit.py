@@ -477,3 +477,17 @@ def test_cli_check_lists_every_problem(modtoy, tmp_path, capsys):
 def test_import_does_not_load_openpyxl_or_seaborn():
     code = "import sys, bayes_cmo; print(sorted(m for m in ('openpyxl', 'seaborn', 'matplotlib', 'pgmpy') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_analysis_script_pools_the_examples(tmp_path, capsys):
+    sys.path.insert(0, str(EXAMPLES.parent))
+    try:
+        import elicitation
+    finally:
+        sys.path.pop(0)
+    assert elicitation.main(["--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "claims that hold under the pooled priors: 47 of 47" in printed
+    assert bc.load_theory(tmp_path / "out" / "priors_pooled").path is not None
+    assert len(list((tmp_path / "out").glob("round2_expert_*.xlsx"))) == 3
