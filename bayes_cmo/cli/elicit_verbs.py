@@ -108,8 +108,6 @@ def _theory(args):
 def run_template(args: argparse.Namespace) -> int:
     theory = _theory(args)
     out = Path(args.out)
-    if theory.path is not None and out.resolve().is_relative_to(Path(theory.path).resolve()):
-        raise BayesCMOError(f"{out}: is inside the priors folder {theory.path}; write the questionnaire elsewhere")
     write_template(theory, out, expert=args.expert, prefill=args.prefill, force=args.force)
     print(f"wrote {out}", file=sys.stderr)
     return 0
@@ -130,6 +128,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_pool(args: argparse.Namespace) -> int:
     theory = _theory(args)
+    if args.weights and Path(args.weights).resolve().is_relative_to(Path(args.out).resolve()):
+        raise BayesCMOError(f"{args.out}: holds the weights file {args.weights}; write the pooled priors to a new folder")
     pooled = pool_experts(args.files, theory, weights=args.weights)
     out = write_pooled(pooled, Path(args.out), force=args.force)
     print(_common.format_table(pooled.experts[["expert", "round", "weight", "file"]]))

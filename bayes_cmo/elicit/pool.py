@@ -273,9 +273,9 @@ def write_pooled(pooled: PooledTheory, out: str | Path, *, force: bool = False) 
         if q.path is not None and q.path.resolve().is_relative_to(out.resolve()):
             raise BayesCMOError(f"{out}: holds the questionnaire {q.path}; write the pooled priors to a new folder (--out)")
     experts = [
-        {"name": r.expert, "file": r.file, "sha256": r.sha256, "modified": r.modified, "round": int(r.round),
-         "weight": round(float(r.weight), 6)}
-        for r in pooled.experts.itertuples(index=False)
+        {"name": r.expert, "file": r.file, "sha256": r.sha256, "modified": r.modified,
+         "questionnaire_created": q.about.get("created", ""), "round": int(r.round), "weight": round(float(r.weight), 6)}
+        for r, q in zip(pooled.experts.itertuples(index=False), pooled.questionnaires, strict=True)
     ]
     record = {
         "method": METHOD,

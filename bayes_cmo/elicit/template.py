@@ -64,6 +64,8 @@ def write_template(
     check_suffix(out)
     if out.is_dir():
         raise BayesCMOError(f"{out}: is a folder; give a file name inside it")
+    if theory.path is not None and out.resolve().is_relative_to(Path(theory.path).resolve()):
+        raise BayesCMOError(f"{out}: is inside the priors folder {theory.path}; write the questionnaire elsewhere")
     if out.exists() and not force:
         raise BayesCMOError(f"{out}: already exists; choose another name or pass --force to replace it")
     if not out.parent.exists():
