@@ -491,3 +491,18 @@ def test_analysis_script_pools_the_examples(tmp_path, capsys):
     assert "claims that hold under the pooled priors: 47 of 47" in printed
     assert bc.load_theory(tmp_path / "out" / "priors_pooled").path is not None
     assert len(list((tmp_path / "out").glob("round2_expert_*.xlsx"))) == 3
+
+
+def test_moderated_state_split_by_experts_is_flagged_not_hidden(modtoy, tmp_path, capsys):
+    a = write(tmp_path / "a.csv", modtoy, "A", links={"initial_trust:synergy@mandated=yes": ("raises", "strong", "high"),
+                                                       "initial_trust:synergy@mandated=no": ("raises", "very strong", "high")})
+    b = write(tmp_path / "b.csv", modtoy, "B", links={"initial_trust:synergy@mandated=yes": ("lowers", "strong", "high"),
+                                                       "initial_trust:synergy@mandated=no": ("raises", "very strong", "high")})
+    pooled = pool_experts([a, b], modtoy)
+    link = pooled.theory.link("initial_trust:synergy")
+    assert (link.weight, link.multipliers, link.weight_sd) == (3.0, (1.0, 0.0), 0.25)  # 'no' is the reference state
+    row = pooled.links.set_index("id").loc["initial_trust:synergy@mandated=yes"]
+    assert row["sd"] == pytest.approx(math.sqrt(0.0625 + 4.0)) and row["model_sd"] == 0.0
+    assert main(["elicit", "pool", str(a), str(b), "--model", str(modtoy.path), "--out", str(tmp_path / "p")]) == 0
+    err = capsys.readouterr().err
+    assert "note: initial_trust:synergy@mandated=yes: the pooled sd is 2.02 but the model carries 0.00" in err

@@ -132,6 +132,12 @@ def run_pool(args: argparse.Namespace) -> int:
         raise BayesCMOError(f"{args.out}: holds the weights file {args.weights}; write the pooled priors to a new folder")
     pooled = pool_experts(args.files, theory, weights=args.weights)
     out = write_pooled(pooled, Path(args.out), force=args.force)
+    narrower = pooled.links[pooled.links["model_sd"] < 0.8 * pooled.links["sd"]]
+    for row in narrower.itertuples(index=False):
+        print(
+            f"note: {row.id}: the pooled sd is {row.sd:.2f} but the model carries {row.model_sd:.2f} in this "
+            "moderator state (one sd per moderated link, scaled by its multiplier)", file=sys.stderr,
+        )
     print(_common.format_table(pooled.experts[["expert", "round", "weight", "file"]]))
     print(f"wrote {out} (check it with: bayes-cmo check --model {out})", file=sys.stderr)
     return 0

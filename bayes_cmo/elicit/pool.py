@@ -62,7 +62,9 @@ class PooledTheory:
     """The pooled theory and how each judgement was pooled.
 
     ``links``: one row per link question: ``id``, ``label``, ``n_answers``,
-    ``mean``, ``sd`` (pooled), ``within_sd``, ``between_sd``.
+    ``mean``, ``sd`` (pooled), ``within_sd``, ``between_sd``, ``source``
+    (experts / priors), ``model_sd`` (the sd the written model carries for
+    this question: below ``sd`` in a moderator state other than the reference one).
     ``baselines``: one row per node state: ``id``, ``node``, ``state``,
     ``n_answers``, ``mean``, ``between_sd``, ``ess`` (the node's pooled ESS).
     ``experts``: ``expert``, ``file``, ``sha256``, ``modified``, ``round``, ``weight``.
@@ -204,7 +206,7 @@ def _pooled_links(theory: Theory, stats: pd.DataFrame) -> tuple:
         else:
             means, sds = rows["mean"].to_numpy(float), rows["sd"].to_numpy(float)
             ref = int(np.argmax(np.abs(means)))
-            if means[ref] == 0.0:  # no effect in any state: the sd is the widest state's
+            if abs(means[ref]) < 1e-9:  # no effect in any state (or exact cancellation): the sd is the widest state's
                 mean, sd, multipliers = 0.0, float(sds.max()), tuple(1.0 for _ in means)
             else:
                 mean, sd = float(means[ref]), float(sds[ref])
@@ -255,9 +257,19 @@ def pool_experts(
     """Pool the experts' questionnaires into one theory (equal weights unless ``weights``: a mapping or CSV)."""
     questionnaires = as_questionnaires(questionnaires, theory)
     w = _weights(questionnaires, weights)
-    stats = pd.DataFrame([_link_stats(q, questionnaires, w) for q in link_questions(theory)])
+    questions = link_questions(theory)
+    stats = pd.DataFrame([_link_stats(q, questionnaires, w) for q in questions])
     nodes, baselines = _pooled_nodes(theory, questionnaires, w)
     pooled = dataclasses.replace(theory, nodes=nodes, links=_pooled_links(theory, stats))
+    # What the written model carries per question: one sd per link, scaled by |multiplier| per moderator state.
+    written = {link.id: link for link in pooled.links}
+    stats["model_sd"] = [
+        written[q.link.id].weight_sd * (
+            abs(written[q.link.id].multipliers[theory.nodes[q.link.moderator].states.index(q.moderator_state)])
+            if q.moderator_state is not None else 1.0
+        )
+        for q in questions
+    ]
     experts = pd.DataFrame([
         {"expert": q.expert, "file": str(q.path) if q.path else "", "sha256": q.sha256, "modified": q.modified,
          "round": q.round, "weight": w[q.expert]}
