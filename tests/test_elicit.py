@@ -506,3 +506,18 @@ def test_moderated_state_split_by_experts_is_flagged_not_hidden(modtoy, tmp_path
     assert main(["elicit", "pool", str(a), str(b), "--model", str(modtoy.path), "--out", str(tmp_path / "p")]) == 0
     err = capsys.readouterr().err
     assert "note: initial_trust:synergy@mandated=yes: the pooled sd is 2.02 but the model carries 0.00" in err
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_comments_names_and_numbers_survive_the_round_trip(modtoy, tmp_path, suffix):
+    frames = fill(modtoy, links={"legal_agreements:initial_trust": ("raises", 1.75, "very low")},
+                  baselines={"legal_agreements": ({"absent": 0.125, "present": 0.875}, "high")})
+    frames["links"].loc[0, "comment"] = "Œuvre d'équipe, «contracts» — 3 cases, see p. 12"
+    frames["baselines"].loc[1, "comment"] = "=not a formula"
+    path = write_questionnaire(tmp_path / f"q{suffix}", about_frame("Dr Ø. Ünal, NHS", ""), frames)
+    q = read_questionnaire(path, modtoy)
+    assert q.expert == "Dr Ø. Ünal, NHS"
+    answer = q.links["legal_agreements:initial_trust"]
+    assert (answer.mean, answer.confidence, answer.comment) == (1.75, "very_low", "Œuvre d'équipe, «contracts» — 3 cases, see p. 12")
+    assert q.baselines["legal_agreements"].probabilities == (0.125, 0.875)
+    assert q.baselines["legal_agreements"].comments == {"present": "=not a formula"}

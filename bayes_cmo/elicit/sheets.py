@@ -141,6 +141,7 @@ def _workbook(about: Mapping[str, str], frames: Mapping[str, pd.DataFrame], note
     for i, (key, value) in enumerate(about.items(), start=3):
         intro.cell(row=i, column=1, value=key).font = bold
         cell = intro.cell(row=i, column=2, value=value)
+        _text_stays_text(cell)
         if key == "expert":
             cell.fill = fill
     start = 4 + len(about)
@@ -164,6 +165,8 @@ def _workbook(about: Mapping[str, str], frames: Mapping[str, pd.DataFrame], note
         sheet.append(columns)
         for row in frame.itertuples(index=False):
             sheet.append([None if (isinstance(v, float) and pd.isna(v)) or v == "" else v for v in row])
+            for cell in sheet[sheet.max_row]:
+                _text_stays_text(cell)
         n = len(frame) + 1
         for j, column in enumerate(columns, start=1):
             letter = sheet.cell(row=1, column=j).column_letter
@@ -186,6 +189,12 @@ def _workbook(about: Mapping[str, str], frames: Mapping[str, pd.DataFrame], note
                 sheet.add_data_validation(rule)
         sheet.freeze_panes = "B2"  # header row and the id column stay in view
     return book
+
+
+def _text_stays_text(cell) -> None:
+    """openpyxl stores text starting with '=' as a formula (read back blank); keep it the expert's text."""
+    if isinstance(cell.value, str) and cell.value.startswith("="):
+        cell.data_type = "s"
 
 
 # ----------------------------------------------------------------------------
