@@ -89,6 +89,35 @@ __all__ = [
     "write_report",
 ]
 
+# Expert elicitation: questionnaires, pooling several experts, their disagreement (bayes_cmo.elicit).
+from .elicit import (  # noqa: E402
+    PooledTheory,
+    Questionnaire,
+    answers_frame,
+    check_questionnaire,
+    disagreement,
+    pool_experts,
+    read_questionnaire,
+    template_frames,
+    write_feedback,
+    write_pooled,
+    write_template,
+)
+
+__all__ += [
+    "PooledTheory",
+    "Questionnaire",
+    "answers_frame",
+    "check_questionnaire",
+    "disagreement",
+    "pool_experts",
+    "read_questionnaire",
+    "template_frames",
+    "write_feedback",
+    "write_pooled",
+    "write_template",
+]
+
 
 def __getattr__(name: str):
     # the version is read from package metadata only when asked for: importlib.metadata

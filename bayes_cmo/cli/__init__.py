@@ -16,11 +16,12 @@ from . import model_verbs
 from . import plan_verbs
 from . import report_verbs
 from . import serve_verbs
+from . import elicit_verbs
 from . import update_verbs
 from . import whatif_verbs
 
 #: Verb groups, in the order ``--help`` lists them.
-VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs, serve_verbs]
+VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs, serve_verbs, elicit_verbs]
 
 
 class _UsageError(Exception):

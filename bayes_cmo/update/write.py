@@ -46,6 +46,7 @@ def write_priors(
     force: bool = False,
     provenance: Mapping[str, Any] | None = None,
     output: Output | None = None,
+    note: str = "# Updated with phase-2 case data by bayes_cmo; see provenance.yaml.",
 ) -> Path:
     """Write an updated theory (or any Theory) as a priors folder ``out``; returns its path."""
     if isinstance(result, UpdateResult):
@@ -77,11 +78,11 @@ def write_priors(
     record = _provenance(result, src)
     record.update(provenance or {})
     with output.folder() as tmp:
-        _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml"))
+        _write_yaml(tmp / "nodes.yaml", {"nodes": _node_entries(theory, src)}, _header(src, "nodes.yaml", note))
         links = {"links": _link_entries(theory, src)}
         if theory.confidence_scale != DEFAULT_CONFIDENCE_SCALE:  # lagged links keep their words' sd
             links = {"confidence_scale": theory.confidence_scale, **links}
-        _write_yaml(tmp / "links.yaml", links, _header(src, "links.yaml"))
+        _write_yaml(tmp / "links.yaml", links, _header(src, "links.yaml", note))
         for name in ("claims.yaml", "scenarios.yaml", "headline.yaml", "reference.yaml"):
             if src is not None and (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
@@ -136,7 +137,7 @@ def _raw_entries(src: Path | None, name: str, key: str) -> list[dict]:
     return [dict(e) for e in data.get(key, []) if isinstance(e, Mapping)]
 
 
-def _header(src: Path | None, name: str) -> str:
+def _header(src: Path | None, name: str, note: str) -> str:
     """The original file's leading comment block, plus a line saying this is an update."""
     lines = []
     if src is not None and (src / name).is_file():
@@ -144,7 +145,7 @@ def _header(src: Path | None, name: str) -> str:
             if not line.startswith("#"):
                 break
             lines.append(line)
-    lines.append("# Updated with phase-2 case data by bayes_cmo; see provenance.yaml.")
+    lines.append(note)
     return "\n".join(lines) + "\n"
 
 
@@ -194,6 +195,12 @@ def _link_entries(theory: Theory, src: Path | None) -> list[dict]:
                 entry["evidence"] = dict(link.evidence)
             if link.citation:
                 entry["citation"] = dict(link.citation)
+        if link.moderator:  # multipliers written only when they changed (expert pooling sets them)
+            states = theory.nodes[link.moderator].states
+            given = (entry.get("moderator") or {}).get("multipliers") or {}
+            if tuple(float(given.get(s, 1.0)) for s in states) != tuple(link.multipliers):
+                multipliers = dict(zip(states, (round(float(m), 6) for m in link.multipliers), strict=True))
+                entry["moderator"] = {"node": link.moderator, "multipliers": multipliers}
         entry["sign"] = link.sign_symbol
         numeric = isinstance(entry.get("strength"), (int, float)) and not isinstance(entry.get("strength"), bool)
         if link.sd is not None or numeric or not entry.get("strength"):
