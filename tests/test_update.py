@@ -171,7 +171,9 @@ def test_recovery_on_default_priors_names_the_strengthened_link():
     result = update_priors(build_model(theory), simulate_cases(truth, 200, missing=0.3, seed=1))
     table = refine(result).set_index("link")
     assert table.loc[LINK, "posterior_weight"] > theory.link(LINK).weight
-    assert table.loc[LINK, "verdict"] == "strengthened"
+    assert table.loc[LINK, "interval_verdict"] == "strengthened"
+    # the FDR verdict needs more than this one run's 0.64 (see tests/test_verdicts.py); the direction is right
+    assert table.loc[LINK, "p_stronger"] > 0.5 > table.loc[LINK, "p_weaker"]
 
 
 # ---------------------------------------------------------------------------
