@@ -286,7 +286,8 @@ def test_cli_round_trip_files_untouched_force_and_provenance(tmp_path, capsys):
                  "--out", str(cases), "--set-link", f"{LINK}=4"]) == 0
     before = _hashes(priors, cases)
     out = tmp_path / "v2"
-    code = main(["update", str(cases), "--model", str(priors), "--out", str(out), "--quiet",
+    # posterior P(stronger by > 0.5) is 0.85 here: flagged at --fdr 0.2, not at the default 0.1
+    code = main(["update", str(cases), "--model", str(priors), "--out", str(out), "--quiet", "--fdr", "0.2",
                  "--report", str(tmp_path / "links.csv"), "--plot", str(tmp_path / "forest.png")])
     text = capsys.readouterr().out
     assert code == 0 and "strengthened" in text and LINK in text

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._errors import BayesCMOError, did_you_mean
+from . import explain_verbs
 from . import model_verbs
 from . import plan_verbs
 from . import report_verbs
@@ -20,6 +21,7 @@ from . import whatif_verbs
 
 #: Verb groups, in the order ``--help`` lists them.
 VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs]
+VERB_MODULES.append(explain_verbs)  # issue 12: bayes-cmo explain
 
 
 class _UsageError(Exception):

@@ -12,7 +12,10 @@ from pathlib import Path
 from ..update.cases import read_cases
 from ..network.model import build_model, load_model
 from ..update.write import write_priors
-from ..update.refinement import compare_models, data_conflict, refine
+from ..update.refinement import (
+    VERDICTS,
+    DEFAULT_FDR, DEFAULT_MARGIN, chance_line, compare_models, data_conflict, global_check, global_line, refine,
+)
 from ..update.simulate import parse_link_setting, set_link_weight, simulate_cases
 from ..theory import default_priors_path
 from ..update.em import DEFAULT_MAX_ITER, update_priors
@@ -71,8 +74,10 @@ def register(subparsers) -> None:
             "Read a case CSV (case_id, optional label/notes, one column per node holding state names, "
             "blank = not observed), update the priors by exact-inference EM, write a complete new priors "
             "folder (--out, loadable with --model) with provenance, and print the refinement: each link's "
-            "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed / "
-            "consistent / no information), then the cases the theory explains poorly. "
+            "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed by more than "
+            "--margin, chosen so that the Bayesian false discovery rate across links is at most --fdr; otherwise "
+            "consistent / no information / needs cases observed over rounds), a global predictive check, then the "
+            "cases the theory explains poorly (beyond the 95th percentile of the model's own cases). "
             "Example: bayes-cmo update cases.csv --out priors_v2"
         ),
     )
@@ -85,6 +90,12 @@ def register(subparsers) -> None:
     _common.add_model(update)
     update.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
     update.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
+    update.add_argument("--margin", type=float, default=DEFAULT_MARGIN, metavar="LOGODDS",
+                        help=f"practical margin: a link counts as stronger/weaker/reversed only beyond it (default {DEFAULT_MARGIN:g}, half a verbal-strength step)")
+    update.add_argument("--fdr", type=float, default=DEFAULT_FDR,
+                        help=f"Bayesian false discovery rate the verdicts control across links (default {DEFAULT_FDR:g})")
+    update.add_argument("--joint", action="store_true",
+                        help="link sd from the joint observed information of all weights and cutpoints (slower: ~30 s on the shipped priors)")
     update.add_argument("--report", metavar="FILE.csv", help="also write the link table as CSV")
     update.add_argument("--conflict-report", metavar="FILE.csv", help="also write the per-case data-conflict table as CSV")
     update.add_argument("--plot", metavar="FILE.png", help="also draw the forest plot of prior vs posterior link weights")
@@ -140,6 +151,10 @@ def run_update(args: argparse.Namespace) -> int:
     if args.max_iter < 1:
         raise BayesCMOError(f"--max-iter {args.max_iter}: expected a positive number of EM iterations")
     check_level(args.level)
+    if not 0.0 < args.fdr < 1.0:
+        raise BayesCMOError(f"--fdr {args.fdr:g}: expected a false discovery rate between 0 and 1, e.g. 0.1")
+    if not args.margin >= 0:
+        raise BayesCMOError(f"--margin {args.margin:g}: expected a log-odds margin >= 0, e.g. 0.5")
     check_plot_name(args.plot)
     model = load_model(args.model)
     inputs = (args.cases, args.model or model.source)
@@ -158,8 +173,14 @@ def run_update(args: argparse.Namespace) -> int:
     _print_warnings(caught)
     progress = not args.quiet and sys.stderr.isatty()
     result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
-    links = refine(result, level=args.level)
+    joint = None
+    if args.joint:
+        from ..update.joint import joint_uncertainty
+
+        joint = joint_uncertainty(result)
+    links = refine(result, level=args.level, margin=args.margin, fdr=args.fdr, joint=joint)
     conflict = data_conflict(result.model, result.cases)
+    overall = global_check(result)
     write_priors(result, out, force=args.force)
     if args.report:
         _common.write_atomic(Path(args.report), links.to_csv(index=False), force=args.force)
@@ -174,6 +195,9 @@ def run_update(args: argparse.Namespace) -> int:
             "out": str(out),
             "iterations": result.iterations,
             "converged": result.converged,
+            "global_check": [{k: _common._jsonable(v) for k, v in row.items()} for row in overall.to_dict(orient="records")],
+            "summary": {k: _common._jsonable(v) for k, v in links.attrs.items()},
+            "conflict_threshold": _common._jsonable(conflict.attrs.get("threshold", 0.0)),
             "links": [{k: _common._jsonable(v) for k, v in row.items()} for row in links.to_dict(orient="records")],
             "cases": [{k: _common._jsonable(v) for k, v in row.items()} for row in conflict.to_dict(orient="records")],
         }
@@ -182,19 +206,24 @@ def run_update(args: argparse.Namespace) -> int:
     status = "converged" if result.converged else "did NOT converge (raise --max-iter)"
     print(f"{len(result.cases)} case(s) from {args.cases}; EM {status} after {result.iterations} iteration(s)")
     print(f"wrote {out} (load it with --model {out})")
+    print(global_line(overall))
     print()
-    print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals")
-    shown = links[["link", "prior_weight", "posterior_weight", "posterior_low", "posterior_high", "sd_ratio", "n_both", "verdict"]]
+    sd = "joint" if joint is not None else "per-node Laplace"
+    print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals ({sd} sd)")
+    shown = links[["link", "prior_weight", "posterior_weight", "posterior_low", "posterior_high", "n_both", "p_departure", "verdict"]]
     print(_common.format_table(shown, digits=2))
     counts = links["verdict"].value_counts()
-    print("\n" + ", ".join(f"{counts[v]} {v}" for v in ("strengthened", "weakened", "reversed", "consistent", "undetermined", "no information") if v in counts))
+    print("\n" + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts))
+    print(chance_line(links))
     flagged = conflict[conflict["flagged"]]
     print()
+    threshold = conflict.attrs.get("threshold", 0.0)
     if flagged.empty:
-        print("no case conflicts with the theory (every data-conflict score <= 0)")
+        print(f"no case explained poorly (every data-conflict score <= {threshold:.2f}, the 95th percentile among the model's own cases)")
     else:
-        print(f"cases the theory explains poorly (data conflict > 0; {len(flagged)} of {len(conflict)}, worst first):")
-        print(_common.format_table(flagged.head(10).drop(columns=["flagged"]), digits=2))
+        print(f"cases the theory explains poorly (data conflict > {threshold:.2f}, which 5% of the model's own cases exceed; "
+              f"{len(flagged)} of {len(conflict)}, worst first; contradicts = findings whose removal lowers the conflict most):")
+        print(_common.format_table(flagged.head(10).drop(columns=["flagged", "threshold"]), digits=2))
     return 0
 
 
