@@ -191,6 +191,8 @@ def run_sample_size(args: argparse.Namespace) -> int:
             f"prior {args.level:.0%} interval width {table.attrs['prior_ci_width']:.3f} log-odds"
         )
     _common.emit(table, args)
+    if not args.json and table.attrs.get("settled_by"):
+        print(table.attrs["settled_by"])
     if args.plot:
         from ..plots.planning import plot_sample_size
 
