@@ -263,3 +263,22 @@ def test_update_cli_states_chance_and_the_global_check(tmp_path, capsys, toy_pat
     assert "global check" in text and "flags expected by chance" in text and "joint sd" in text
     assert main(["update", str(cases), "--model", str(priors), "--out", str(tmp_path / "v3"), "--fdr", "2"]) == 2
     assert "--fdr" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# planning: where the certainty comes from
+
+
+def test_sample_size_says_when_the_prior_settles_it(toy_theory):
+    elicited = bc.sample_size(toy_theory, LINK, n=(10, 200), replicates=12, seed=2, progress=False)
+    for column in ("p_data_settles", "p_verdict_changes", "narrowing"):
+        assert elicited[column].between(0, 1).all()
+    # the elicited N(2, 0.4) prior already excludes 0: the sign is the prior's, the data alone need cases
+    assert elicited["p_sign_correct"].min() == 1.0
+    assert elicited.loc[0, "p_data_settles"] < elicited.loc[1, "p_data_settles"]
+    assert elicited.loc[0, "narrowing"] < elicited.loc[1, "narrowing"]
+    assert "the prior, not the data" in elicited.attrs["settled_by"]
+    sceptical = bc.sample_size(toy_theory, LINK, n=(10, 200), replicates=12, seed=2, prior="sceptical", progress=False)
+    assert sceptical.attrs["settled_by"] == ""
+    # under the sceptical prior the analysis is the data alone: settling = excluding 0 on the true side
+    assert (sceptical["p_data_settles"] <= sceptical["p_excludes_zero"] + 1e-12).all()
