@@ -13,7 +13,8 @@ from bayes_cmo import BayesCMOError, build_model, load_theory
 from bayes_cmo.planning.sample_size import _analysis_family, _fit, sample_size
 
 TOY = Path(__file__).parent / "data" / "toy"
-COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates"]
+COLUMNS = ["n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates",
+           "p_data_settles", "p_verdict_changes", "narrowing"]  # issue 12 appended the last three
 
 
 @pytest.fixture(scope="module")

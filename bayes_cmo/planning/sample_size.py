@@ -264,11 +264,11 @@ def sample_size(
                 "ci_width_high": float(np.quantile(width, 0.9)),
                 "p_sign_correct": float(np.mean(np.sign(means[ok, i]) == true_sign[ok])),
                 "p_excludes_zero": float(np.mean(np.abs(means[ok, i]) > z * sds[ok, i])),
+                "replicates": int(ok.sum()),
                 # issue 12: where the certainty comes from
                 "p_data_settles": float(np.mean(settles)),
                 "p_verdict_changes": float(np.mean(departure >= 1.0 - DEFAULT_FDR)),
                 "narrowing": float(1.0 - width.mean() / prior_width),
-                "replicates": int(ok.sum()),
             }
         )
     # The prior alone (n = 0), for reference in plots and reports.
