@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import bayes_cmo as bc
-from bayes_cmo import BayesCMOError, build_model, load_theory
+from bayes_cmo import BayesCMOError, build_model
 from bayes_cmo.update.em import update_priors
 from bayes_cmo.update.joint import joint_uncertainty
 from bayes_cmo.update.ordered_logit import families
