@@ -41,6 +41,10 @@ from .update import (
     write_priors,
 )
 
+# issue 12 (verdicts): explaining one case, joint uncertainty, the global check
+from .inference.explain import Explanation, explain
+from .update.joint import JointUncertainty, joint_uncertainty
+from .update.refinement import global_check
 
 __all__ = [
     "BayesCMOError",
@@ -87,6 +91,12 @@ __all__ = [
     "what_if",
     "write_priors",
     "write_report",
+    # issue 12 (verdicts)
+    "Explanation",
+    "JointUncertainty",
+    "explain",
+    "global_check",
+    "joint_uncertainty",
 ]
 
 # Expert elicitation: questionnaires, pooling several experts, their disagreement (bayes_cmo.elicit).

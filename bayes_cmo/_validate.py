@@ -108,6 +108,14 @@ def positive(value: Any, name: str) -> float:
     return number
 
 
+def nonnegative(value: Any, name: str) -> float:
+    """A finite number at least 0."""
+    number = _real(value)
+    if number is None or number < 0:
+        raise fail(name, "a number at least 0", value)
+    return number
+
+
 def finite(value: Any, name: str) -> float:
     number = _real(value)
     if number is None:

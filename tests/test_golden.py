@@ -23,7 +23,8 @@ RENAMED: dict[str, str] = {
     "probability": "p",  # what_if, judgement_sensitivity (issue 8: one name for one quantity)
     "mutual_information_bits_ci_low": "ci_low",  # value_of_information with draws: the main quantity's interval
     "mutual_information_bits_ci_high": "ci_high",
-    "p_dissolve_in_round": "p_absorbed_in_round",  # survival: the absorbing outcome comes from headline.yaml
+    "p_dissolve_in_round": "p_absorbed_in_round",
+    "verdict": "interval_verdict",  # the FDR rule took the name (issue 12)  # survival: the absorbing outcome comes from headline.yaml
 }
 
 
@@ -75,5 +76,5 @@ def test_update_on_example_cases(model):
     numeric = [c for c in expected.columns if pd.api.types.is_float_dtype(expected[c])]
     # The EM's M-step stops at an optimiser tolerance: refit weights repeat to ~3e-9.
     np.testing.assert_allclose(actual[numeric].to_numpy(float), expected[numeric].to_numpy(float), rtol=0, atol=1e-8)
-    assert actual["verdict"].tolist() == expected["verdict"].tolist()
+    assert actual["interval_verdict"].tolist() == expected["interval_verdict"].tolist()
     assert actual["link"].tolist() == expected["link"].tolist()

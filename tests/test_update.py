@@ -161,7 +161,9 @@ def test_recovery_on_default_priors_names_the_strengthened_link():
     result = update_priors(build_model(toy_theory), simulate_cases(truth, 200, missing=0.3, seed=1))
     table = refine(result).set_index("link")
     assert table.loc[LINK, "posterior_weight"] > toy_theory.link(LINK).weight
-    assert table.loc[LINK, "verdict"] == "strengthened"
+    assert table.loc[LINK, "interval_verdict"] == "strengthened"
+    # the FDR verdict needs more than this one run's 0.64 (see tests/test_verdicts.py); the direction is right
+    assert table.loc[LINK, "p_stronger"] > 0.5 > table.loc[LINK, "p_weaker"]
 
 
 # ---------------------------------------------------------------------------
@@ -274,7 +276,8 @@ def test_cli_round_trip_files_untouched_force_and_provenance(tmp_path, capsys):
                  "--out", str(cases), "--set-link", f"{LINK}=4"]) == 0
     before = _hashes(priors, cases)
     out = tmp_path / "v2"
-    code = main(["update", str(cases), "--model", str(priors), "--out", str(out), "--quiet",
+    # posterior P(stronger by > 0.5) is 0.85 here: flagged at --fdr 0.2, not at the default 0.1
+    code = main(["update", str(cases), "--model", str(priors), "--out", str(out), "--quiet", "--fdr", "0.2",
                  "--report", str(tmp_path / "links.csv"), "--plot", str(tmp_path / "forest.png")])
     text = capsys.readouterr().out
     assert code == 0 and "strengthened" in text and LINK in text

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._errors import BayesCMOError, did_you_mean
+from . import explain_verbs
 from . import model_verbs
 from . import plan_verbs
 from . import report_verbs
@@ -21,7 +22,7 @@ from . import update_verbs
 from . import whatif_verbs
 
 #: Verb groups, in the order ``--help`` lists them.
-VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs, serve_verbs, elicit_verbs]
+VERB_MODULES = [model_verbs, whatif_verbs, plan_verbs, update_verbs, report_verbs, serve_verbs, elicit_verbs, explain_verbs]
 
 
 class _UsageError(Exception):

@@ -27,6 +27,8 @@ def model_path(text: str) -> str:
 LEVEL = check.option(check.level)
 COUNT = check.option(check.integer, check.parse_int, minimum=0)
 POSITIVE = check.option(check.integer, check.parse_int)
+NONNEGATIVE = check.option(check.nonnegative)
+UNIT = check.option(check.level)  # a share strictly between 0 and 1 (a false discovery rate)
 FIGURE = check.option(check.figure_path, str)
 
 

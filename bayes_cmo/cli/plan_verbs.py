@@ -182,6 +182,8 @@ def run_sample_size(args: argparse.Namespace) -> int:
             f"prior {args.level:.0%} interval width {table['prior_ci_width'].iloc[0]:.3f} log-odds"
         )
     _common.emit(table, args)
+    if not args.json and len(table) and table["settled_by"].iloc[0]:
+        print(table["settled_by"].iloc[0])
     if args.plot:
         from ..plots.planning import plot_sample_size
 

@@ -13,7 +13,10 @@ import yaml
 from ..update.cases import read_cases
 from ..network.model import build_model, load_model
 from ..update.write import write_priors
-from ..update.refinement import compare_models, data_conflict, refine
+from ..update.refinement import (
+    VERDICTS,
+    DEFAULT_FDR, DEFAULT_MARGIN, chance_line, compare_models, data_conflict, global_check, global_line, refine,
+)
 from ..update.simulate import parse_link_setting, set_link_weight, simulate_cases
 from ..update.em import DEFAULT_ESS, DEFAULT_MAX_ITER, METHOD, table_refinement, update_priors
 from .._errors import BayesCMOError
@@ -30,8 +33,10 @@ def register(subparsers) -> None:
             "Read a case CSV (case_id, optional label/notes, one column per node holding state names, "
             "blank = not observed), update the priors by exact-inference EM, write a complete new priors "
             "folder (--out, loadable with --model) with provenance, and print the refinement: each link's "
-            "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed / "
-            "consistent / no information), then the cases the theory explains poorly. "
+            "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed by more than "
+            "--margin, chosen so that the Bayesian false discovery rate across links is at most --fdr; otherwise "
+            "consistent / no information / needs cases observed over rounds), a global predictive check, then the "
+            "cases the theory explains poorly (beyond the 95th percentile of the model's own cases). "
             "Example: bayes-cmo update cases.csv --out priors_v2"
         ),
     )
@@ -60,6 +65,12 @@ def register(subparsers) -> None:
     )
     update.add_argument("--max-iter", type=_common.POSITIVE, default=DEFAULT_MAX_ITER, metavar="N", help=f"EM iterations at most (default {DEFAULT_MAX_ITER})")
     _common.add_level(update)
+    update.add_argument("--margin", type=_common.NONNEGATIVE, default=DEFAULT_MARGIN, metavar="LOGODDS",
+                        help=f"practical margin: a link counts as stronger/weaker/reversed only beyond it (default {DEFAULT_MARGIN:g}, half a verbal-strength step)")
+    update.add_argument("--fdr", type=_common.UNIT, default=DEFAULT_FDR,
+                        help=f"Bayesian false discovery rate the verdicts control across links (default {DEFAULT_FDR:g})")
+    update.add_argument("--joint", action="store_true",
+                        help="link sd from the joint observed information of all weights and cutpoints (slower: ~30 s on the shipped priors)")
     update.add_argument("--report", metavar="FILE.csv", help="also write the link table as CSV")
     update.add_argument("--conflict-report", metavar="FILE.csv", help="also write the per-case data-conflict table as CSV")
     update.add_argument("--plot", type=_common.FIGURE, metavar="FILE.png", help="also draw the forest plot of prior vs posterior link weights")
@@ -133,8 +144,14 @@ def run_update(args: argparse.Namespace) -> int:
     _print_warnings(caught)
     progress = not args.quiet and sys.stderr.isatty()
     result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
-    links = refine(result, level=args.level)
+    joint = None
+    if args.joint:
+        from ..update.joint import joint_uncertainty
+
+        joint = joint_uncertainty(result)
+    links = refine(result, level=args.level, margin=args.margin, fdr=args.fdr, joint=joint)
     conflict = data_conflict(result.model, result.cases)
+    overall = global_check(result)
     write_priors(result, out, force=args.force, output=outputs["--out"])
     if args.report:
         _common.write_table(args, "report", links)
@@ -150,6 +167,9 @@ def run_update(args: argparse.Namespace) -> int:
             "out": str(out),
             "iterations": result.iterations,
             "converged": result.converged,
+            "global_check": [{k: _common._jsonable(v) for k, v in row.items()} for row in overall.to_dict(orient="records")],
+            "summary": chance_line(links),
+            "conflict_threshold": _common._jsonable(conflict["threshold"].iloc[0]) if len(conflict) else 0.0,
             "links": [{k: _common._jsonable(v) for k, v in row.items()} for row in links.to_dict(orient="records")],
             "cases": [{k: _common._jsonable(v) for k, v in row.items()} for row in conflict.to_dict(orient="records")],
         }
@@ -158,19 +178,24 @@ def run_update(args: argparse.Namespace) -> int:
     status = "converged" if result.converged else "did NOT converge (raise --max-iter)"
     print(f"{len(result.cases)} case(s) from {args.cases}; EM {status} after {result.iterations} iteration(s)")
     print(f"wrote {out} (load it with --model {out})")
+    print(global_line(overall))
     print()
-    print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals")
-    shown = links[["link", "prior_weight", "prior_cases", "posterior_weight", "posterior_low", "posterior_high", "sd_ratio", "n_both", "verdict", "dominance"]]
+    sd = "joint" if joint is not None else "per-node Laplace"
+    print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals ({sd} sd)")
+    shown = links[["link", "prior_weight", "prior_cases", "posterior_weight", "posterior_low", "posterior_high", "n_both", "p_departure", "verdict", "dominance"]]
     print(_common.format_table(shown, digits=2))
     counts = links["verdict"].value_counts()
-    print("\n" + ", ".join(f"{counts[v]} {v}" for v in ("strengthened", "weakened", "reversed", "consistent", "undetermined", "no information") if v in counts))
+    print("\n" + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts))
+    print(chance_line(links))
     flagged = conflict[conflict["flagged"]]
     print()
+    threshold = float(conflict["threshold"].iloc[0]) if len(conflict) else 0.0
     if flagged.empty:
-        print("no case conflicts with the theory (every data-conflict score <= 0)")
+        print(f"no case explained poorly (every data-conflict score <= {threshold:.2f}, the 95th percentile among the model's own cases)")
     else:
-        print(f"cases the theory explains poorly (data conflict > 0; {len(flagged)} of {len(conflict)}, worst first):")
-        print(_common.format_table(flagged.head(10).drop(columns=["flagged"]), digits=2))
+        print(f"cases the theory explains poorly (data conflict > {threshold:.2f}, which 5% of the model's own cases exceed; "
+              f"{len(flagged)} of {len(conflict)}, worst first; contradicts = findings whose removal lowers the conflict most):")
+        print(_common.format_table(flagged.head(10).drop(columns=["flagged", "threshold"]), digits=2))
     return 0
 
 

@@ -45,6 +45,7 @@ from ..inference.summary import DEFAULT_LEVEL
 from ..update.ordered_logit import Family, laplace_covariance, one_blas_thread
 from ..network.elicitation import build_cpts, draw_parameters, elicited_parameters
 from ..network.model import Model
+from ..update.refinement import DEFAULT_FDR, DEFAULT_MARGIN, departure_probabilities
 from ..update.simulate import simulate_cases
 from ..theory import Scenario, Theory
 
@@ -156,8 +157,16 @@ def sample_size(
     across replicate studies); ``p_sign_correct`` (share of studies whose
     posterior mean has the true weight's sign); ``p_excludes_zero`` (share
     whose interval excludes 0: the study "says whether the link matters");
-    ``replicates``; the analysis ``level`` and ``prior``; and the prior alone for reference: ``prior_ci_width``
-    (its ``level`` interval width) and ``prior_p_sign_correct``. ``coded`` lists the nodes the case studies record
+    ``p_data_settles`` (assurance from the data alone: share of studies whose
+    interval under a sceptical Normal(0, 2) prior on the weight excludes 0 on
+    the true side); ``p_verdict_changes`` (share of studies after which the
+    link would be flagged on its own: posterior probability of a departure
+    beyond the refinement margin >= 1 - the default FDR); ``narrowing``
+    (1 - expected interval width / prior width); ``replicates``; the analysis
+    ``level`` and ``prior``; the prior alone for reference: ``prior_ci_width``
+    (its ``level`` interval width) and ``prior_p_sign_correct``; ``settled_by``
+    (the same on every row): one line when the prior, not the data, settles
+    the sign (else ""). ``coded`` lists the nodes the case studies record
     (default: all); ``missing`` is the chance each recorded cell is blank.
     Seeded: same arguments, same table.
     """
@@ -223,22 +232,37 @@ def sample_size(
     fam, index = _analysis_family(theory, target, studied.id, prior)
     from scipy.stats import norm  # lazy: slow to import, and no other verb needs it
 
+    # the data alone: the same fit with the sceptical prior on the studied weight (issue 12)
+    alone = fam if prior == "sceptical" else _analysis_family(theory, target, studied.id, "sceptical")[0]
     z = norm.ppf(0.5 + level / 2.0)
     means = np.full((int(replicates), len(grid)), np.nan)
     sds = np.full_like(means, np.nan)
+    alone_means, alone_sds = np.full_like(means, np.nan), np.full_like(means, np.nan)
     with one_blas_thread():
         for r in tqdm(range(int(replicates)), desc="updating", disable=not show, leave=False):
             start = fam.prior_mode()
+            start_alone = alone.prior_mode()
             for i, size in enumerate(grid):
                 theta, sd = _fit(fam, q[r, :size], start, index)
                 means[r, i], sds[r, i] = theta[index], sd
                 start = theta  # warm start: the next study extends this one
+                if alone is fam:
+                    alone_means[r, i], alone_sds[r, i] = theta[index], sd
+                else:
+                    theta_alone, sd_alone = _fit(alone, q[r, :size], start_alone, index)
+                    alone_means[r, i], alone_sds[r, i] = theta_alone[index], sd_alone
+                    start_alone = theta_alone
 
     rows = []
     true_sign = np.sign(true_weight)
+    elicited = float(studied.weight)
+    prior_width = 2.0 * z * fam.prior_sd[index]
     for i, size in enumerate(grid):
         ok = np.isfinite(sds[:, i])
         width = 2.0 * z * sds[ok, i]
+        a_ok = np.isfinite(alone_sds[:, i])
+        settles = (np.abs(alone_means[a_ok, i]) > z * alone_sds[a_ok, i]) & (np.sign(alone_means[a_ok, i]) == true_sign[a_ok])
+        departure = sum(departure_probabilities(elicited, means[ok, i], sds[ok, i], DEFAULT_MARGIN))
         rows.append(
             {
                 "link": studied.id,
@@ -249,6 +273,10 @@ def sample_size(
                 "p_sign_correct": float(np.mean(np.sign(means[ok, i]) == true_sign[ok])),
                 "p_excludes_zero": float(np.mean(np.abs(means[ok, i]) > z * sds[ok, i])),
                 "replicates": int(ok.sum()),
+                # issue 12: where the certainty comes from
+                "p_data_settles": float(np.mean(settles)),
+                "p_verdict_changes": float(np.mean(departure >= 1.0 - DEFAULT_FDR)),
+                "narrowing": float(1.0 - width.mean() / prior_width),
             }
         )
     # The prior alone (n = 0), for reference in plots and reports.
@@ -258,4 +286,16 @@ def sample_size(
     frame["prior_p_sign_correct"] = (
         float(np.mean(np.sign(fam.prior_mean[index]) == true_sign)) if fam.prior_mean[index] else 0.5
     )
+    frame["settled_by"] = _settled_by(frame, fam.prior_mean[index], fam.prior_sd[index], z, level)
     return frame
+
+
+def _settled_by(frame: pd.DataFrame, mean: float, sd: float, z: float, level: float) -> str:
+    """One line when the prior, not the data, settles the sign; else ''."""
+    if not (abs(mean) > z * sd):
+        return ""
+    last = frame.iloc[-1]
+    return (
+        f"the prior, not the data, settles the sign: its {level:.0%} interval already excludes 0, so p_sign_correct is "
+        f"high at every n; the study's own data settle it in {last.p_data_settles:.0%} of studies at n = {int(last.n)}"
+    )

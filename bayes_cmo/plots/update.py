@@ -16,6 +16,7 @@ VERDICT_COLOURS = {
     "consistent": PALETTE[0],
     "undetermined": PALETTE[4],
     "no information": PALETTE[7],
+    "needs cases observed over rounds": PALETTE[5],
 }
 
 
@@ -27,7 +28,7 @@ def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False, la
     """
     frame = links
     if only_informed:
-        frame = frame[frame["verdict"] != "no information"]
+        frame = frame[~frame["verdict"].isin(["no information", "needs cases observed over rounds"])]
     frame = frame.iloc[::-1].reset_index(drop=True)
     fig, ax = new_axes(ax, width=7.5, height=max(3.0, 0.22 * len(frame) + 1.2))
     y = np.arange(len(frame))
@@ -43,7 +44,12 @@ def forest_plot(links: pd.DataFrame, ax=None, *, only_informed: bool = False, la
     ax.set_yticks(y)
     ax.set_yticklabels([judgement_text(link, labels) for link in frame["link"]], fontsize=7)
     ax.set_xlabel("link weight (log-odds, low to high pole of the context/mechanism)")
-    ax.set_title("Refinement of the programme theory: CMO links, prior vs posterior", pad=24)
+    title = "Refinement of the programme theory: CMO links, prior vs posterior"
+    if "expected_false_flags" in links and len(links):
+        first = links.iloc[0]
+        title += (f"\n{int(links['flagged'].sum())} flagged at {first['fdr']:.0%} FDR (margin {first['margin']:g}); "
+                  f"{first['expected_false_flags']:.2f} expected by chance")
+    ax.set_title(title, fontsize=9, pad=24)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=7, frameon=False)
     ax.set_ylim(-0.8, len(frame) - 0.2)
     return fig
@@ -63,5 +69,7 @@ def conflict_plot(conflict: pd.DataFrame, ax=None, *, top: int = 30):
     ax.set_yticklabels([escape(c) for c in frame["case_id"]], fontsize=7)
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel("data conflict  log( \u220f P(finding) / P(all findings) )")
-    ax.set_title("Cases the theory explains poorly (conflict > 0)")
+    threshold = conflict.attrs.get("threshold", conflict["threshold"].iloc[0] if "threshold" in conflict and len(conflict) else 0.0)
+    ax.axvline(threshold, color=PALETTE[3], lw=0.8, ls="--")
+    ax.set_title("Cases the theory explains poorly (beyond the 95th percentile of its own cases)")
     return fig

@@ -1,29 +1,40 @@
 """The programme theory's refinement: what the cases did to each CMO link, and which cases it explains poorly.
 
-Link verdicts (``refine``), with ``level`` intervals ``mean +/- z * sd``:
+Link verdicts (``refine``). The posterior of each link weight ``w`` is
+Normal(``posterior_weight``, ``posterior_sd``) (Laplace; with ``joint=`` the sd
+from the joint observed information, :mod:`bayes_cmo.update.joint`). With the
+elicited weight ``w0``, its direction ``d = sign(w0)`` (+1 for 0) and a
+practical ``margin`` (default 0.5 log-odds: half the step from moderate to
+strong), each link gets three posterior probabilities:
 
-* **no information** -- no case observed both ends of the link (checked on the
-  data directly), or the link is not estimated (lagged; into an explicit table);
-* **reversed** -- the posterior interval lies entirely on the other side of 0
-  from the elicited weight;
-* **strengthened** -- the posterior interval excludes the elicited weight on
-  the far side from 0 (for an elicited weight of 0: excludes 0);
-* **weakened** -- the interval excludes the elicited weight on the side of 0;
-* **consistent** -- otherwise: the cases agree with the experts, within the
-  posterior uncertainty;
-Beside the verdict, ``dominance`` says whose answer it is: **prior-dominated**
-when the cases narrowed the interval by less than 20% (``sd_ratio > 0.8``: the
-prior won, not the cases), **informed** otherwise, empty for "no information".
-(A separate column, so that the v0.1 verdicts stay as they were.)
+* ``p_stronger`` = P(d * w > |w0| + margin);
+* ``p_weaker``   = P(-margin <= d * w < |w0| - margin);
+* ``p_reversed`` = P(d * w < -margin);
 
-``prior_cases`` is the link's prior-equivalent number of fully coded cases
-(:func:`bayes_cmo.theory.lint.prior_cases`).
+and ``p_departure`` their sum: the probability that the cases moved the link
+by more than the margin. The verdict rule controls the Bayesian false
+discovery rate across links (Mueller, Parmigiani & Rice 2004; Storey's
+q-values): sort the informed links by ``p_departure``, flag the largest set
+whose mean of ``1 - p_departure`` is at most ``fdr`` (default 10%). A flagged
+link is **strengthened**, **weakened** or **reversed**, whichever of the three
+probabilities is largest; the posterior expected number of false flags,
+``sum(1 - p_departure)`` over the flagged links, is the column
+``expected_false_flags`` ("flags expected by chance"). Unflagged links are
+**consistent**; links no case informs are **no information** (no case observed
+both ends, or into an explicit table), **needs cases observed over rounds**
+(lagged links: single-round cases cannot inform a next-round effect), or
+**undetermined** (the Laplace sd could not be computed). The earlier
+per-link interval rule (``verdict``) is kept as the ``interval_verdict`` column.
 
 Case data conflict (``data_conflict``): Jensen's conflict measure
 ``conf(e) = log( prod_i P(e_i) / P(e) )`` over a case's findings ``e_i``.
-Positive values mean the findings are less likely together than apart: the
-programme theory explains this case poorly. One batched contraction for all
-``P(e)``, one marginal per node for the ``P(e_i)``.
+Positive values mean the findings are less likely together than apart. A case
+is flagged ("the theory explains it poorly") when its conflict exceeds the
+95th percentile of the conflict among cases simulated from the same model with
+the same missingness pattern, so about 5% of the model's own cases are
+flagged; ``contradicts`` names the findings whose removal lowers the conflict
+most (leave-one-out). ``global_check`` asks the same of the whole case set: a
+predictive p-value of its log-likelihood.
 """
 
 from __future__ import annotations
@@ -34,27 +45,38 @@ import numpy as np
 import pandas as pd
 
 from ..engine import core as _engine
+from ..engine.sampling import forward_sample
 from . import cases as cases_mod
-from .._errors import BayesCMOError, did_you_mean
 from .. import _validate as check
+from .._errors import BayesCMOError, did_you_mean
 from ..inference import headline as _headline
 from ..inference.background import Background
 from ..inference.summary import DEFAULT_LEVEL
 from ..inference.whatif import posterior
 from ..network.model import Model
-from .em import UpdateResult
 from ..theory.lint import prior_cases
+from .em import UpdateResult
 
-VERDICTS = ("strengthened", "weakened", "reversed", "consistent", "no information")
+VERDICTS = (
+    "strengthened", "weakened", "reversed", "consistent", "undetermined", "no information",
+    "needs cases observed over rounds",
+)
+LAGGED = "needs cases observed over rounds"
+#: Practical margin (log-odds): half the verbal step moderate (1.0) -> strong (2.0).
+DEFAULT_MARGIN = 0.5
+#: Bayesian false discovery rate the verdict rule controls across links.
+DEFAULT_FDR = 0.10
+#: Share of the model's own cases flagged as explained poorly.
+DEFAULT_FLAG_SHARE = 0.05
 #: A link whose interval the cases narrowed by less than this fraction is "prior-dominated".
 PRIOR_DOMINATED_NARROWING = 0.2
 
 
 def verdict(prior: float, low: float, high: float, informed: bool = True) -> str:
-    """The verdict for one link: elicited weight ``prior``, posterior interval ``[low, high]``.
+    """The per-link interval verdict (no multiplicity control): elicited ``prior``, posterior interval ``[low, high]``.
 
-    An interval that could not be computed (NaN: the Laplace approximation
-    failed) is "undetermined", never a silent "consistent".
+    Kept as the ``interval_verdict`` column. An interval that could not be
+    computed (NaN) is "undetermined", never a silent "consistent".
     """
     if not informed:
         return "no information"
@@ -69,22 +91,88 @@ def verdict(prior: float, low: float, high: float, informed: bool = True) -> str
     return "strengthened" if high < prior else "weakened" if low > prior else "consistent"
 
 
-def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
-    """Per link: prior vs posterior weight with ``level`` intervals, and a verdict.
+def departure_probabilities(prior, mean, sd, margin: float = DEFAULT_MARGIN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p_stronger, p_weaker, p_reversed) under Normal(mean, sd) posteriors, elicited weights ``prior``.
+
+    In the elicited direction ``d = sign(prior)`` (+1 for 0): stronger is
+    ``d*w > |prior| + margin``, weaker ``-margin <= d*w < |prior| - margin``,
+    reversed ``d*w < -margin``. For an elicited 0 "stronger" is ``|w| > margin``.
+    """
+    from scipy.stats import norm  # lazy: scipy.stats is slow to import
+
+    prior, mean, sd = (np.asarray(x, dtype=float) for x in (prior, mean, sd))
+    d = np.where(prior < 0, -1.0, 1.0)
+    m, size = d * mean, np.abs(prior)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stronger = norm.sf((size + margin - m) / sd)
+        weaker = np.clip(norm.cdf((size - margin - m) / sd) - norm.cdf((-margin - m) / sd), 0.0, 1.0)
+        reversed_ = norm.cdf((-margin - m) / sd)
+    zero = prior == 0
+    stronger = np.where(zero, stronger + reversed_, stronger)
+    weaker = np.where(zero, 0.0, weaker)
+    reversed_ = np.where(zero, 0.0, reversed_)
+    return stronger, weaker, reversed_
+
+
+def fdr_flags(p_departure, fdr: float = DEFAULT_FDR) -> np.ndarray:
+    """Bayesian FDR rule: flag the largest top set (by ``p_departure``) whose mean ``1 - p`` is <= ``fdr``.
+
+    NaN entries are never flagged. Returns a boolean array in the input order.
+    """
+    p = np.asarray(p_departure, dtype=float)
+    flags = np.zeros(p.size, dtype=bool)
+    ok = np.flatnonzero(np.isfinite(p))
+    if not ok.size:
+        return flags
+    order = ok[np.argsort(-p[ok], kind="stable")]
+    running = np.cumsum(1.0 - p[order]) / np.arange(1, order.size + 1)
+    within = np.flatnonzero(running <= fdr + 1e-12)
+    if within.size:
+        flags[order[: within[-1] + 1]] = True
+    return flags
+
+
+def _lagged_ids(result: UpdateResult) -> set[str]:
+    return {link.id for link in result.prior_theory.links if link.lag}
+
+
+def refine(
+    result: UpdateResult,
+    level: float = DEFAULT_LEVEL,
+    *,
+    margin: float = DEFAULT_MARGIN,
+    fdr: float = DEFAULT_FDR,
+    joint=None,
+) -> pd.DataFrame:
+    """Per link: prior vs posterior weight with ``level`` intervals, departure probabilities and an FDR-controlled verdict.
 
     Columns: ``link``, ``source``, ``target``, ``prior_weight``, ``prior_sd``,
     ``prior_low``, ``prior_high``, ``posterior_weight``, ``posterior_sd``,
     ``posterior_low``, ``posterior_high``, ``shift`` (posterior - prior),
     ``sd_ratio`` (posterior sd / prior sd: below 1 = the cases were
     informative), ``p_same_sign`` (posterior probability the link has the
-    elicited direction), ``n_both`` (cases observing both ends), ``verdict``,
-    ``dominance`` (prior-dominated / informed), ``prior_cases`` (the prior's
-    worth in fully coded cases).
+    elicited direction), ``n_both`` (cases observing both ends),
+    ``p_stronger``, ``p_weaker``, ``p_reversed``, ``p_departure`` (see the
+    module docstring), ``flagged`` (chosen by the FDR rule), ``verdict``, and
+    ``interval_verdict`` (the per-link interval rule, no multiplicity control).
+    ``joint``: a :class:`bayes_cmo.update.joint.JointUncertainty`; its sds
+    replace the per-node ones (the block sd is kept as ``block_sd``).
+    ``dominance`` (prior-dominated: the cases narrowed the interval by less
+    than 20%; informed; blank without information), ``prior_cases`` (the
+    prior's worth in fully coded cases). The rule's settings and its chance
+    count ride along as columns, the same on every row: ``margin``, ``fdr``,
+    ``expected_false_flags`` (posterior expected number of false flags).
     """
     from scipy.stats import norm  # lazy: scipy.stats costs ~0.3 s to import, and only this table needs it
 
     z = norm.ppf(0.5 + check.level(level) / 2)
+    fdr = check.level(fdr, "fdr")
+    margin = check.nonnegative(margin, "margin")
     frame = result.links.copy()
+    if joint is not None:
+        sds = joint.link_sd
+        frame["block_sd"] = frame["posterior_sd"]
+        frame["posterior_sd"] = [float(sds.get(link, sd)) for link, sd in zip(frame["link"], frame["posterior_sd"])]
     frame["prior_low"] = frame["prior_weight"] - z * frame["prior_sd"]
     frame["prior_high"] = frame["prior_weight"] + z * frame["prior_sd"]
     frame["posterior_low"] = frame["posterior_weight"] - z * frame["posterior_sd"]
@@ -93,40 +181,96 @@ def refine(result: UpdateResult, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     frame["sd_ratio"] = frame["posterior_sd"] / frame["prior_sd"]
     direction = np.where(frame["prior_weight"] < 0, -1.0, 1.0)
     frame["p_same_sign"] = norm.cdf(direction * frame["posterior_weight"] / frame["posterior_sd"])
-    frame["verdict"] = [
+    frame["interval_verdict"] = [
         verdict(row.prior_weight, row.posterior_low, row.posterior_high, bool(row.updated and row.n_both > 0))
         for row in frame.itertuples()
     ]
+    stronger, weaker, reversed_ = departure_probabilities(
+        frame["prior_weight"], frame["posterior_weight"], frame["posterior_sd"], float(margin)
+    )
+    lagged = _lagged_ids(result)
+    informed = (frame["updated"] & (frame["n_both"] > 0)).to_numpy() & np.isfinite(frame["posterior_sd"].to_numpy())
+    departure = np.where(informed, stronger + weaker + reversed_, np.nan)
+    frame["p_stronger"], frame["p_weaker"], frame["p_reversed"] = stronger, weaker, reversed_
+    frame["p_departure"] = departure
+    flags = fdr_flags(departure, fdr)
+    frame["flagged"] = flags
+    names = np.array(["strengthened", "weakened", "reversed"])
+    direction_of = names[np.argmax(np.stack([stronger, weaker, reversed_]), axis=0)]
+    verdicts = []
+    for i, row in enumerate(frame.itertuples()):
+        if row.link in lagged:
+            verdicts.append(LAGGED)
+        elif not (row.updated and row.n_both > 0):
+            verdicts.append("no information")
+        elif not np.isfinite(row.posterior_sd):
+            verdicts.append("undetermined")
+        else:
+            verdicts.append(str(direction_of[i]) if flags[i] else "consistent")
+    frame["verdict"] = verdicts
     dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING)  # NaN sd: nothing narrowed
     frame["dominance"] = np.where(dominated, "prior-dominated", "informed")
-    frame.loc[frame["verdict"] == "no information", "dominance"] = ""
+    frame.loc[~informed, "dominance"] = ""
     theory = result.prior_theory
     frame["prior_cases"] = [prior_cases(theory, theory.link(link)) for link in frame["link"]]
+    frame["margin"], frame["fdr"] = float(margin), fdr
+    frame["expected_false_flags"] = float(np.sum(1.0 - departure[flags])) if flags.any() else 0.0
     columns = [
         "link", "source", "target", "prior_weight", "prior_sd", "prior_cases", "prior_low", "prior_high",
         "posterior_weight", "posterior_sd", "posterior_low", "posterior_high", "shift",
-        "sd_ratio", "p_same_sign", "n_both", "verdict", "dominance",
+        "sd_ratio", "p_same_sign", "n_both", "p_stronger", "p_weaker", "p_reversed", "p_departure",
+        "flagged", "verdict", "dominance", "interval_verdict", "margin", "fdr", "expected_false_flags",
     ]
+    if joint is not None:
+        columns.insert(columns.index("posterior_sd") + 1, "block_sd")
     return frame[columns]
 
 
-def data_conflict(model: Model, cases: pd.DataFrame | str) -> pd.DataFrame:
-    """Jensen's conflict score per case under ``model``, highest (worst explained) first.
+def chance_line(links: pd.DataFrame) -> str:
+    """One sentence: how many flags the rule made and how many of them chance explains."""
+    if not len(links):
+        return "no links to judge"
+    first = links.iloc[0]
+    return (
+        f"{int(links['flagged'].sum())} of {int(links['p_departure'].notna().sum())} informed link(s) flagged at a "
+        f"{first['fdr']:.0%} Bayesian false discovery rate (margin {first['margin']:g} log-odds); "
+        f"flags expected by chance among them: {first['expected_false_flags']:.2f}"
+    )
 
-    Columns: ``case_id``, ``n_findings``, ``log_p_evidence`` (log P(e)),
-    ``log_p_separate`` (sum of log P(e_i)), ``conflict`` (their difference),
-    ``flagged`` (conflict > 0: the findings fit together worse than apart).
-    Cases with fewer than two findings have conflict 0.
-    """
-    if not (isinstance(cases, pd.DataFrame) and "rows" in cases.attrs):
-        cases = cases_mod.read_cases(cases, model)
-    net = model.network
-    if net.batch_size is not None:
-        check.point_values(net.batch_size, "model")
-    likelihoods = cases_mod.case_likelihoods(cases, model)
-    n = len(cases)
-    if n == 0:
-        return pd.DataFrame(columns=["case_id", "n_findings", "log_p_evidence", "log_p_separate", "conflict", "flagged"])
+
+# ----------------------------------------------------------------------------
+# case sets simulated like the real ones
+
+
+def _masks(cases: pd.DataFrame) -> dict[str, np.ndarray]:
+    """{node: (E,) bool observed} for every node column of the case set."""
+    return {node: cases[node].notna().to_numpy() for node in cases_mod.node_columns(cases)}
+
+
+def _simulated_likelihoods(net, masks: Mapping[str, np.ndarray], reps: int, rng, draw_index=None) -> dict[str, np.ndarray]:
+    """Findings of ``reps`` copies of the case set drawn from ``net``, each copy with the real cases' blanks."""
+    n = len(next(iter(masks.values()))) if masks else 0
+    drawn, _ = forward_sample(net, n * reps, rng, draw_index=draw_index)
+    out = {}
+    for node, seen in masks.items():
+        if not seen.any():
+            continue
+        card = len(net.states[node])
+        lik = np.ones((n * reps, card))
+        tiled = np.tile(seen, reps)
+        lik[tiled] = np.eye(card)[drawn[node][tiled]]
+        out[node] = lik
+    return out
+
+
+def _log_p(net, likelihoods: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    if not likelihoods:
+        return np.zeros(n)
+    return np.log(_engine.probability_of_evidence(net, likelihoods=likelihoods))
+
+
+def _conflict_scores(net, likelihoods: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(conflict, log P(e), sum log P(e_i), n_findings) per evidence row."""
     separate = np.zeros(n)
     n_findings = np.zeros(n, dtype=int)
     if likelihoods:
@@ -135,11 +279,69 @@ def data_conflict(model: Model, cases: pd.DataFrame | str) -> pd.DataFrame:
             seen = lik.min(axis=1) == 0  # one-hot rows; all-ones rows are blanks
             separate[seen] += np.log(lik[seen] @ margins[node][0])
             n_findings += seen
-        joint = np.log(_engine.probability_of_evidence(net, likelihoods=likelihoods))
-    else:
-        joint = np.zeros(n)
-    joint = np.where(n_findings > 0, joint, 0.0)
+    joint = np.where(n_findings > 0, _log_p(net, likelihoods, n), 0.0)
     conflict = np.where(n_findings >= 2, separate - joint, 0.0)
+    return conflict, joint, separate, n_findings
+
+
+def conflict_threshold(
+    model: Model, cases: pd.DataFrame, share: float = DEFAULT_FLAG_SHARE, n_sim: int = 20, seed: int | None = 0
+) -> float:
+    """The ``1 - share`` quantile of the conflict among cases simulated from ``model`` with the cases' blanks.
+
+    ``n_sim`` copies of the case set are drawn (each simulated case keeps the
+    missingness pattern of one real case), so cases with many findings and
+    cases with few are represented as in the data.
+    """
+    masks = _masks(cases)
+    if not masks or not len(cases):
+        return 0.0
+    rng = np.random.default_rng(seed)
+    liks = _simulated_likelihoods(model.network, masks, int(n_sim), rng)
+    conflict = _conflict_scores(model.network, liks, len(cases) * int(n_sim))[0]
+    return float(np.quantile(conflict, 1.0 - share))
+
+
+def data_conflict(
+    model: Model,
+    cases: pd.DataFrame | str,
+    *,
+    share: float = DEFAULT_FLAG_SHARE,
+    n_sim: int = 20,
+    seed: int | None = 0,
+    top: int = 3,
+) -> pd.DataFrame:
+    """Jensen's conflict score per case under ``model``, highest (worst explained) first, with a calibrated flag.
+
+    Columns: ``case_id``, ``n_findings``, ``log_p_evidence`` (log P(e)),
+    ``log_p_separate`` (sum of log P(e_i)), ``conflict`` (their difference),
+    ``threshold`` (the ``1 - share`` quantile of the conflict among cases
+    simulated from ``model`` with the same missingness pattern), ``flagged``
+    (conflict > threshold: about ``share`` of the model's own cases are
+    flagged), ``contradicts`` (for flagged cases: up to ``top`` findings
+    ``node=state (drop)`` whose removal lowers the conflict most, i.e. the
+    CMO steps the case contradicts; blank otherwise).
+    Cases with fewer than two findings have conflict 0.
+    """
+    if not (isinstance(cases, pd.DataFrame) and "rows" in cases.attrs):
+        cases = cases_mod.read_cases(cases, model)
+    net = model.network
+    if net.batch_size is not None:
+        check.point_values(net.batch_size, "model")
+    share = check.level(share, "share")
+    columns = ["case_id", "n_findings", "log_p_evidence", "log_p_separate", "conflict", "threshold", "flagged", "contradicts"]
+    n = len(cases)
+    if n == 0:
+        return pd.DataFrame(columns=columns)
+    likelihoods = cases_mod.case_likelihoods(cases, model)
+    conflict, joint, separate, n_findings = _conflict_scores(net, likelihoods, n)
+    threshold = conflict_threshold(model, cases, share, n_sim, seed)
+    flagged = conflict > threshold + 1e-12
+    contradicts = [""] * n
+    if np.any(flagged):
+        findings = cases_mod.case_findings(cases)
+        for i in np.flatnonzero(flagged):
+            contradicts[i] = _contradicted(net, findings[i], top)
     frame = pd.DataFrame(
         {
             "case_id": cases[cases_mod.ID_COLUMN].to_numpy(),
@@ -147,12 +349,90 @@ def data_conflict(model: Model, cases: pd.DataFrame | str) -> pd.DataFrame:
             "log_p_evidence": joint,
             "log_p_separate": separate,
             "conflict": conflict,
-            "flagged": conflict > 0,
+            "threshold": threshold,
+            "flagged": flagged,
+            "contradicts": contradicts,
         }
     )
     if "label" in cases.columns:
         frame.insert(1, "label", cases["label"].to_numpy())
     return frame.sort_values("conflict", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def conflict_contributions(net, findings: Mapping[str, str]) -> pd.DataFrame:
+    """Leave-one-out: the conflict of the findings without each one, and the drop from the full conflict.
+
+    Columns ``node``, ``state``, ``conflict_without``, ``drop`` (full minus
+    without; large = this finding is what the rest of the case contradicts).
+    """
+    items = list(findings.items())
+    sets = [dict(items)] + [dict(items[:j] + items[j + 1 :]) for j in range(len(items))]
+    likelihoods = _engine.evidence_likelihoods(net, sets)
+    conflict = _conflict_scores(net, likelihoods, len(sets))[0]
+    return pd.DataFrame(
+        {"node": [k for k, _ in items], "state": [v for _, v in items],
+         "conflict_without": conflict[1:], "drop": conflict[0] - conflict[1:]}
+    ).sort_values("drop", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _contradicted(net, findings: Mapping[str, str], top: int) -> str:
+    if len(findings) < 2:
+        return ""
+    table = conflict_contributions(net, findings)
+    table = table[table["drop"] > 0].head(top)
+    return "; ".join(f"{r.node}={r.state} ({r.drop:+.2f})" for r in table.itertuples())
+
+
+def global_check(result: UpdateResult, n_sim: int = 200, seed: int | None = 0) -> pd.DataFrame:
+    """Are these cases, taken together, in conflict with the theory? Predictive p-values of their log-likelihood.
+
+    Statistic: ``T = sum_i log P(e_i)`` of the real cases. Two rows:
+
+    * ``prior``: T under the elicited point model; the reference case sets
+      (``n_sim`` of them, same size, each case with the blanks of its real
+      counterpart) are drawn from worlds drawn from the priors (a prior
+      predictive check: parameter uncertainty included);
+    * ``posterior``: T under the updated model, reference sets drawn from it
+      (plug-in posterior predictive; conservative, since the data were used
+      to fit it).
+
+    Columns: ``check``, ``log_lik`` (T), ``sim_mean``, ``sim_low``/``sim_high``
+    (5th / 95th percentiles of T over the reference sets), ``p_value`` (share
+    of reference sets with T at most the observed: small = the cases are less
+    likely than the theory's own cases), ``n_sim``.
+    """
+    n_sim = check.integer(n_sim, "n_sim", 10)
+    cases = result.cases
+    n = len(cases)
+    masks = _masks(cases)
+    rows = []
+    rng = np.random.default_rng(seed)
+    for kind, model, worlds in (
+        ("prior", result.prior, result.prior.with_draws(int(n_sim), seed=int(rng.integers(2**31))) if result.prior.theory else result.prior),
+        ("posterior", result.model, result.model),
+    ):
+        net = model.network
+        observed = float(_log_p(net, cases_mod.case_likelihoods(cases, model), n).sum()) if n else 0.0
+        draw_index = np.repeat(np.arange(int(n_sim)), n) if worlds.network.batch_size is not None else None
+        liks = _simulated_likelihoods(worlds.network, masks, int(n_sim), rng, draw_index=draw_index) if masks and n else {}
+        sims = _log_p(net, liks, n * int(n_sim)).reshape(int(n_sim), n).sum(axis=1) if liks else np.zeros(int(n_sim))
+        rows.append(
+            {"check": kind, "log_lik": observed, "sim_mean": float(sims.mean()),
+             "sim_low": float(np.quantile(sims, 0.05)), "sim_high": float(np.quantile(sims, 0.95)),
+             "p_value": float((np.sum(sims <= observed) + 1) / (n_sim + 1)), "n_sim": int(n_sim)}
+        )
+    return pd.DataFrame(rows)
+
+
+def global_line(check: pd.DataFrame) -> str:
+    """One sentence for the top of the report."""
+    prior = check.set_index("check").loc["prior"]
+    verdict_ = "the cases fit the theory's own cases" if prior.p_value >= 0.05 else "the cases conflict with the theory"
+    return (
+        f"global check: log-likelihood of the cases {prior.log_lik:.1f} under the priors vs "
+        f"[{prior.sim_low:.1f}, {prior.sim_high:.1f}] for case sets of the same size and blanks drawn from them; "
+        f"predictive p = {prior.p_value:.3f}: {verdict_}"
+    )
 
 
 def compare_models(

@@ -1,0 +1,101 @@
+"""Do the refinement's verdicts survive chance? Null and four-changed-links simulations on the shipped priors.
+
+* Null: case sets simulated from the shipped model itself (nothing changed),
+  ``--n`` cases, ``--missing`` blanks, one per seed; every flag is false.
+  Target: on average at most 0.3 links flagged per run (10+ seeds).
+* Changed: the same with four links changed (legal_agreements:initial_trust
+  = 3.0, trust:synergy = 0.5, faith:synergy = -1.0, conflict:dissolution =
+  2.5). A changed link is flagged "in the right direction" when its verdict is
+  strengthened for a truth beyond the elicited weight (away from 0), and
+  weakened or reversed for a truth toward or past 0. Target: at least three
+  of the four in 70% of seeds.
+
+Verdicts: :func:`bayes_cmo.refine` with its defaults (margin 0.5 log-odds,
+Bayesian FDR 10%); ``--joint`` uses the joint-information sd. Also printed:
+the old per-link interval rule (``interval_verdict``) for comparison.
+
+Run: python benchmarks/verdicts.py [--seeds 10] [--n 200] [--missing 0.3] [--joint]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from bayes_cmo import build_model, load_theory, refine, set_link_weight, simulate_cases, update_priors
+
+CHANGED = {
+    "legal_agreements:initial_trust": 3.0,
+    "trust:synergy": 0.5,
+    "faith:synergy": -1.0,
+    "conflict:dissolution": 2.5,
+}
+
+
+def right_direction(prior: float, truth: float, verdict: str) -> bool:
+    d = -1.0 if prior < 0 else 1.0
+    if d * truth > abs(prior):
+        return verdict == "strengthened"
+    return verdict in ("weakened", "reversed")
+
+
+def run(theory, truth_theory, seeds, n, missing, joint, margin, fdr):
+    from bayes_cmo.update.joint import joint_uncertainty
+
+    prior = build_model(theory)
+    truth = build_model(truth_theory)
+    out = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        result = update_priors(prior, simulate_cases(truth, n, missing=missing, seed=seed))
+        table = refine(result, margin=margin, fdr=fdr, joint=joint_uncertainty(result) if joint else None)
+        out.append((table.set_index("link"), time.perf_counter() - t0))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--missing", type=float, default=0.3)
+    parser.add_argument("--margin", type=float, default=0.5)
+    parser.add_argument("--fdr", type=float, default=0.1)
+    parser.add_argument("--joint", action="store_true")
+    args = parser.parse_args()
+    theory = load_theory()
+    seeds = range(1, args.seeds + 1)
+    changed = theory
+    for link, w in CHANGED.items():
+        changed = set_link_weight(changed, link, w)
+
+    null = run(theory, theory, seeds, args.n, args.missing, args.joint, args.margin, args.fdr)
+    flags = [int(t["flagged"].sum()) for t, _ in null]
+    old = [int(t["interval_verdict"].isin(["strengthened", "weakened", "reversed"]).sum()) for t, _ in null]
+    expected = [t.attrs["expected_false_flags"] for t, _ in null]
+    print(f"shipped priors, n = {args.n}, {args.missing:.0%} blanks, margin {args.margin}, FDR {args.fdr:.0%}, "
+          f"{'joint' if args.joint else 'block'} sd, {args.seeds} seeds; median {statistics.median(t for _, t in null):.1f} s per run")
+    print(f"null: {np.mean(flags):.2f} links flagged per run on average (target <= 0.3), "
+          f"{np.mean(np.array(flags) > 0):.0%} of runs flag any; per run {flags}; "
+          f"flags expected by chance (stated) {np.mean(expected):.2f}; old interval rule {np.mean(old):.2f} per run")
+    named = [",".join(t.index[t["flagged"]]) for t, _ in null if t["flagged"].any()]
+    if named:
+        print("  null flags:", "; ".join(named))
+
+    hits, detail = [], []
+    for table, _ in run(theory, changed, seeds, args.n, args.missing, args.joint, args.margin, args.fdr):
+        ok = {link: right_direction(theory.link(link).weight, w, table.loc[link, "verdict"]) for link, w in CHANGED.items()}
+        hits.append(sum(ok.values()))
+        detail.append(ok)
+    share = np.mean(np.array(hits) >= 3)
+    print(f"four links changed: >= 3 of 4 flagged in the right direction in {share:.0%} of seeds (target >= 70%); "
+          f"hits per seed {hits}")
+    for link in CHANGED:
+        print(f"  {link} ({theory.link(link).weight:+g} -> {CHANGED[link]:+g}): right in "
+              f"{np.mean([d[link] for d in detail]):.0%} of seeds")
+
+
+if __name__ == "__main__":
+    main()
