@@ -59,24 +59,18 @@ def _case_evidence(args, model) -> tuple[dict[str, str], str]:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from .update_verbs import check_not_input, check_plot_name
-
-    check_plot_name(args.plot)
-    for option, value in (("--csv", args.csv), ("--plot", args.plot)):
-        check_not_input(value, option, [args.cases, args.model])
-        if value:
-            _common.check_new_file(Path(value), args.force)
+    _common.check_outputs(args, csv=args.csv, plot=args.plot)
     if args.permutations < 2:
         raise BayesCMOError(f"--permutations {args.permutations}: expected at least 2 random orders")
     model = load_model(args.model)
     evidence, what = _case_evidence(args, model)
     result = explain(model, evidence, args.target, permutations=args.permutations, seed=args.seed)
     if args.csv:
-        _common.write_atomic(Path(args.csv), result.contributions.to_csv(index=False), force=args.force)
+        _common.write_table(args, "csv", result.contributions)
     if args.plot:
         from ..plots.explain import contribution_plot
 
-        _common.save_figure(contribution_plot(result.contributions), args.plot, args.force)
+        _common.save_figure(contribution_plot(result.contributions), args)
     if args.json:
         rows = lambda frame: [{k: _common._jsonable(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]  # noqa: E731
         print(json.dumps({"what": what, "evidence": result.evidence, "method": result.method,

@@ -39,7 +39,9 @@ import pandas as pd
 from .._errors import BayesCMOError
 from ..engine import core as _engine
 from ..network.model import Model
-from .whatif import check_findings, check_targets
+from .. import _validate as check
+from . import headline as _headline
+from .background import Background, check_targets
 
 #: Largest number of findings for exact Shapley values (2**n subsets).
 MAX_EXACT = 10
@@ -73,14 +75,8 @@ class Explanation:
 
 
 def default_targets(model: Model) -> list[str]:
-    """The theory's outcome nodes; for a network without a theory, its leaves."""
-    if model.theory is not None:
-        outcomes = list(model.theory.by_role("outcome"))
-        if outcomes:
-            return outcomes
-    net = model.network
-    has_child = {p for v in net.variables for p in net.parents[v]}
-    return [v for v in net.variables if v not in has_child]
+    """The headline targets (headline.yaml); without one, the outcomes, or a network file's leaves."""
+    return list(_headline.targets(model))
 
 
 def _mechanism_nodes(model: Model, evidence: Mapping[str, str], targets: Sequence[str]) -> list[str]:
@@ -161,14 +157,11 @@ def explain(
     ``targets``: outcome nodes whose highest state is explained (default: the
     theory's outcome nodes). See the module docstring for the method.
     """
-    if not isinstance(model, Model):
-        raise BayesCMOError(f"The 'model' parameter of explain must be a Model. Got {type(model).__name__} instead.")
-    if model.network.batch_size is not None:
-        raise BayesCMOError("The 'model' parameter of explain must have point values, not parameter draws.")
-    evidence = check_findings(model, dict(evidence or {}), "evidence")
+    check.instance(model, "model", Model, "a Model")
+    check.point_values(model.network.batch_size, "model")
+    evidence = dict(Background.of(model, evidence).evidence)
     targets = default_targets(model) if targets is None else check_targets(model, targets)
-    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 2:
-        raise BayesCMOError(f"The 'permutations' parameter of explain must be an integer >= 2. Got {permutations!r} instead.")
+    permutations = check.integer(permutations, "permutations", 2)
     net = model.network
     pairs = [(t, len(net.states[t]) - 1) for t in targets]
     items = list(evidence.items())

@@ -280,8 +280,6 @@ def _parse_links(file: Path, nodes: Mapping[str, Node], data: Any = None, scale:
         source = known_node(nodes, _require(entry, "from", where), f"{where}.from")
         target = known_node(nodes, _require(entry, "to", where), f"{where}.to")
         where = f"{file}: link {source.id} -> {target.id}"
-        if source.id == target.id:
-            raise BayesCMOError(f"{where}: a node cannot be its own parent")
         sign_value = _require(entry, "sign", where)
         if isinstance(sign_value, (bool, list, Mapping)) or sign_value not in _SIGNS:
             raise BayesCMOError(f"{where}: sign must be '+' or '-', got {bounded(sign_value)}")
@@ -326,6 +324,9 @@ def _parse_links(file: Path, nodes: Mapping[str, Node], data: Any = None, scale:
         lag = entry.get("lag", 0)
         if isinstance(lag, bool) or lag not in (0, 1):
             raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {bounded(lag)}")
+        if source.id == target.id and lag == 0:
+            # A stock carried from round to round (trust persisting) is a lagged link to itself.
+            raise BayesCMOError(f"{where}: a node cannot be its own parent within a round (persistence from the previous round needs lag: 1)")
         sd = entry.get("weight_sd")
         if sd is not None:
             sd = _number(sd, where, "weight_sd")
