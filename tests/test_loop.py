@@ -34,7 +34,7 @@ def _exact(model, rounds, target, evidence=None, do=None):
 
 def _answer(frame, target):
     part = frame[frame.target == target]
-    return part.pivot(index="round", columns="state", values="probability")[list(part.state.drop_duplicates())].to_numpy()
+    return part.pivot(index="round", columns="state", values="p")[list(part.state.drop_duplicates())].to_numpy()
 
 
 def test_toy_is_exact_and_matches_the_unrolled_network(toy):
@@ -70,7 +70,7 @@ def test_importance_sampling_agrees_within_its_standard_error(toy, monkeypatch):
     exact = {t: _exact(toy, 3, t, {"trust_r2": "low"}) for t in ("trust", "dissolution")}
     for target in ("trust", "dissolution"):
         part = frame[frame.target == target]
-        got = part.probability.to_numpy().reshape(3, -1)
+        got = part.p.to_numpy().reshape(3, -1)
         se = part.std_error.to_numpy().reshape(3, -1)
         assert (se[[0, 2]] > 0).all()
         assert np.all(np.abs(got - exact[target]) <= 4 * se + 1e-9)
@@ -81,16 +81,16 @@ def test_draws_average_the_per_draw_exact_answers(toy):
     frame = by_round(drawn, "dissolution", rounds=3, absorbing=ABSORBING, level=0.8)
     per_draw = _exact(drawn, 3, "dissolution")  # (draws, rounds, states)
     part = frame[frame.state == "dissolved"]
-    np.testing.assert_allclose(part.probability, per_draw[..., 1].mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(part.p, per_draw[..., 1].mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(part.ci_low, np.quantile(per_draw[..., 1], 0.1, axis=0), atol=1e-12)
-    assert (part.ci_low < part.probability).all() and (part.probability < part.ci_high).all()
+    assert (part.ci_low < part.p).all() and (part.p < part.ci_high).all()
 
 
 def test_shipped_priors_two_rounds_against_exact():
     model = bc.load_model()
     frame = by_round(model, ["dissolution"], rounds=2, absorbing=ABSORBING, samples=1500, seed=1)
     exact = _exact(model, 2, "dissolution")
-    got = frame.probability.to_numpy().reshape(2, -1)
+    got = frame.p.to_numpy().reshape(2, -1)
     se = frame.std_error.to_numpy().reshape(2, -1)
     assert np.all(np.abs(got - exact) <= 4 * se + 1e-9)
 

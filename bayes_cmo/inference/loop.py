@@ -38,7 +38,7 @@ from ..engine import core as _engine
 from ..network.model import Model
 from ..theory import Theory
 from .rounds import MAX_ROUNDS, dynamic_nodes, round_name, unroll
-from .whatif import DEFAULT_LEVEL, summarise
+from .summary import DEFAULT_LEVEL, summarise
 
 __all__ = ["EXACT_CONFIGURATIONS", "RoundFindings", "by_round", "parse_round_findings"]
 
@@ -49,7 +49,7 @@ DEFAULT_SAMPLES = 2000
 #: With parameter draws, at least this many samples per draw.
 MIN_SAMPLES_PER_DRAW = 20
 
-TIDY_COLUMNS = ["round", "target", "state", "probability", "std_error"]
+TIDY_COLUMNS = ["round", "target", "state", "p", "std_error"]
 
 
 @dataclass(frozen=True)
@@ -390,11 +390,11 @@ def by_round(
                 resid = p - per_draw_p[:, np.newaxis, :]
                 se = np.sqrt(np.einsum("dm,dmk->dk", w**2, resid**2).mean(axis=0) / draws)
             for k, state in enumerate(theory.nodes[t].states):
-                row = {"round": r, "target": t, "state": state, "probability": float(per_draw_p[:, k].mean())}
+                row = {"round": r, "target": t, "state": state, "p": float(per_draw_p[:, k].mean())}
                 row["std_error"] = float(se[k])
                 row["method"] = method
                 if batched:
-                    row.update({key: v for key, v in summarise(per_draw_p[:, k], level).items() if key != "probability"})
+                    row.update({key: v for key, v in summarise(per_draw_p[:, k], level, "p").items() if key != "p"})
                 rows.append(row)
     columns = TIDY_COLUMNS + ["method"] + (["ci_low", "ci_high"] if batched else [])
     return pd.DataFrame(rows)[columns].sort_values(["target", "round"], kind="stable").reset_index(drop=True)

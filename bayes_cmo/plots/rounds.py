@@ -27,3 +27,28 @@ def plot_survival(frame: pd.DataFrame, ax=None, *, label: str | None = None):
     ax.legend(frameon=False, loc="lower left")
     ax.set_title("Is the partnership still intact, round by round?", loc="left", fontsize=10)
     return fig
+
+
+@plain_text
+def plot_by_round(frame: pd.DataFrame, ax=None, *, unit: str = "", labels: dict | None = None):
+    """One line per target state (percent) by ``round``, from :func:`bayes_cmo.inference.loop.by_round`,
+    with its credible band (draws) or ±2 standard errors (sampled contexts)."""
+    fig, ax = new_axes(ax, width=6.5, height=4.0)
+    labels = labels or {}
+    for i, ((target, state), part) in enumerate(frame.groupby(["target", "state"], sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        if {"ci_low", "ci_high"} <= set(part.columns):
+            low, high = part["ci_low"], part["ci_high"]
+        else:
+            low, high = part["p"] - 2 * part["std_error"], part["p"] + 2 * part["std_error"]
+        ax.fill_between(part["round"], low, high, color=colour, alpha=0.15, linewidth=0)
+        name = f"{labels.get(target, str(target).replace('_', ' '))}: {state}"
+        ax.plot(part["round"], part["p"], marker="o", color=colour, label=escape(name))
+    ax.set_xlabel("round" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
+    ax.set_xticks(sorted(frame["round"].unique()))
+    ax.legend(frameon=False, fontsize=7, loc="best")
+    ax.set_title("The trust-building loop, round by round", loc="left", fontsize=10)
+    return fig

@@ -475,7 +475,7 @@ def _parse_scenarios(file: Path, nodes: Mapping[str, Node]) -> tuple[Scenario, .
     return tuple(scenarios)
 
 
-_HEADLINE_FIELDS = ("targets", "context", "absorbing", "link")
+_HEADLINE_FIELDS = ("targets", "context", "absorbing", "link", "round")
 
 
 def _parse_headline(file: Path, nodes: Mapping[str, Node], links: tuple[Link, ...]) -> Headline:
@@ -513,7 +513,10 @@ def _parse_headline(file: Path, nodes: Mapping[str, Node], links: tuple[Link, ..
         if str(link) not in known:
             raise BayesCMOError(f"{where}.link: unknown link '{link}' (expected FROM:TO){did_you_mean(str(link), known)}")
         link = str(link)
-    return Headline(targets=resolved, context=context, absorbing=absorbing, absorbing_state=state, link=link)
+    round_text = _text(entry.get("round"), f"{where}.round", "round", "")
+    return Headline(
+        targets=resolved, context=context, absorbing=absorbing, absorbing_state=state, link=link, round=round_text
+    )
 
 
 def _read_table(file: Path, node: Node, nodes: Mapping[str, Node]) -> _tables.Table:

@@ -146,6 +146,8 @@ class Headline:
     absorbing: str | None = None
     absorbing_state: str | None = None
     link: str | None = None
+    #: What one round of the time view stands for (e.g. one annual planning cycle).
+    round: str = ""
 
 
 @dataclass(frozen=True, eq=False)  # identity: its tables are DataFrames, which do not compare to a bool
