@@ -12,20 +12,21 @@ def _missing(value) -> bool:
         return True
 
 
-def percent(value: float) -> str:
-    """0.123 -> '12.3%' ('' for a missing value)."""
-    return "" if _missing(value) else f"{100 * float(value):.1f}%"
+def percent(value: float, digits: int = 1, *, sign: bool = True) -> str:
+    """0.123 -> '12.3%' ('' for a missing value); ``sign=False`` leaves the % out."""
+    return "" if _missing(value) else f"{100 * float(value):.{digits}f}" + ("%" if sign else "")
 
 
-def points(value: float) -> str:
-    """A change of probability in percentage points: 0.014 -> '+1.4'."""
-    return "" if _missing(value) else f"{100 * float(value):+.1f}"
+def points(value: float, digits: int = 1, *, unit: str = "") -> str:
+    """A change of probability in percentage points: 0.014 -> '+1.4' (``unit=" pp"``: '+1.4 pp')."""
+    return "" if _missing(value) else f"{100 * float(value):+.{digits}f}{unit}"
 
 
-def interval(low: float, high: float, points: bool = False) -> str:
-    """'[12.3%, 14.0%]', or in percentage points '[+0.3, +3.2]'."""
-    f = _points if points else percent
-    return f"[{f(low)}, {f(high)}]"
+def interval(low: float, high: float, points: bool = False, digits: int = 1, *, sign: bool = True) -> str:
+    """'[12.3%, 14.0%]', without the % signs '[12.3, 14.0]', or in percentage points '[+0.3, +3.2]'."""
+    if points:
+        return f"[{_points(low, digits)}, {_points(high, digits)}]"
+    return f"[{percent(low, digits, sign=sign)}, {percent(high, digits, sign=sign)}]"
 
 
 _points = points

@@ -144,14 +144,15 @@ def test_exported_xdsl_is_genie_ready(tmp_path, default_model):
     assert "bayes_cmo" in (genie.findtext("comment") or "") and str(default_model.source) in genie.findtext("comment")
 
 
-def test_net_has_labels_and_positions_and_round_trips(tmp_path, default_model):
-    path = export_model(default_model, tmp_path / "cmo.net")
+def test_net_has_labels_and_positions_and_round_trips(tmp_path, toy_model):
+    # the toy theory: pgmpy's NET reader (pyparsing) takes minutes on the shipped priors' large tables
+    path = export_model(toy_model, tmp_path / "cmo.net")
     text = path.read_text()
-    assert 'label = "Legal agreements";' in text or "label = " in text
-    assert text.count("position = (") == len(default_model.variables)
+    assert 'label = "Legal agreements";' in text
+    assert text.count("position = (") == len(toy_model.variables)
     back = load_model(path)
-    assert max_abs_difference(default_model, back) < 1e-8
-    assert {v: back.label(v) for v in back.variables} == {v: default_model.label(v) for v in default_model.variables}
+    assert max_abs_difference(toy_model, back) < 1e-8
+    assert {v: back.label(v) for v in back.variables} == {v: toy_model.label(v) for v in toy_model.variables}
 
 
 @pytest.mark.parametrize("suffix", [".bif", ".net", ".bifxml"])

@@ -8,6 +8,7 @@ everywhere ("Legal agreements", not ``legal_agreements``); ids stay in CSV and
 from __future__ import annotations
 
 import re
+from .. import _format
 from collections.abc import Mapping, Sequence
 
 from .._errors import BayesCMOError, did_you_mean
@@ -110,18 +111,17 @@ def goodness(states: Sequence[str], shown: str, good: str) -> int:
 
 def pct(value: float, digits: int = 1) -> str:
     """A probability as a percentage: ``41.2%``."""
-    return f"{100 * value:.{digits}f}%"
+    return _format.percent(value, digits)
 
 
 def pp(value: float, digits: int = 1) -> str:
     """A change of probability in percentage points, signed: ``+1.4 pp``."""
-    return f"{100 * value:+.{digits}f} pp"
+    return _format.points(value, digits, unit=" pp")
 
 
 def interval(low: float, high: float, points: bool = False, digits: int = 1) -> str:
-    if points:
-        return f"[{100 * low:+.{digits}f}, {100 * high:+.{digits}f}]"
-    return f"[{100 * low:.{digits}f}, {100 * high:.{digits}f}]"
+    """``[12.3, 14.0]`` (percent) or ``[+0.3, +3.2]`` (percentage points)."""
+    return _format.interval(low, high, points, digits, sign=False)
 
 
 def judgement_text(judgement: str, names: Mapping[str, str] | None = None) -> str:
