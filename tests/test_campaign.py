@@ -227,7 +227,7 @@ def test_state_names_from_a_network_file_are_escaped(tmp_path, capsys):
 
 
 def test_report_refuses_a_file_made_in_its_folder_during_the_run(toy_model, tmp_path, monkeypatch):
-    from bayes_cmo.report import markdown
+    from bayes_cmo.report import write as markdown
 
     out = tmp_path / "R"
     real = markdown.check_output
@@ -246,7 +246,7 @@ def test_report_refuses_a_file_made_in_its_folder_during_the_run(toy_model, tmp_
 
 
 def test_report_force_replaces_its_own_folder_only(toy_model, tmp_path):
-    from bayes_cmo.report.markdown import write_report
+    from bayes_cmo.report.write import write_report
 
     out = tmp_path / "R"
     write_report(toy_model.with_draws(5), out, targets=["synergy"])

@@ -15,8 +15,8 @@ PACKAGE = Path(__file__).parents[1] / "bayes_cmo"
 
 #: COMMON.md's layer list, top first; a module may import its own layer or any layer below it.
 LAYERS = (
-    ("cli", "report", "plots"),
-    ("planning",),
+    ("cli", "app", "report", "plots"),
+    ("planning", "elicit"),
     ("update",),
     ("inference",),
     ("network",),

@@ -70,9 +70,9 @@ def test_an_observed_outcome_is_explained_from_the_other_findings(toy_model):
     assert "synergy=inertia" not in set(result.contributions["finding"])
 
 
-def test_default_targets_are_the_outcome_nodes(toy_model, default_model, toy_path):
+def test_default_targets_are_the_headline_targets(toy_model, default_model, toy_path):
     assert default_targets(toy_model) == ["synergy"]
-    assert set(default_targets(default_model)) == set(default_model.theory.by_role("outcome"))
+    assert default_targets(default_model) == list(default_model.theory.headline.targets)  # headline.yaml's
     bare = bc.Model(network=toy_model.network, theory=None)  # a network file: no roles, so its leaves
     assert default_targets(bare) == ["synergy"]
 

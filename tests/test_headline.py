@@ -76,8 +76,9 @@ def test_report_on_the_renamed_theory(tmp_path):
     folder = renamed(tmp_path)
     out = bc.write_report(bc.load_model(folder).with_draws(20, seed=0), tmp_path / "rep")
     text = (out / "report.md").read_text()
-    assert "## How much does contract shift the outcomes?" in text
-    assert "P(gain=gain)" in text
+    # headline.yaml's context (renamed 'contract', labelled as before) and target state (renamed 'gain')
+    assert "## How much does legal agreements change the outcomes?" in text
+    assert "P(Synergy: gain)" in text
 
 
 def test_without_a_headline_outcomes_are_targets_and_missing_keys_are_named(tmp_path):

@@ -86,8 +86,8 @@ def test_refine_on_the_toy_by_hand(toy_strong):
     flagged = set(ranked[: len(chosen)]) if chosen else set()
     assert set(table.index[table["flagged"]]) == flagged
     assert LINK in flagged and table.loc[LINK, "verdict"] == "strengthened"
-    assert table.attrs["expected_false_flags"] == pytest.approx(sum(1 - p[x] for x in flagged), abs=1e-10)
-    assert table.attrs["n_flagged"] == len(flagged)
+    assert table["expected_false_flags"].iloc[0] == pytest.approx(sum(1 - p[x] for x in flagged), abs=1e-10)
+    assert int(table["flagged"].sum()) == len(flagged)
     for link in set(p) - flagged:
         assert table.loc[link, "verdict"] == "consistent"
     # the old interval rule is kept alongside
@@ -228,7 +228,7 @@ def test_conflict_threshold_flags_five_percent_of_the_models_own_cases():
     table = data_conflict(model, cases, seed=5, n_sim=10)
     share = table["flagged"].mean()
     assert 0.03 <= share <= 0.07
-    assert (table["threshold"] == table.attrs["threshold"]).all() and table.attrs["threshold"] > 0
+    assert (table["threshold"] == table["threshold"].iloc[0]).all() and table["threshold"].iloc[0] > 0
     flagged = table[table["flagged"]]
     assert (flagged["contradicts"] != "").all() and (table.loc[~table["flagged"], "contradicts"] == "").all()
 
@@ -270,15 +270,15 @@ def test_update_cli_states_chance_and_the_global_check(tmp_path, capsys, toy_pat
 
 
 def test_sample_size_says_when_the_prior_settles_it(toy_theory):
-    elicited = bc.sample_size(toy_theory, LINK, n=(10, 200), replicates=12, seed=2, progress=False)
+    elicited = bc.sample_size(bc.build_model(toy_theory), LINK, n=(10, 200), replicates=12, seed=2, progress=False)
     for column in ("p_data_settles", "p_verdict_changes", "narrowing"):
         assert elicited[column].between(0, 1).all()
     # the elicited N(2, 0.4) prior already excludes 0: the sign is the prior's, the data alone need cases
     assert elicited["p_sign_correct"].min() == 1.0
     assert elicited.loc[0, "p_data_settles"] < elicited.loc[1, "p_data_settles"]
     assert elicited.loc[0, "narrowing"] < elicited.loc[1, "narrowing"]
-    assert "the prior, not the data" in elicited.attrs["settled_by"]
-    sceptical = bc.sample_size(toy_theory, LINK, n=(10, 200), replicates=12, seed=2, prior="sceptical", progress=False)
-    assert sceptical.attrs["settled_by"] == ""
+    assert "the prior, not the data" in elicited["settled_by"].iloc[0]
+    sceptical = bc.sample_size(bc.build_model(toy_theory), LINK, n=(10, 200), replicates=12, seed=2, prior="sceptical", progress=False)
+    assert sceptical["settled_by"].iloc[0] == ""
     # under the sceptical prior the analysis is the data alone: settling = excluding 0 on the true side
     assert (sceptical["p_data_settles"] <= sceptical["p_excludes_zero"] + 1e-12).all()

@@ -85,7 +85,7 @@ def register(subparsers) -> None:
             "With --target NODE (repeatable): each node's distribution in every round, exact given the "
             "contexts (enumerated when few, else importance-sampled, with a standard error); the absorbing "
             "outcome stays absorbed; findings and interventions by round as NODE@ROUND=STATE "
-            "(e.g. --evidence conflict@2=high --do task_achievement@1=high); a context holds in every round."
+            "(e.g. --evidence NODE@2=STATE --do NODE@1=STATE); a context holds in every round."
         ),
     )
     _common.add_model(rounds)

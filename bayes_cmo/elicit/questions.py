@@ -25,7 +25,7 @@ class LinkQuestion:
     id: str
     link: Link
     moderator_state: str | None
-    label: str  # short: "Legal agreements -> Initial trust | Entry point = policy directive"
+    label: str  # short: "Source label -> Target label | Moderator label = state"
     statement: str
     citation: str
     multiplier: float  # the theory's multiplier in this moderator state (1 without a moderator)
@@ -42,7 +42,7 @@ class BaselineQuestion:
 
 
 def _lower_first(text: str) -> str:
-    """'Initial trust' -> 'initial trust', but 'NHS trust' stays."""
+    """'Initial level' -> 'initial level', but 'NHS board' stays."""
     if len(text) > 1 and text[1].isupper():
         return text
     return text[:1].lower() + text[1:]

@@ -1,4 +1,4 @@
-"""The trust-building loop over rounds: any node's distribution by round, fast and exact enough to trust.
+"""The feedback loop over rounds: any node's distribution by round, fast and exact enough to rely on.
 
 The network unrolled over rounds (:func:`bayes_cmo.inference.rounds.unroll`)
 couples every round to the contexts, which no round forgets, so exact

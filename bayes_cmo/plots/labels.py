@@ -1,7 +1,7 @@
 """Words shown to people: the paper's labels, good/bad poles, percentages (pure; no matplotlib).
 
 Figures, the report and the page share these, so a node reads the same
-everywhere ("Legal agreements", not ``legal_agreements``); ids stay in CSV and
+everywhere (a node's label, not its snake_case id); ids stay in CSV and
 ``--json``.
 """
 
@@ -43,7 +43,7 @@ def node_labels(theory, nodes: Sequence[str] | None = None) -> dict[str, str]:
 
 
 def outcome_text(theory, target: str, state: str) -> str:
-    """``P(Partnership dissolution: dissolved)``."""
+    """``P(Node label: state)``."""
     return f"P({node_label(theory, target)}: {state_text(state)})"
 
 
@@ -125,7 +125,7 @@ def interval(low: float, high: float, points: bool = False, digits: int = 1) -> 
 
 
 def judgement_text(judgement: str, names: Mapping[str, str] | None = None) -> str:
-    """``baseline:trust`` / ``legal_agreements:initial_trust`` in words, with ``names`` (id -> label)."""
+    """``baseline:NODE`` / ``FROM:TO`` in words, with ``names`` (id -> label)."""
     names = names or {}
 
     def name(node: str) -> str:

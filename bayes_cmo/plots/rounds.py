@@ -19,7 +19,7 @@ def plot_survival(frame: pd.DataFrame, ax=None, *, label: str | None = None):
         low, high, band = frame["p_intact"] - 2 * frame["std_error"], frame["p_intact"] + 2 * frame["std_error"], "±2 s.e."
     ax.fill_between(frame["round"], low, high, color=colour, alpha=0.2, linewidth=0)
     ax.plot(frame["round"], frame["p_intact"], marker="o", color=colour, label=f"{label or 'P(still intact)'} (band: {band})")
-    ax.set_xlabel("round of partnership working (one pass through the trust-building loop)")
+    ax.set_xlabel("round of partnership working (one pass through the feedback loop)")
     ax.set_ylabel("P(partnership still intact)")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
@@ -50,5 +50,5 @@ def plot_by_round(frame: pd.DataFrame, ax=None, *, unit: str = "", labels: dict 
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
     ax.set_xticks(sorted(frame["round"].unique()))
     ax.legend(frameon=False, fontsize=7, loc="best")
-    ax.set_title("The trust-building loop, round by round", loc="left", fontsize=10)
+    ax.set_title("The feedback loop, round by round", loc="left", fontsize=10)
     return fig

@@ -169,7 +169,7 @@ def tornado(
     is good for the partnership and orange when bad. Without ``ax``: one
     panel per target. With ``ax``: every target (and mode) dodged in that
     Axes. ``target_state`` picks the state shown (default: each target's
-    last, e.g. synergy / dissolved); ``mode`` is ``"observe"``, ``"do"`` or
+    last, e.g. the headline states); ``mode`` is ``"observe"``, ``"do"`` or
     None for all modes in the frame (do hatched).
     """
     _require(frame, ["context", "state", "target", "target_state", "mode", "p_baseline", "delta"], "tornado")

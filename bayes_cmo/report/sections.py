@@ -78,8 +78,8 @@ def summary_blocks(result: ReportResult) -> list:
             "p",
             "**What this is.** A realist programme theory — which contexts (C) trigger which mechanisms (M) "
             "that lead to which outcomes (O) — written as a probability model (a Bayesian network). It answers "
-            "*what if* questions: if we knew one thing about a partnership, how much likelier would synergy "
-            "or dissolution become?",
+            "*what if* questions: if we knew one thing about a partnership, how much likelier would each outcome "
+            "become?",
         ),
         (
             "p",
@@ -293,7 +293,7 @@ def blocks(result: ReportResult) -> list:
             ("h2", "Over rounds: is the partnership still intact?"),
             (
                 "p",
-                "The theory's feedback loop (trust builds on earlier achievements) run over successive rounds of "
+                "The theory's feedback loop (each round builds on the one before) run over successive rounds of "
                 "partnership working. Computed by simulation; the interval spans the judgements' uncertainty.",
             ),
             ("table", rounds_table(result)),

@@ -325,7 +325,7 @@ def _parse_links(file: Path, nodes: Mapping[str, Node], data: Any = None, scale:
         if isinstance(lag, bool) or lag not in (0, 1):
             raise BayesCMOError(f"{where}: lag must be 0 (same round) or 1 (feedback from the previous round), got {bounded(lag)}")
         if source.id == target.id and lag == 0:
-            # A stock carried from round to round (trust persisting) is a lagged link to itself.
+            # A stock carried from round to round (a stock persisting) is a lagged link to itself.
             raise BayesCMOError(f"{where}: a node cannot be its own parent within a round (persistence from the previous round needs lag: 1)")
         sd = entry.get("weight_sd")
         if sd is not None:
