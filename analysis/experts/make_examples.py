@@ -37,7 +37,6 @@ CHANGES = {
     "example_expert_b.xlsx": {
         "legal_agreements:initial_trust": ("lowers", "weak", "medium", "Insisting on a contract signals you do not trust the partner."),
         "power_imbalance:trust": ("lowers", "very strong", "high", "Domination ends trust outright."),
-        "entry_point:initial_trust": ("raises", "moderate", "low", "Mandated buddying can work when the buddy is respected."),
         "conflict:trust@accountability=present": ("lowers", "weak", "medium", "With accountability, conflict barely dents trust."),
     },
     "example_expert_c.csv": {
