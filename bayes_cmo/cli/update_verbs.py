@@ -119,6 +119,17 @@ def register(subparsers) -> None:
     compare.set_defaults(run=run_compare)
 
 
+def _read_update_cases(args: argparse.Namespace, model):
+    """The case file of ``update``, its warnings printed as notices; no cases is a one-line error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
+    if not len(cases):
+        raise BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank); expected one row per partnership")
+    _print_warnings(caught)
+    return cases
+
+
 def _print_warnings(caught) -> None:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -136,12 +147,7 @@ def run_update(args: argparse.Namespace) -> int:
     outputs = _common.check_outputs(
         args, out=(args.out, "folder"), report=args.report, conflict_report=args.conflict_report, plot=args.plot
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
-    if not len(cases):
-        raise BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank); expected one row per partnership")
-    _print_warnings(caught)
+    cases = _read_update_cases(args, model)
     progress = not args.quiet and sys.stderr.isatty()
     result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
     joint = None
@@ -220,12 +226,7 @@ def _update_network(args: argparse.Namespace, model) -> int:
     outputs = _common.check_outputs(
         args, out=(args.out, "network"), report=args.report, out_provenance=(str(provenance), "text")
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cases = read_cases(args.cases, model, sheet=args.sheet, ignore_columns=args.ignore_column)
-    if not len(cases):
-        raise BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank); expected one row per partnership")
-    _print_warnings(caught)
+    cases = _read_update_cases(args, model)
     progress = not args.quiet and sys.stderr.isatty()
     result = update_priors(model, cases, max_iter=args.max_iter, progress=progress, ess=args.ess)
     tables = table_refinement(result, level=args.level)
