@@ -29,8 +29,10 @@ def test_round_trip_toy(toy_model, tmp_path, fmt):
     assert abs(a - b).max() < TOLERANCE[fmt]
 
 
-@pytest.mark.slow  # pgmpy's readers take minutes on the uncapped shipped theory (conflict: 9,216 parent configurations)
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.slow  # pgmpy's readers take seconds to minutes on the shipped theory (conflict: 9,216 parent configurations)
+# NET is left out: pgmpy's pyparsing NET reader needs ~9 minutes here; test_formats has pyAgrum read our NET
+# of the shipped theory to the same answers, and the toy NET round trip runs by default.
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"net"}))
 def test_round_trip_default_priors(default_model, tmp_path, fmt):
     path = export_model(default_model, tmp_path / f"default{FORMATS[fmt][0]}")
     back = load_model(path)
