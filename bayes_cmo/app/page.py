@@ -149,6 +149,7 @@ def server_for(page: Page, controls: Sequence[str]):
         @reactive.effect
         def _start_voi():
             chosen, toggles = settings(), how()
+            result()  # the outcomes first: a background thread started now would share the CPU (and GIL) with them
             latest["stop"].set()  # a computation for an older setting gives way (returns None)
             latest["stop"] = stop = threading.Event()
             voi_task.invoke(chosen, toggles, stop)

@@ -155,6 +155,23 @@ def _network(page: Page, surgery: frozenset) -> engine.NetworkArrays:
     return hit
 
 
+_POINT_MASSES: dict = {}
+
+
+def _point_mass(net: engine.NetworkArrays, v: str, k: int) -> np.ndarray:
+    """A root's prior replaced by all mass on state ``k``, shaped like its CPT (draws-last when batched)."""
+    shape = np.shape(net.cpts[v])
+    key = (shape, k)
+    hit = _POINT_MASSES.get(key)
+    if hit is None:
+        mass = np.zeros(shape[::-1])  # draws last in memory, as _draws_last stores them
+        mass[k] = 1.0
+        hit = mass.T
+        hit.setflags(write=False)
+        _POINT_MASSES[key] = hit
+    return hit
+
+
 def outcome_draws(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]) -> dict[str, np.ndarray]:
     """``P(target | evidence, do)`` per target, ``(D, K)``: one contraction, one plan for every setting.
 
@@ -167,13 +184,26 @@ def outcome_draws(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]
     surgery = frozenset(v for v in do if v not in page.roots)  # do() on a root is observing it
     net = _network(page, surgery)
     findings = {**evidence, **do}
-    likelihoods = {}
+    folded, likelihoods = {}, {}
     for v in dict.fromkeys((*page.controls, *findings)):
+        k = page.model.states(v).index(findings[v]) if v in findings else None
+        if not net.parents[v]:
+            # a root (in this network): a finding replaces its prior by a point mass -- exactly
+            # P(. | v = state) -- so no evidence operand at all; an impossible state is left to the engine
+            if k is not None:
+                prior = np.asarray(net.cpts[v])
+                if not (prior[..., k] > 0).all():
+                    likelihoods[v] = np.eye(len(net.states[v]))[[k]]
+                else:
+                    folded[v] = _point_mass(net, v, k)
+            continue
         row = np.ones((1, len(net.states[v])))
-        if v in findings:
+        if k is not None:
             row[:] = 0.0
-            row[0, page.model.states(v).index(findings[v])] = 1.0
+            row[0, k] = 1.0
         likelihoods[v] = row
+    if folded:
+        net = engine.with_cpts(net, **folded)  # same structure: the same plan
     targets = list(page.targets)
     try:
         joint = engine.query(net, targets, likelihoods=likelihoods)[:, 0]  # (D, K1, K2, ...)
