@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from bayes_cmo import posterior, value_of_information, what_if
-from bayes_cmo.app.state import UNKNOWN, answer, headline_targets, make_page, split_settings
+import threading
+
+from bayes_cmo.app.state import UNKNOWN, answer, headline_targets, make_page, next_factors, outcome_draws, split_settings, warm
 from bayes_cmo.app.svg import link_citation, network_svg
 
 
@@ -63,6 +65,40 @@ def test_do_toggle_and_best_next(page, default_model):
         voi = value_of_information(default_model, target, evidence={"legal_agreements": "present"}, candidates=controls)
         assert change == pytest.approx(voi["expected_abs_change"].max(), abs=1e-12)
         assert node == voi.loc[voi["expected_abs_change"].idxmax(), "node"]
+
+
+def test_one_fixed_plan_gives_posteriors_numbers(page, default_model):
+    """Every control as soft evidence (ones = unknown), do() on a caused factor in its cut network: same numbers."""
+    drawn = page.drawn
+    caused = [n for n in page.controls if n not in page.roots]
+    assert "constructive_conflict_resolution" in caused and "legal_agreements" in page.roots
+    cases = [
+        ({}, {}),
+        ({"legal_agreements": "present", "entry_point": "policy_directive"}, {}),
+        ({"legal_agreements": "absent"}, {caused[0]: default_model.states(caused[0])[0]}),
+        ({}, {caused[0]: default_model.states(caused[0])[-1], caused[1]: default_model.states(caused[1])[0],
+              "legal_agreements": "present"}),
+    ]
+    for evidence, do in cases:
+        got = outcome_draws(page, evidence, do)
+        want = posterior(drawn, list(page.targets), evidence, do)
+        for t in page.targets:
+            assert got[t].shape == want[t].shape == (60, len(default_model.states(t)))
+            np.testing.assert_allclose(got[t], want[t], atol=1e-12)
+    with pytest.raises(Exception, match="both observed"):
+        outcome_draws(page, {"legal_agreements": "present"}, {"legal_agreements": "absent"})
+    # warming prepares one network per further intervention; a second call has nothing left to do
+    warm(page)
+    assert all(frozenset([n]) in page.networks for n in caused)
+    assert warm(page) == 0
+
+
+def test_what_to_measure_next_gives_way_when_stopped(page):
+    stop = threading.Event()
+    stop.set()
+    assert next_factors(page, {"entry_point": "policy_directive"}, stop=stop) is None
+    done = next_factors(page, {"entry_point": "policy_directive"})  # not cached as given up: computed now
+    assert set(done) == set(page.targets) and all(change > 0 for _, change in done.values())
 
 
 def test_impossible_settings_are_a_message_not_a_crash(toy_model):

@@ -158,3 +158,23 @@ def test_heatmap_colours_mean_good_or_bad(swept):
     # with inertia good, the cell of the largest rise of P(synergy) has the most negative (bad) value
     assert mesh.get_array().min() == pytest.approx(-100 * shown["delta"].max())
     assert to_hex(mesh.cmap(0.0)) == "#d55e00"
+
+
+def test_every_figure_says_which_number_it_shows(toy_model, drawn, swept):
+    """Issue 11 item 5: the point answer and the mean over draws differ, so each figure names the one it shows."""
+    fig = tornado(swept)
+    assert "mean of 40 draws of the judgements" in fig.get_supxlabel()
+    fig, ax = plt.subplots()
+    tornado(swept, ax=ax)
+    assert "mean of 40 draws" in ax.get_xlabel()
+    point = sweep(toy_model, ["synergy"])
+    assert set(point["estimate"]) == {"point values"}
+    fig = shift_heatmap(point)
+    assert "values: at the point values of the judgements" in fig.axes[0].get_title(loc="left")
+    fig = tornado(point)
+    assert "at the point values" in fig.get_supxlabel()
+    scenarios = compare_scenarios(drawn, ["synergy"])
+    assert "values: mean of 40 draws" in scenario_chart(scenarios).get_supxlabel()
+    fig, ax = plt.subplots()
+    scenario_chart(compare_scenarios(toy_model, ["synergy"]), ax=ax)
+    assert "at the point values" in ax.get_xlabel()

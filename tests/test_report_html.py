@@ -38,6 +38,9 @@ def test_html_is_self_contained_and_opens_with_the_summary(toy_report, toy_model
     for raw in ("mutual_information_bits", "sd_ratio", "n_both", "delta_ci_low", "legal_agreements"):
         assert raw not in body
     assert "Legal agreements" in body
+    # which number every what-if table and figure shows (issue 11 item 5): the mean over the draws
+    assert body.count("Numbers: mean of 40 draws of the judgements.") >= 2
+    assert "values: mean of 40 draws of the judgements" in body  # the figure captions
 
 
 def test_markdown_and_html_say_the_same(toy_model):

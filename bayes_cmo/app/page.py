@@ -7,13 +7,16 @@ Every computation is :func:`.state.answer`, which the benchmark times.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from shiny import App, reactive, render, ui
 
+from ..inference.whatif import estimate_label
 from ..network.model import Model
 from ..plots.labels import BAD, DO_TEXT, GOOD, OBSERVE_TEXT, interval, node_label, pct, pp, state_text
-from .state import UNKNOWN, Page, answer, make_page, next_factors, same_either_way, state_choices
+from .state import UNKNOWN, Page, answer, make_page, next_factors, same_either_way, split_settings, state_choices, warm
 from .svg import link_citation, network_svg
 
 _CSS = f"""
@@ -25,11 +28,12 @@ svg .arc:hover{{stroke-width:4;opacity:1}}
 """
 
 
+#: one worker compiles plans ahead of the clicks (start-up, then after each new set of interventions)
+_WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bayes-cmo-warm")
+
+
 def _controls(page: Page) -> list[str]:
-    theory = page.model.theory
-    nodes = [n for group in page.groups.values() for n in group]
-    extra = sorted({n for s in theory.scenarios for n in (*s.evidence, *s.do)} - set(nodes) - set(page.targets))
-    return nodes + extra
+    return list(page.controls)
 
 
 def _groups(page: Page) -> dict[str, list[str]]:
@@ -86,9 +90,11 @@ def app_ui(page: Page):
         ui.tags.style(_CSS),
         ui.p(
             "The numbers are elicited judgements, not data: the review's wording turned into probabilities. "
-            f"Ranges are {page.level:.0%} credible intervals over those judgements' uncertainty; the change is "
-            "against the baseline, where nothing is known (pp = percentage points).",
+            f"Each percentage is the {estimate_label(page.drawn)} of the judgements (not the answer at the "
+            f"elicited values themselves); ranges are {page.level:.0%} credible intervals over those draws; the "
+            "change is against the baseline, where nothing is known (pp = percentage points).",
             class_="explain",
+            id="estimate-note",
         ),
         ui.output_ui("outcomes"),
         ui.card(ui.card_header("What would move each outcome most, if measured next"), ui.output_ui("next_factor")),
@@ -134,13 +140,23 @@ def server_for(page: Page, controls: Sequence[str]):
         def result():  # the outcomes answer at once; what to measure next follows in the background
             return answer(page, settings(), how(), voi=False)
 
+        latest = {"stop": threading.Event()}
+
         @reactive.extended_task
-        async def voi_task(chosen: dict, toggles: dict):
-            return await asyncio.to_thread(next_factors, page, chosen, toggles)
+        async def voi_task(chosen: dict, toggles: dict, stop: threading.Event):
+            return await asyncio.to_thread(next_factors, page, chosen, toggles, stop=stop)
 
         @reactive.effect
         def _start_voi():
-            voi_task.invoke(settings(), how())
+            chosen, toggles = settings(), how()
+            result()  # the outcomes first: a background thread started now would share the CPU (and GIL) with them
+            latest["stop"].set()  # a computation for an older setting gives way (returns None)
+            latest["stop"] = stop = threading.Event()
+            voi_task.invoke(chosen, toggles, stop)
+            _, do = split_settings(chosen, toggles)
+            surgery = frozenset(v for v in do if not same_either_way(page, v))
+            if surgery:  # the plans one more intervention away, before they are clicked
+                _WARMER.submit(warm, page, surgery)
 
         @render.ui
         def outcomes():
@@ -151,7 +167,13 @@ def server_for(page: Page, controls: Sequence[str]):
 
         @render.ui
         def next_factor():
+            waiting = ui.p("Working this out for the current setting (it takes a moment longer than the outcomes) …",
+                           class_="explain", id="best-next-wait")
+            if voi_task.status() == "running":
+                return waiting
             best = voi_task.result()
+            if best is None:  # given way to a newer setting, which is queued
+                return waiting
             if not best:
                 return ui.p("Every factor is already set, or the settings cannot occur together.")
             items = [
@@ -210,4 +232,5 @@ def make_app(
     """The Shiny app for ``model`` (a priors folder's model with point values)."""
     kwargs = {} if n_draws is None else {"n_draws": n_draws}
     page = make_page(model, targets=targets, good_direction=good_direction, seed=seed, **kwargs)
+    _WARMER.submit(warm, page)  # the plans for interventions, while the first page loads
     return App(app_ui(page), server_for(page, _controls(page)))

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 from ..plots.layout import BOX_H, BOX_W, arc_points, feedback_points
 from ..plots.labels import node_label, state_text
-from ..plots.theory import FEEDBACK_COLOUR, ROLE_COLOURS, SIGN_COLOURS, _fan, theory_layout
+from ..plots.diagram import FEEDBACK_COLOUR, ROLE_COLOURS, SIGN_COLOURS, theory_layout
+from ..plots.diagram import fan as _fan
 from ..theory import Theory
 
 _SCALE = 80.0  # pixels per layout unit

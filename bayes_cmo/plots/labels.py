@@ -150,3 +150,17 @@ def group_of(theory, node: str) -> str:
     if section:
         return section.group(1).strip().lstrip("> ").strip() or "Other"
     return "Other"
+
+
+def estimate_text(frame) -> str:
+    """Which number a figure shows, from the frame's ``estimate`` column, in words ('' if the frame has none).
+
+    ``point values`` -> "at the point values of the judgements"; ``mean of N
+    draws`` -> "mean of N draws of the judgements": the two differ, so every
+    figure says which one it shows.
+    """
+    if "estimate" not in frame.columns:
+        return ""
+    kinds = list(dict.fromkeys(str(e) for e in frame["estimate"].dropna()))
+    words = ["at the point values of the judgements" if k == "point values" else f"{k} of the judgements" for k in kinds]
+    return " / ".join(words)

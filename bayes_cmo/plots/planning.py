@@ -23,6 +23,7 @@ def _name(node: str, labels: Mapping[str, str] | None) -> str:
 
 
 def _percent(axis) -> None:
+    axis.set_major_locator(plt.MaxNLocator(steps=[1, 2, 5, 10]))  # no 2.5% steps: whole percents only
     axis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
 
 

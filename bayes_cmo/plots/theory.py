@@ -11,43 +11,11 @@ from matplotlib.path import Path
 
 from ..theory import Theory
 from ._style import plain_text
-from .layout import BOX_H, BOX_W, Layout, arc_points, feedback_points, layered
+from .diagram import FEEDBACK_COLOUR, ROLE_COLOURS, SIGN_COLOURS, fan, theory_layout  # noqa: F401 (re-exported)
+from .layout import BOX_H, BOX_W, arc_points, feedback_points
 
-ROLE_COLOURS = {"context": "#e8eef7", "mechanism": "#fdf1dc", "outcome": "#e3f2e8"}
-#: Okabe-Ito blue and vermillion: an arc that raises its target, one that lowers it.
-SIGN_COLOURS = {1: "#0072B2", -1: "#D55E00"}
-FEEDBACK_COLOUR = "0.55"
 _WRAP = 22
-
-
-def theory_layout(theory: Theory) -> Layout:
-    """The layered layout of the theory's one-round network (feedback links are routed separately)."""
-    nodes = list(theory.order())
-    roles = {r: i for i, r in enumerate(("context", "mechanism", "outcome"))}
-    return layered(
-        nodes,
-        [(link.source, link.target) for link in theory.dag_links],
-        order_key=lambda n: (roles.get(theory.nodes[n].role, 0), nodes.index(n)),
-    )
-
-
-def _fan(layout: Layout, arcs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[float, float]]:
-    """Spread the arcs leaving / entering one label over its height, ordered by where the other end is."""
-    pos = layout.position
-    spread = BOX_H * 0.7
-    offsets: dict[tuple[str, str], list[float]] = {a: [0.0, 0.0] for a in arcs}
-    for end, other in ((0, 1), (1, 0)):
-        by_node: dict[str, list[tuple[str, str]]] = {}
-        for arc in arcs:
-            by_node.setdefault(arc[end], []).append(arc)
-        for group in by_node.values():
-            chain = lambda a: layout.chains[a]  # noqa: E731
-            near = (lambda a: pos[chain(a)[1]][1]) if end == 0 else (lambda a: pos[chain(a)[-2]][1])
-            group.sort(key=near, reverse=True)
-            n = len(group)
-            for i, arc in enumerate(group):
-                offsets[arc][end] = spread / 2 - spread * (i + 0.5) / n if n > 1 else 0.0
-    return {a: (o[0], o[1]) for a, o in offsets.items()}
+_fan = fan
 
 
 @plain_text

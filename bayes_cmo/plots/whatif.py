@@ -10,6 +10,7 @@ highest state). ``labels`` maps node ids to the paper's labels.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Mapping
 
@@ -24,7 +25,7 @@ from .. import _validate
 from .._errors import BayesCMOError
 from . import _style  # noqa: F401  (headless backend)
 from ._style import escape, label, plain_text
-from .labels import BAD, GOOD, NEUTRAL, goodness
+from .labels import BAD, GOOD, NEUTRAL, estimate_text, goodness
 
 __all__ = ["scenario_chart", "shift_heatmap", "tornado"]
 
@@ -79,6 +80,12 @@ def _signs(frame: pd.DataFrame, shown: pd.DataFrame, good: Mapping[str, str] | N
     return pd.Series(
         [goodness(states[t], s, wanted[t]) for t, s in zip(shown["target"], shown["target_state"])], index=shown.index
     )
+
+
+def _with_estimate(text: str, frame: pd.DataFrame) -> str:
+    """``text`` with '; values: <which number>' appended when the frame says."""
+    which = estimate_text(frame)
+    return f"{text}; values: {which}" if which else text
 
 
 def _colour(sign: float, delta: float) -> str:
@@ -213,7 +220,7 @@ def tornado(
                 f"{first['p_baseline'] * 100:.0f}% at baseline",
                 fontsize="medium",
             )
-        a.set_xlabel("change (percentage points)")
+        a.set_xlabel("change (percentage points)" if ax is None else _with_estimate("change (pp)", data))
         a.grid(axis="y", visible=False)
     limit = _limit(data)
     axes[0].set_xlim(-limit, limit)
@@ -226,16 +233,20 @@ def tornado(
     if ax is None:
         fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize="small", frameon=False)
         notes = []
+        which = estimate_text(data)
+        if which:
+            notes.append(f"bars: change, {which}")
         if "delta_ci_low" in data:
-            notes.append("bars: mean change over the judgements' draws; whiskers: credible interval")
+            notes.append("whiskers: credible interval of the change")
         if left_out:
             notes.append(f"{left_out} more factor{'s' if left_out > 1 else ''} with smaller changes not shown")
         if notes:
             fig.supxlabel("; ".join(notes), fontsize="small", color="0.35")
     else:
         ax.legend(handles=handles, fontsize="small", frameon=False, loc="best")
-        if len(targets) > 1:
-            ax.set_title(", ".join(_name(t, labels) for t in targets), fontsize="medium")
+        if len(targets) > 1:  # dodged bars: say which is which
+            order = ", ".join(_name(t, labels) for t in targets)
+            ax.set_title(textwrap.fill(f"bars in each row, top to bottom: {order}", 70), fontsize="medium")
     return fig
 
 
@@ -288,7 +299,10 @@ def shift_heatmap(
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.tick_params(axis="x", rotation=0)
-    title = "How much each factor changes each outcome (percentage points, against the baseline)"
+    title = "How much each factor changes each outcome\n(percentage points, against the baseline)"
+    which = estimate_text(data)
+    if which:
+        title += f"\nvalues: {which}"
     if left_out:
         title += f"\n{left_out} factors with smaller changes not shown"
     ax.set_title(title, loc="left", fontsize="medium")
@@ -348,7 +362,7 @@ def scenario_chart(
                 )
         a.axvline(0.0, color="0.2", linewidth=0.8)
         _percent_points(a)
-        a.set_xlabel("change from the baseline (percentage points)" if ax is not None else "change (pp)")
+        a.set_xlabel(_with_estimate("change from the baseline (pp)", data) if ax is not None else "change (pp)")
         a.grid(axis="y", visible=False)
     axes[0].set_xlim(-_limit(data), _limit(data))
     lead = axes[0]
@@ -358,7 +372,7 @@ def scenario_chart(
     handles = _legend_handles()
     if ax is None:
         fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize="small", frameon=False)
-        note = "change from the baseline in percentage points (pp)"
+        note = _with_estimate("change from the baseline in percentage points (pp)", data)
         if "delta_ci_low" in data:
             note += "; whiskers: credible interval of the change"
         fig.supxlabel(note, fontsize="small", color="0.35")

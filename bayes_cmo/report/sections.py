@@ -16,6 +16,7 @@ import pandas as pd
 from ..plots.labels import (
     DO_TEXT,
     OBSERVE_TEXT,
+    estimate_text,
     goodness,
     interval,
     judgement_text,
@@ -30,6 +31,12 @@ from ..plots.labels import (
 from .compute import ReportResult
 
 PP = "pp = percentage points, the difference between two percentages"
+
+
+def _which(frame: pd.DataFrame | None) -> str:
+    """'Numbers: mean of 1000 draws of the judgements.' from a what-if frame's ``estimate`` column ('' without one)."""
+    text = estimate_text(frame) if frame is not None else ""
+    return f"Numbers: {text}." if text else ""
 
 
 def _level(result: ReportResult) -> str:
@@ -92,7 +99,13 @@ def summary_blocks(result: ReportResult) -> list:
             "p",
             f"**How to read the ranges.** Every change comes with a {lv} credible interval: the range in which "
             f"the answer stays {lv} of the time when the judgements are varied within their stated uncertainty. "
-            f"Changes are in percentage points (pp): from 40% to 43% is +3 pp.",
+            f"Changes are in percentage points (pp): from 40% to 43% is +3 pp."
+            + (
+                f" Each percentage is the {estimate_text(result.headline)}: the average answer as the judgements "
+                "vary, which differs a little from the answer at the elicited values themselves."
+                if estimate_text(result.headline).startswith("mean")
+                else ""
+            ),
         ),
         ("h3", "Three findings"),
     ]
@@ -244,6 +257,15 @@ def sensitivity_table(result: ReportResult, top: int = 10) -> pd.DataFrame:
     )
 
 
+def _note(text: str) -> list:
+    return [("note", text)] if text else []
+
+
+def _caption(frame: pd.DataFrame | None) -> str:
+    text = estimate_text(frame) if frame is not None else ""
+    return f"; values: {text}" if text else ""
+
+
 def blocks(result: ReportResult) -> list:
     """The whole report as blocks, the plain-language summary first."""
     theory, lv = result.theory, _level(result)
@@ -272,6 +294,7 @@ def blocks(result: ReportResult) -> list:
         out.append(("note", f"“{OBSERVE_TEXT[0].upper() + OBSERVE_TEXT[1:]}”; “{DO_TEXT}”."))
     out += [
         ("table", headline_table(result)),
+        *_note(_which(result.headline)),
         ("h2", "Every factor, ranked by how much it moves the outcomes"),
         (
             "p",
@@ -279,14 +302,17 @@ def blocks(result: ReportResult) -> list:
             f"(observed, {lv} intervals on the change). Blue bars are good for the partnership, orange bad.",
         ),
         ("table", sweep_table(result)),
-        ("figure", "tornado.png", "How much each factor changes each outcome (top factors; bars: change, whiskers: interval)"),
+        *_note(_which(result.sweep)),
+        ("figure", "tornado.png", "How much each factor changes each outcome (top factors; bars: change, whiskers: interval)"
+         + _caption(result.sweep)),
     ]
     if result.scenarios is not None:
         out += [
             ("h2", "Named scenarios from the review"),
             ("p", "Each scenario sets a few factors as the review describes a kind of partnership; the change is against the baseline."),
             ("table", scenario_table(result)),
-            ("figure", "scenarios.png", "Change of each outcome under each scenario, with its interval"),
+            *_note(_which(result.scenarios)),
+            ("figure", "scenarios.png", "Change of each outcome under each scenario, with its interval" + _caption(result.scenarios)),
         ]
     if result.rounds is not None:
         out += [
