@@ -25,6 +25,7 @@ live in :mod:`bayes_cmo.network._pgmpy`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import opt_einsum
+from opt_einsum import helpers as _oe_helpers, paths as _oe_paths
 
 from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 
@@ -60,7 +62,9 @@ _SUM_TOL = 1e-6
 def _frozen_array(values: Any) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.flags.writeable:
-        arr = arr.copy()
+        # order="K" keeps the memory layout: a batched CPT held draws-last (a moveaxis view, as the
+        # network stage builds them) stays so, and the contraction reads it without another copy
+        arr = np.array(arr, order="K", copy=True)
         arr.setflags(write=False)
     return arr
 
@@ -154,10 +158,15 @@ class NetworkArrays:
                     f"CPT of '{v}' has shape {arr.shape}; expected {core} "
                     f"(card of '{v}', then parents {list(parents[v])}) or (D, *{core})"
                 )
+            axis = arr.ndim - len(core)
+            sums = arr.sum(axis=axis)
+            # two reductions for the common case (a NaN fails both comparisons); the checks below word a failure
+            if arr.size and arr.min() >= 0 and np.abs(sums - 1.0).max() <= _SUM_TOL:
+                cpts[v] = arr
+                continue
             if not np.all(np.isfinite(arr)) or np.any(arr < 0):
                 raise BayesCMOError(f"CPT of '{v}' has negative or non-finite entries")
-            axis = arr.ndim - len(core)
-            dev = np.abs(arr.sum(axis=axis) - 1.0)
+            dev = np.abs(sums - 1.0)
             if dev.size and dev.max() > _SUM_TOL:
                 raise BayesCMOError(
                     f"CPT of '{v}' does not sum to 1 over the states of '{v}' "
@@ -435,19 +444,37 @@ class PlanTooLarge(BayesCMOError):
     """The contraction plan of a query needs a table larger than :data:`MAX_TABLE_ELEMENTS`."""
 
 
-def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> tuple[list, int]:
-    """(contraction path, its largest intermediate size in elements)."""
-    if len(shapes) <= _OPTIMAL_TERMS:
-        path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="dp")
-        return path, int(info.largest_intermediate)
-    path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
-    if info.opt_cost > _SEARCH_ABOVE_FLOPS:
-        budget = min(_SEARCH_SECONDS, float(info.opt_cost) / 1e9)
+def _flops(terms: list[str], out: str, size: Mapping[str, int], path: list) -> int:
+    """opt_einsum's flop count of ``path`` (``contract_path``'s ``opt_cost``), without its report."""
+    sets, output, cost = [frozenset(t) for t in terms], frozenset(out), 0
+    for positions in path:
+        positions = tuple(sorted(positions, reverse=True))
+        _, sets, removed, contracted = _oe_helpers.find_contraction(positions, sets, output)
+        cost += _oe_helpers.flop_count(contracted, bool(removed), len(positions), size)
+    return cost
+
+
+def _choose_path(terms: list[str], out: str, size: Mapping[str, int]) -> list:
+    """The contraction path: opt_einsum's ``dp`` for a few tables, ``greedy`` (searched when costly) above.
+
+    The path functions are called directly: ``contract_path`` would also build a
+    report (costs, BLAS checks, shapes of every step) that is most of its time
+    on a small network and that the engine does not use.
+    """
+    if len(terms) <= 2:
+        return [tuple(range(len(terms)))]
+    inputs, output = [frozenset(t) for t in terms], frozenset(out)
+    if len(terms) <= _OPTIMAL_TERMS:
+        return _oe_paths.get_path_fn("dp")(inputs, output, dict(size), None)
+    path = _oe_paths.get_path_fn("greedy")(inputs, output, dict(size), None)
+    cost = _flops(terms, out, size, path)
+    if cost > _SEARCH_ABOVE_FLOPS:
+        budget = min(_SEARCH_SECONDS, float(cost) / 1e9)
         search = opt_einsum.RandomGreedy(max_repeats=64, max_time=budget)
-        other, other_info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=search)
-        if other_info.opt_cost < info.opt_cost:
-            path, info = other, other_info
-    return path, int(info.largest_intermediate)
+        other = search(inputs, output, dict(size), None)
+        if _flops(terms, out, size, other) < cost:
+            path = other
+    return path
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -544,11 +571,11 @@ def _compile(
         return "".join(c for c in term if c not in out) + out
 
     def n_elements(term: str, one: bool = False) -> int:
-        return int(np.prod([1 if one and c == e else size[c] for c in term], dtype=np.int64))
+        return math.prod(1 if one and c == e else size[c] for c in term)
 
     path: list = []
     if n_leaves > 1:
-        path, _ = _choose_path(",".join(terms) + "->" + out, [tuple(size[c] for c in t) for t in terms])
+        path = _choose_path(terms, out, size)
     index = dict(enumerate(terms))
     varying = {i: i >= len(kept) for i in range(n_leaves)}  # depends on the likelihoods
     live = list(range(n_leaves))
@@ -648,9 +675,20 @@ def _describe_query(qvars: Sequence[str], evars: Sequence[str], wrt: Sequence[st
     return f"the query {head}{given}" + (f" differentiated by {len(wrt)} CPTs" if wrt else "")
 
 
-# Constant parts of plans kept per network: at most this many float64 elements per plan.
+# Constant parts of plans kept per network: at most this many plans, and float64 elements up to
+# the larger of a floor and the size of the network's own tables (with draws, a plan's constant
+# part is about as large as the tables it folds; recomputing it is most of a new pattern's time).
 _CONSTANT_CACHE_ELEMENTS = 2**20
+_CONSTANT_CACHE_TABLES = 1
 _CONSTANT_CACHE_PLANS = 64
+
+
+def _constant_budget(net: NetworkArrays) -> int:
+    budget = net._cache.get("constant_budget")
+    if budget is None:
+        cells = sum(a.size for a in net.cpts.values())
+        budget = net._cache["constant_budget"] = max(_CONSTANT_CACHE_ELEMENTS, _CONSTANT_CACHE_TABLES * cells)
+    return budget
 
 
 def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
@@ -659,17 +697,23 @@ def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
     hit = cache.get(plan)
     if hit is not None:
         cache.move_to_end(plan)
-        return hit
+        return hit[0]
     values: dict[int, np.ndarray] = {}
     for i, v in enumerate(plan.kept):
         cpt = net.cpts[v]
+        # a no-op for CPTs held draws-last (the network stage builds them so)
         values[i] = np.ascontiguousarray(np.moveaxis(cpt, 0, -1)) if net.is_batched(v) else cpt
     for ids, new, eq in plan.forward[: plan.n_constant]:
         values[new] = np.einsum(eq, *(values[i] for i in ids))
-    if sum(a.size for a in values.values()) <= _CONSTANT_CACHE_ELEMENTS:
-        cache[plan] = values
-        if len(cache) > _CONSTANT_CACHE_PLANS:
-            cache.popitem(last=False)
+    # only what the network does not hold already counts against the budget
+    own = sum(a.size for i, a in values.items() if i >= len(plan.kept) or not np.may_share_memory(a, net.cpts[plan.kept[i]]))
+    budget = _constant_budget(net)
+    if own <= budget:
+        cache[plan] = (values, own)
+        held = net._cache["constants_held"] = net._cache.get("constants_held", 0) + own
+        while len(cache) > 1 and (len(cache) > _CONSTANT_CACHE_PLANS or held > budget):
+            _, (_, size) = cache.popitem(last=False)
+            held = net._cache["constants_held"] = held - size
     return values
 
 

@@ -176,9 +176,45 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
         if not theory.parents(node):
             cpts[node] = np.broadcast_to(baseline, (d, baseline.shape[-1])).copy() if d else baseline
             continue
-        eta = linear_predictor(theory, node, parameters.weights)
         if d is not None:
-            baseline = np.broadcast_to(baseline, (d, baseline.shape[-1]))
-            eta = np.broadcast_to(eta, (d, *eta.shape[-len(theory.parents(node)):]))
-        cpts[node] = ordered_logit(baseline, eta, batched=d is not None)
+            cpts[node] = _ordered_logit_draws(theory, node, parameters.weights, np.broadcast_to(baseline, (d, baseline.shape[-1])))
+            continue
+        eta = linear_predictor(theory, node, parameters.weights)
+        cpts[node] = ordered_logit(baseline, eta)
     return cpts
+
+
+def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.ndarray], baseline: np.ndarray) -> np.ndarray:
+    """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws, the same numbers bit for bit,
+    shaped ``(D, K, *parent cards)``: a read-only view of a draws-last array.
+
+    Draws last is the layout the engine contracts in (no copy of the tables per
+    query); every step runs in place on one array, in the same floating-point
+    operations and order as the general functions: ``eta = ((0 + w1 x1) + w2 x2) ...``,
+    ``expit(x) = 1 / (1 + exp(-x))`` and differences of the cumulative probabilities.
+    """
+    d, k = baseline.shape
+    cards = tuple(theory.nodes[p].card for p in theory.parents(node))
+    eta = np.zeros((*cards, d))
+    term = np.empty_like(eta)
+    for link in theory.links_into(node):
+        w = np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,))
+        np.multiply(link_design(theory, link)[..., np.newaxis], w, out=term)
+        eta += term
+    del term
+    cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
+    x = cut.T.reshape(k - 1, *(1,) * len(cards), d) - eta  # (K-1, *cards, D): cut - eta
+    del eta
+    np.negative(x, out=x)
+    with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives 0, as it should
+        np.exp(x, out=x)
+    x += 1.0
+    np.divide(1.0, x, out=x)  # the cumulative P(Y <= j), j < K - 1
+    out = np.empty((k, *cards, d))
+    out[0] = x[0]  # as np.diff over [0, cdf, 1]
+    np.subtract(x[1:], x[:-1], out=out[1:-1])
+    np.subtract(1.0, x[-1], out=out[-1])
+    np.clip(out, 0.0, 1.0, out=out)
+    view = np.moveaxis(out, -1, 0)
+    view.setflags(write=False)  # nothing else holds ``out``: the network takes the view without a copy
+    return view
