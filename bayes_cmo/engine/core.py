@@ -454,7 +454,7 @@ def _flops(terms: list[str], out: str, size: Mapping[str, int], path: list) -> i
     return cost
 
 
-def _choose_path(terms: list[str], out: str, size: Mapping[str, int]) -> list:
+def _choose_path(terms: list[str], out: str, size: Mapping[str, int], search: bool = True) -> list:
     """The contraction path: opt_einsum's ``dp`` for a few tables, ``greedy`` (searched when costly) above.
 
     The path functions are called directly: ``contract_path`` would also build a
@@ -467,6 +467,8 @@ def _choose_path(terms: list[str], out: str, size: Mapping[str, int]) -> list:
     if len(terms) <= _OPTIMAL_TERMS:
         return _oe_paths.get_path_fn("dp")(inputs, output, dict(size), None)
     path = _oe_paths.get_path_fn("greedy")(inputs, output, dict(size), None)
+    if not search:
+        return path
     cost = _flops(terms, out, size, path)
     if cost > _SEARCH_ABOVE_FLOPS:
         budget = min(_SEARCH_SECONDS, float(cost) / 1e9)
@@ -538,9 +540,15 @@ def _compile(
     evars: tuple[str, ...],
     wrt: tuple[str, ...],
     n_sets: int,
+    search: bool = True,
 ) -> _Plan:
-    """Plan for ``P(qvars, e)`` (and, with ``wrt`` and no ``qvars``, dZ/dCPT), cached by structure."""
-    key = (_structure_id(net), qvars, evars, wrt, net.batch_size, n_sets)
+    """Plan for ``P(qvars, e)`` (and, with ``wrt`` and no ``qvars``, dZ/dCPT), cached by structure.
+
+    ``search=False``: opt_einsum's greedy path, never the timed random search (a
+    single query's plan runs its costly constant part once, so a search of up to
+    0.3 s would not pay back; it would be most of a new pattern's first answer).
+    """
+    key = (_structure_id(net), qvars, evars, wrt, net.batch_size, n_sets, search)
     hit = _PLAN_CACHE.get(key)
     if hit is not None:
         _PLAN_CACHE.move_to_end(key)
@@ -571,11 +579,12 @@ def _compile(
         return "".join(c for c in term if c not in out) + out
 
     def n_elements(term: str, one: bool = False) -> int:
-        return math.prod(1 if one and c == e else size[c] for c in term)
+        n = math.prod(map(size.__getitem__, term))
+        return n // n_sets if one and evars and e in term else n  # one evidence set: the e axis at 1
 
     path: list = []
     if n_leaves > 1:
-        path = _choose_path(terms, out, size)
+        path = _choose_path(terms, out, size, search)
     index = dict(enumerate(terms))
     varying = {i: i >= len(kept) for i in range(n_leaves)}  # depends on the likelihoods
     live = list(range(n_leaves))
@@ -647,9 +656,9 @@ def _compile(
     return plan
 
 
-def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int) -> _Plan:
+def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int, search: bool = True) -> _Plan:
     """The plan of a query ``P(qvars, e)``."""
-    return _compile(net, qvars, evars, (), n_sets)
+    return _compile(net, qvars, evars, (), n_sets, search)
 
 
 def _check_size(
@@ -705,6 +714,9 @@ def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
         values[i] = np.ascontiguousarray(np.moveaxis(cpt, 0, -1)) if net.is_batched(v) else cpt
     for ids, new, eq in plan.forward[: plan.n_constant]:
         values[new] = np.einsum(eq, *(values[i] for i in ids))
+    if not plan.backward:  # no derivatives: keep only what the varying steps read (most intermediates are not)
+        read = {i for ids, _, _ in plan.forward[plan.n_constant :] for i in ids} | {plan.final}
+        values = {i: a for i, a in values.items() if i in read}
     # only what the network does not hold already counts against the budget
     own = sum(a.size for i, a in values.items() if i >= len(plan.kept) or not np.may_share_memory(a, net.cpts[plan.kept[i]]))
     budget = _constant_budget(net)
@@ -974,7 +986,7 @@ def single_marginals(
         likes.append(m)
     out = {}
     for q in qvars:
-        plan = _plan(work, (q,), evars, 1 if evars else 0)
+        plan = _plan(work, (q,), evars, 1 if evars else 0, search=False)
         _check_size(work, plan, (q,), evars)
         values = dict(_leaves(work, plan))
         n_cpts = len(plan.kept)
