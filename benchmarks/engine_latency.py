@@ -18,7 +18,7 @@
 
 Answers are checked against each other before timing is reported.
 
-    python benchmarks/engine_latency.py [--runs 5] [--pgmpy-draws 3]
+    python benchmarks/engine_latency.py [--runs 5] [--pgmpy-draws 3] [--end-to-end]
 """
 
 from __future__ import annotations
@@ -134,8 +134,14 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each command")
     parser.add_argument("--pgmpy-draws", type=int, default=3)
+    parser.add_argument("--end-to-end", action="store_true", help="only part 3 (whole commands)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    if args.end_to_end:
+        warnings.simplefilter("ignore")
+        end_to_end(args.runs, args.pgmpy_draws)
+        print(f"total wall time {time.perf_counter() - t0:.1f} s")
+        return
     from bayes_cmo.network import _pgmpy
 
     print(f"(pgmpy import: {time.perf_counter() - t0:.1f} s)\n")

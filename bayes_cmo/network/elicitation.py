@@ -185,35 +185,39 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
 
 
 def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.ndarray], baseline: np.ndarray) -> np.ndarray:
-    """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws, the same numbers bit for bit,
-    shaped ``(D, K, *parent cards)``: a read-only view of a draws-last array.
+    """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws (the same numbers to
+    rounding: eta is one matrix product, summed in BLAS's order), shaped ``(D, K, *parent cards)``:
+    a read-only view of a draws-last array.
 
     Draws last is the layout the engine contracts in (no copy of the tables per
-    query); every step runs in place on one array, in the same floating-point
-    operations and order as the general functions: ``eta = ((0 + w1 x1) + w2 x2) ...``,
-    ``expit(x) = 1 / (1 + exp(-x))`` and differences of the cumulative probabilities.
+    query); every later step runs in place on one array in the general functions'
+    floating-point operations: ``expit(x) = 1 / (1 + exp(-x))`` and differences of
+    the cumulative probabilities.
     """
     d, k = baseline.shape
     cards = tuple(theory.nodes[p].card for p in theory.parents(node))
-    eta = np.zeros((*cards, d))
-    term = np.empty_like(eta)
-    for link in theory.links_into(node):
-        w = np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,))
-        np.multiply(link_design(theory, link)[..., np.newaxis], w, out=term)
-        eta += term
-    del term
+    links = theory.links_into(node)
+    if links:  # eta = designs @ weights: one BLAS product instead of a pass over the grid per link
+        designs = np.stack([link_design(theory, link).reshape(-1) for link in links], axis=1)  # (G, L)
+        w = np.stack([np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,)) for link in links])  # (L, D)
+        eta = (designs @ w).reshape(*cards, d)
+    else:
+        eta = np.zeros((*cards, d))
     cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
-    x = cut.T.reshape(k - 1, *(1,) * len(cards), d) - eta  # (K-1, *cards, D): cut - eta
+    # one fresh array (first touches of new memory cost as much as the arithmetic here): the
+    # cumulative P(Y <= j) in rows 0..K-2, then differenced in place from the top down
+    out = np.empty((k, *cards, d))
+    x = out[:-1]
+    # -(cut - eta), exactly: round-to-nearest subtraction is antisymmetric
+    np.subtract(eta, cut.T.reshape(k - 1, *(1,) * len(cards), d), out=x)
     del eta
-    np.negative(x, out=x)
     with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives 0, as it should
         np.exp(x, out=x)
     x += 1.0
-    np.divide(1.0, x, out=x)  # the cumulative P(Y <= j), j < K - 1
-    out = np.empty((k, *cards, d))
-    out[0] = x[0]  # as np.diff over [0, cdf, 1]
-    np.subtract(x[1:], x[:-1], out=out[1:-1])
-    np.subtract(1.0, x[-1], out=out[-1])
+    np.divide(1.0, x, out=x)
+    np.subtract(1.0, out[k - 2], out=out[k - 1])  # as np.diff over [0, cdf, 1]
+    for j in range(k - 2, 0, -1):
+        np.subtract(out[j], out[j - 1], out=out[j])
     np.clip(out, 0.0, 1.0, out=out)
     view = np.moveaxis(out, -1, 0)
     view.setflags(write=False)  # nothing else holds ``out``: the network takes the view without a copy
