@@ -4,7 +4,7 @@
 
 Per network, in one run:
 
-* single queries through the public API, ``bc.what_if(model, target, findings)``
+* single queries through the public API, ``bc.what_if(model, target, evidence=findings)``
   (a tidy DataFrame back), against ``VariableElimination.query`` (one engine object
   per network) and pyAgrum's ``LazyPropagation`` (one engine object per network;
   per query: erase the evidence, set the findings, infer, read the posterior as
@@ -150,13 +150,13 @@ def bench_network(name, args, pg, gum):
         if n_done >= 3 and pg_med and statistics.median(pg_med) > 2.0:
             break  # pgmpy takes seconds a query here: three queries make the point
         t = time.perf_counter()
-        table = bc.what_if(model, target, findings)
+        table = bc.what_if(model, target, evidence=findings)
         first.append(time.perf_counter() - t)
         tracemalloc.start()  # not while timing: it slows every allocation
-        bc.what_if(model, target, findings)
+        bc.what_if(model, target, evidence=findings)
         peak_single = max(peak_single, tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-        ours = table["probability"].to_numpy()
+        ours = table["p"].to_numpy()
         t = time.perf_counter()
         theirs = pgmpy_vector(ve.query([target], evidence=findings, show_progress=False), target, net)
         t_pg_once = time.perf_counter() - t
@@ -168,7 +168,7 @@ def bench_network(name, args, pg, gum):
         pg_repeats = args.repeats if t_pg_once < 0.05 else max(1, min(args.repeats, int(0.5 / t_pg_once)))
         a, b, c, c_all = [], [], [], []
         for r in range(args.repeats):
-            a += timed(lambda: bc.what_if(model, target, findings), 1)
+            a += timed(lambda: bc.what_if(model, target, evidence=findings), 1)
             if r < pg_repeats:
                 b += timed(lambda: ve.query([target], evidence=findings, show_progress=False), 1)
             if agrum is not None:
