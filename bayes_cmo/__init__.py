@@ -7,126 +7,33 @@ The pipeline, one verb per stage, each returning a value the next takes:
     what_if(model, "outcome", evidence={"context": "present"})
     check_claims(model)                    # does the network reproduce the paper's claims?
 
-Importing this package does not import pgmpy (slow); the functions that need it do.
+Importing this package imports nothing else: each public name is imported from its stage on
+first use (PEP 562), so a command pays only for the stages it runs.
 """
 
-from ._errors import BayesCMOError, ZeroProbabilityEvidence
-from .inference import check_claims, compare_scenarios, mean_score, posterior, shift, survival, sweep, unroll, what_if
-from .network import (
-    Model,
-    Parameters,
-    build_cpts,
-    build_model,
-    draw_parameters,
-    elicited_parameters,
-    export_model,
-    link_table,
-    load_model,
-    summary,
-    to_pgmpy,
-)
-from .planning import best_measurements, judgement_sensitivity, sample_size, value_of_information
-from .report import write_report
-from .theory import Claim, Link, Node, Scenario, Theory, default_priors_path, load_theory
-from .update import (
-    UpdateResult,
-    compare_models,
-    data_conflict,
-    expected_counts,
-    read_cases,
-    refine,
-    set_link_weight,
-    simulate_cases,
-    update_priors,
-    write_priors,
-)
+from __future__ import annotations
 
-# issue 12 (verdicts): explaining one case, joint uncertainty, the global check
-from .inference.explain import Explanation, explain
-from .update.joint import JointUncertainty, joint_uncertainty
-from .update.refinement import global_check
+import importlib
 
-__all__ = [
-    "BayesCMOError",
-    "Claim",
-    "Link",
-    "Model",
-    "Node",
-    "Parameters",
-    "Scenario",
-    "Theory",
-    "UpdateResult",
-    "ZeroProbabilityEvidence",
-    "best_measurements",
-    "build_cpts",
-    "build_model",
-    "check_claims",
-    "compare_models",
-    "compare_scenarios",
-    "data_conflict",
-    "default_priors_path",
-    "draw_parameters",
-    "elicited_parameters",
-    "expected_counts",
-    "export_model",
-    "judgement_sensitivity",
-    "link_table",
-    "load_model",
-    "load_theory",
-    "mean_score",
-    "posterior",
-    "read_cases",
-    "refine",
-    "sample_size",
-    "set_link_weight",
-    "shift",
-    "simulate_cases",
-    "summary",
-    "survival",
-    "sweep",
-    "to_pgmpy",
-    "unroll",
-    "update_priors",
-    "value_of_information",
-    "what_if",
-    "write_priors",
-    "write_report",
-    # issue 12 (verdicts)
-    "Explanation",
-    "JointUncertainty",
-    "explain",
-    "global_check",
-    "joint_uncertainty",
-]
+#: Every public name, by the module that defines it (imported on first use).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "._errors": ("BayesCMOError", "ZeroProbabilityEvidence"),
+    ".inference": ("check_claims", "compare_scenarios", "mean_score", "posterior", "shift", "survival", "sweep", "unroll", "what_if"),
+    ".network": ("Model", "Parameters", "build_cpts", "build_model", "draw_parameters", "elicited_parameters", "export_model", "link_table", "load_model", "summary", "to_pgmpy"),
+    ".planning": ("best_measurements", "judgement_sensitivity", "sample_size", "value_of_information"),
+    ".report": ("write_report",),
+    ".theory": ("Claim", "Link", "Node", "Scenario", "Theory", "default_priors_path", "load_theory"),
+    ".update": ("UpdateResult", "compare_models", "data_conflict", "expected_counts", "read_cases", "refine", "set_link_weight", "simulate_cases", "update_priors", "write_priors"),
+    ".inference.explain": ("Explanation", "explain"),
+    ".update.joint": ("JointUncertainty", "joint_uncertainty"),
+    ".update.refinement": ("global_check",),
+    ".elicit": ("PooledTheory", "Questionnaire", "answers_frame", "check_questionnaire", "disagreement", "pool_experts", "read_questionnaire", "template_frames", "write_feedback", "write_pooled", "write_template"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+#: The stages, importable as attributes (``bayes_cmo.inference``) like an eager package's.
+_STAGES = frozenset({"theory", "engine", "network", "inference", "update", "planning", "elicit", "plots", "report", "app", "cli"})
 
-# Expert elicitation: questionnaires, pooling several experts, their disagreement (bayes_cmo.elicit).
-from .elicit import (  # noqa: E402
-    PooledTheory,
-    Questionnaire,
-    answers_frame,
-    check_questionnaire,
-    disagreement,
-    pool_experts,
-    read_questionnaire,
-    template_frames,
-    write_feedback,
-    write_pooled,
-    write_template,
-)
-
-__all__ += [
-    "PooledTheory",
-    "Questionnaire",
-    "answers_frame",
-    "check_questionnaire",
-    "disagreement",
-    "pool_experts",
-    "read_questionnaire",
-    "template_frames",
-    "write_feedback",
-    "write_pooled",
-    "write_template",
-]
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str):
@@ -136,4 +43,15 @@ def __getattr__(name: str):
         from ._version import __version__
 
         return __version__
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    elif name in _STAGES:
+        value = importlib.import_module("." + name, __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later look-ups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | {"__version__"})

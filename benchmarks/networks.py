@@ -4,7 +4,7 @@
 
 Per network, in one run:
 
-* single queries through the public API, ``bc.what_if(model, target, findings)``
+* single queries through the public API, ``bc.what_if(model, target, evidence=findings)``
   (a tidy DataFrame back), against ``VariableElimination.query`` (one engine object
   per network) and pyAgrum's ``LazyPropagation`` (one engine object per network;
   per query: erase the evidence, set the findings, infer, read the posterior as
@@ -25,6 +25,7 @@ A network a peer cannot read or answer in the time is shown as '-'.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import tempfile
@@ -65,6 +66,24 @@ def random_queries(net, rng, n):
         target = next(str(v) for v in rng.permutation(net.variables) if v not in observed)
         out.append((target, {v: full[v] for v in observed}))
     return out
+
+
+class _Cap(Exception):
+    """A peer's call ran past --cap seconds."""
+
+
+def capped(fn, seconds):
+    """``fn()``, or raise :class:`_Cap` after ``seconds`` (SIGALRM: pgmpy's elimination is Python, so it stops)."""
+    def alarm(signum, frame):
+        raise _Cap()
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def timed(fn, repeats):
@@ -146,36 +165,53 @@ def bench_network(name, args, pg, gum):
     worst_pg = worst_ag = 0.0
     pg_repeats = args.repeats
     peak_single = 0
+    refused, capped_out = 0, set()
+    use_pg, use_ag = True, agrum is not None
     for n_done, (target, findings) in enumerate(queries):
         if n_done >= 3 and pg_med and statistics.median(pg_med) > 2.0:
             break  # pgmpy takes seconds a query here: three queries make the point
         t = time.perf_counter()
-        table = bc.what_if(model, target, findings)
+        try:
+            table = bc.what_if(model, target, evidence=findings)
+        except bc.BayesCMOError as exc:  # a refusal (memory) must be one line
+            assert "\n" not in str(exc), str(exc)
+            refused += 1
+            continue
         first.append(time.perf_counter() - t)
         tracemalloc.start()  # not while timing: it slows every allocation
-        bc.what_if(model, target, findings)
+        bc.what_if(model, target, evidence=findings)
         peak_single = max(peak_single, tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-        ours = table["probability"].to_numpy()
-        t = time.perf_counter()
-        theirs = pgmpy_vector(ve.query([target], evidence=findings, show_progress=False), target, net)
-        t_pg_once = time.perf_counter() - t
-        worst_pg = max(worst_pg, float(np.abs(ours - theirs).max()))
-        if agrum is not None:
+        ours = table["p"].to_numpy()
+        t_pg_once = None
+        if use_pg:  # a peer past --cap on a query is left out for the rest of the network
+            try:
+                t = time.perf_counter()
+                theirs = capped(lambda: pgmpy_vector(ve.query([target], evidence=findings, show_progress=False), target, net), args.cap)
+                t_pg_once = time.perf_counter() - t
+                worst_pg = max(worst_pg, float(np.abs(ours - theirs).max()))
+            except _Cap:
+                use_pg, capped_out = False, capped_out | {"pgmpy"}
+        if use_ag:
             bn, ie, ie_all = agrum
-            worst_ag = max(worst_ag, float(np.abs(ours - agrum_vector(agrum_query(ie, bn, target, findings), bn, target, net)).max()))
+            try:
+                theirs = capped(lambda: agrum_vector(agrum_query(ie, bn, target, findings), bn, target, net), args.cap)
+                worst_ag = max(worst_ag, float(np.abs(ours - theirs).max()))
+            except _Cap:
+                use_ag, capped_out = False, capped_out | {"pyAgrum"}
         # pgmpy takes seconds per query on the largest networks: fewer repeats there
-        pg_repeats = args.repeats if t_pg_once < 0.05 else max(1, min(args.repeats, int(0.5 / t_pg_once)))
+        pg_repeats = 0 if t_pg_once is None else args.repeats if t_pg_once < 0.05 else max(1, min(args.repeats, int(0.5 / t_pg_once)))
         a, b, c, c_all = [], [], [], []
         for r in range(args.repeats):
-            a += timed(lambda: bc.what_if(model, target, findings), 1)
+            a += timed(lambda: bc.what_if(model, target, evidence=findings), 1)
             if r < pg_repeats:
                 b += timed(lambda: ve.query([target], evidence=findings, show_progress=False), 1)
-            if agrum is not None:
+            if use_ag:
                 c += timed(lambda: agrum_query(ie, bn, target, findings), 1)
                 c_all += timed(lambda: agrum_query_all(ie_all, bn, target, findings), 1)
         ours_med.append(statistics.median(a))
-        pg_med.append(statistics.median(b))
+        if b:
+            pg_med.append(statistics.median(b))
         if c:  # pyAgrum's better way for this query
             ag_med.append(min(statistics.median(c), statistics.median(c_all)))
 
@@ -188,20 +224,28 @@ def bench_network(name, args, pg, gum):
         chosen = rng.choice(pool, size=int(rng.integers(1, min(5, len(pool)) + 1)), replace=False)
         sets.append({str(v): full[str(v)] for v in chosen})
     tracemalloc.start()
-    engine.query(net, [target], sets)
+    try:
+        engine.query(net, [target], sets)
+        refused_batch = False
+    except bc.BayesCMOError as exc:  # refused for memory: one line
+        assert "\n" not in str(exc), str(exc)
+        refused_batch = True
     peak_batch = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    t_batch = statistics.median(timed(lambda: engine.query(net, [target], sets), 3))
+    t_batch = None if refused_batch else statistics.median(timed(lambda: engine.query(net, [target], sets), 3))
     return {
         "network": name,
         "nodes": len(net.variables),
-        "ours": statistics.median(ours_med),
-        "pgmpy": statistics.median(pg_med),
+        "ours": statistics.median(ours_med) if ours_med else None,
+        "pgmpy": statistics.median(pg_med) if pg_med else None,
+        "refused": refused,
+        "answered": len(ours_med),
+        "capped": capped_out,
         "pyagrum": statistics.median(ag_med) if ag_med else None,
-        "first": statistics.median(first),
-        "diff_pg": worst_pg,
+        "first": statistics.median(first) if first else None,
+        "diff_pg": worst_pg if pg_med else None,
         "diff_ag": worst_ag if agrum is not None else None,
-        "qps": len(sets) / t_batch,
+        "qps": 0.0 if t_batch is None else len(sets) / t_batch,
         "peak_single": peak_single / 2**20,
         "peak_batch": peak_batch / 2**20,
         "seconds": time.perf_counter() - t0,
@@ -215,6 +259,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sets", type=int, default=1000, help="evidence sets of the batched call")
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated names")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cap", type=float, default=30.0, help="seconds a peer's query may take before it is left out of that network")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     from bayes_cmo.network import _pgmpy as pg
@@ -240,11 +285,14 @@ def main(argv=None) -> int:
             print(f"{name:<11} failed: {type(exc).__name__}: {first}")
             continue
         d_ag = "-" if r["diff_ag"] is None else f"{r['diff_ag']:.1e}"
+        d_pg = "-" if r["diff_pg"] is None else f"{r['diff_pg']:.1e}"
+        notes = [f"{r['answered']} answered, {r['refused']} refused in one line"] if r["refused"] else []
+        notes += [f"{peer} past --cap {args.cap:g} s: left out" for peer in sorted(r["capped"])]
         print(
             f"{r['network']:<11} {r['nodes']:>5} {fmt_ms(r['ours']):>8} {fmt_ms(r['pgmpy']):>9} "
             f"{fmt_ms(r['pyagrum']):>10} {ratio(r['pgmpy'], r['ours']):>10} {ratio(r['pyagrum'], r['ours']):>12} "
-            f"{fmt_ms(r['first']):>11} {r['diff_pg']:>12.1e} {d_ag:>14} {r['qps']:>11,.0f} "
-            f"{r['peak_single']:>7.1f}/{r['peak_batch']:<8.1f}",
+            f"{fmt_ms(r['first']):>11} {d_pg:>12} {d_ag:>14} {r['qps']:>11,.0f} "
+            f"{r['peak_single']:>7.1f}/{r['peak_batch']:<8.1f} {'; '.join(notes)} ({r['seconds']:.0f} s)",
             flush=True,
         )
     return 0

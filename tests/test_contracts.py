@@ -159,3 +159,15 @@ def test_the_scan_sees_the_imports_it_judges():
     model_imports = {target for _, target, _ in IMPORTS["bayes_cmo.network.model"]}
     assert "bayes_cmo.engine.core" in model_imports and "bayes_cmo.network._pgmpy" in model_imports
     assert any(s == "update" and d == "network" for s, d, _ in _edges())
+
+
+def test_the_cli_starts_without_the_compute_stacks():
+    """`import bayes_cmo.cli` (the console script's module) and `import bayes_cmo` load no stage:
+    each verb imports its own stack when its command line names it (a fast start, a fast --help)."""
+    heavy = ("scipy", "scipy.stats", "scipy.optimize", "pgmpy", "matplotlib", "seaborn", "pandas", "numpy")
+    code = (
+        "import sys, bayes_cmo, bayes_cmo.cli\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import bayes_cmo.cli loaded {out.stdout.strip()}"

@@ -25,6 +25,7 @@ live in :mod:`bayes_cmo.network._pgmpy`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,8 +36,15 @@ from typing import Any
 
 import numpy as np
 import opt_einsum
+from opt_einsum import helpers as _oe_helpers, paths as _oe_paths
 
 from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
+
+try:  # numpy's own C einsum, what np.einsum(eq, *ops) calls after checking its keywords: a single
+    # query runs a dozen small steps, where those checks were a fifth of the time
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # pragma: no cover - another numpy layout
+    _einsum = np.einsum
 
 __all__ = [
     "NetworkArrays",
@@ -60,7 +68,9 @@ _SUM_TOL = 1e-6
 def _frozen_array(values: Any) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.flags.writeable:
-        arr = arr.copy()
+        # order="K" keeps the memory layout: a batched CPT held draws-last (a moveaxis view, as the
+        # network stage builds them) stays so, and the contraction reads it without another copy
+        arr = np.array(arr, order="K", copy=True)
         arr.setflags(write=False)
     return arr
 
@@ -154,10 +164,15 @@ class NetworkArrays:
                     f"CPT of '{v}' has shape {arr.shape}; expected {core} "
                     f"(card of '{v}', then parents {list(parents[v])}) or (D, *{core})"
                 )
+            axis = arr.ndim - len(core)
+            sums = arr.sum(axis=axis)
+            # two reductions for the common case (a NaN fails both comparisons); the checks below word a failure
+            if arr.size and arr.min() >= 0 and np.abs(sums - 1.0).max() <= _SUM_TOL:
+                cpts[v] = arr
+                continue
             if not np.all(np.isfinite(arr)) or np.any(arr < 0):
                 raise BayesCMOError(f"CPT of '{v}' has negative or non-finite entries")
-            axis = arr.ndim - len(core)
-            dev = np.abs(arr.sum(axis=axis) - 1.0)
+            dev = np.abs(sums - 1.0)
             if dev.size and dev.max() > _SUM_TOL:
                 raise BayesCMOError(
                     f"CPT of '{v}' does not sum to 1 over the states of '{v}' "
@@ -435,19 +450,39 @@ class PlanTooLarge(BayesCMOError):
     """The contraction plan of a query needs a table larger than :data:`MAX_TABLE_ELEMENTS`."""
 
 
-def _choose_path(eq: str, shapes: list[tuple[int, ...]]) -> tuple[list, int]:
-    """(contraction path, its largest intermediate size in elements)."""
-    if len(shapes) <= _OPTIMAL_TERMS:
-        path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="dp")
-        return path, int(info.largest_intermediate)
-    path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
-    if info.opt_cost > _SEARCH_ABOVE_FLOPS:
-        budget = min(_SEARCH_SECONDS, float(info.opt_cost) / 1e9)
+def _flops(terms: list[str], out: str, size: Mapping[str, int], path: list) -> int:
+    """opt_einsum's flop count of ``path`` (``contract_path``'s ``opt_cost``), without its report."""
+    sets, output, cost = [frozenset(t) for t in terms], frozenset(out), 0
+    for positions in path:
+        positions = tuple(sorted(positions, reverse=True))
+        _, sets, removed, contracted = _oe_helpers.find_contraction(positions, sets, output)
+        cost += _oe_helpers.flop_count(contracted, bool(removed), len(positions), size)
+    return cost
+
+
+def _choose_path(terms: list[str], out: str, size: Mapping[str, int], search: bool = True) -> list:
+    """The contraction path: opt_einsum's ``dp`` for a few tables, ``greedy`` (searched when costly) above.
+
+    The path functions are called directly: ``contract_path`` would also build a
+    report (costs, BLAS checks, shapes of every step) that is most of its time
+    on a small network and that the engine does not use.
+    """
+    if len(terms) <= 2:
+        return [tuple(range(len(terms)))]
+    inputs, output = [frozenset(t) for t in terms], frozenset(out)
+    if len(terms) <= _OPTIMAL_TERMS:
+        return _oe_paths.get_path_fn("dp")(inputs, output, dict(size), None)
+    path = _oe_paths.get_path_fn("greedy")(inputs, output, dict(size), None)
+    if not search:
+        return path
+    cost = _flops(terms, out, size, path)
+    if cost > _SEARCH_ABOVE_FLOPS:
+        budget = min(_SEARCH_SECONDS, float(cost) / 1e9)
         search = opt_einsum.RandomGreedy(max_repeats=64, max_time=budget)
-        other, other_info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=search)
-        if other_info.opt_cost < info.opt_cost:
-            path, info = other, other_info
-    return path, int(info.largest_intermediate)
+        other = search(inputs, output, dict(size), None)
+        if _flops(terms, out, size, other) < cost:
+            path = other
+    return path
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -511,9 +546,15 @@ def _compile(
     evars: tuple[str, ...],
     wrt: tuple[str, ...],
     n_sets: int,
+    search: bool = True,
 ) -> _Plan:
-    """Plan for ``P(qvars, e)`` (and, with ``wrt`` and no ``qvars``, dZ/dCPT), cached by structure."""
-    key = (_structure_id(net), qvars, evars, wrt, net.batch_size, n_sets)
+    """Plan for ``P(qvars, e)`` (and, with ``wrt`` and no ``qvars``, dZ/dCPT), cached by structure.
+
+    ``search=False``: opt_einsum's greedy path, never the timed random search (a
+    single query's plan runs its costly constant part once, so a search of up to
+    0.3 s would not pay back; it would be most of a new pattern's first answer).
+    """
+    key = (_structure_id(net), qvars, evars, wrt, net.batch_size, n_sets, search)
     hit = _PLAN_CACHE.get(key)
     if hit is not None:
         _PLAN_CACHE.move_to_end(key)
@@ -544,11 +585,12 @@ def _compile(
         return "".join(c for c in term if c not in out) + out
 
     def n_elements(term: str, one: bool = False) -> int:
-        return int(np.prod([1 if one and c == e else size[c] for c in term], dtype=np.int64))
+        n = math.prod(map(size.__getitem__, term))
+        return n // n_sets if one and evars and e in term else n  # one evidence set: the e axis at 1
 
     path: list = []
     if n_leaves > 1:
-        path, _ = _choose_path(",".join(terms) + "->" + out, [tuple(size[c] for c in t) for t in terms])
+        path = _choose_path(terms, out, size, search)
     index = dict(enumerate(terms))
     varying = {i: i >= len(kept) for i in range(n_leaves)}  # depends on the likelihoods
     live = list(range(n_leaves))
@@ -620,9 +662,9 @@ def _compile(
     return plan
 
 
-def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int) -> _Plan:
+def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int, search: bool = True) -> _Plan:
     """The plan of a query ``P(qvars, e)``."""
-    return _compile(net, qvars, evars, (), n_sets)
+    return _compile(net, qvars, evars, (), n_sets, search)
 
 
 def _check_size(
@@ -648,9 +690,20 @@ def _describe_query(qvars: Sequence[str], evars: Sequence[str], wrt: Sequence[st
     return f"the query {head}{given}" + (f" differentiated by {len(wrt)} CPTs" if wrt else "")
 
 
-# Constant parts of plans kept per network: at most this many float64 elements per plan.
+# Constant parts of plans kept per network: at most this many plans, and float64 elements up to
+# the larger of a floor and the size of the network's own tables (with draws, a plan's constant
+# part is about as large as the tables it folds; recomputing it is most of a new pattern's time).
 _CONSTANT_CACHE_ELEMENTS = 2**20
+_CONSTANT_CACHE_TABLES = 1
 _CONSTANT_CACHE_PLANS = 64
+
+
+def _constant_budget(net: NetworkArrays) -> int:
+    budget = net._cache.get("constant_budget")
+    if budget is None:
+        cells = sum(a.size for a in net.cpts.values())
+        budget = net._cache["constant_budget"] = max(_CONSTANT_CACHE_ELEMENTS, _CONSTANT_CACHE_TABLES * cells)
+    return budget
 
 
 def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
@@ -659,17 +712,26 @@ def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
     hit = cache.get(plan)
     if hit is not None:
         cache.move_to_end(plan)
-        return hit
+        return hit[0]
     values: dict[int, np.ndarray] = {}
     for i, v in enumerate(plan.kept):
         cpt = net.cpts[v]
+        # a no-op for CPTs held draws-last (the network stage builds them so)
         values[i] = np.ascontiguousarray(np.moveaxis(cpt, 0, -1)) if net.is_batched(v) else cpt
     for ids, new, eq in plan.forward[: plan.n_constant]:
-        values[new] = np.einsum(eq, *(values[i] for i in ids))
-    if sum(a.size for a in values.values()) <= _CONSTANT_CACHE_ELEMENTS:
-        cache[plan] = values
-        if len(cache) > _CONSTANT_CACHE_PLANS:
-            cache.popitem(last=False)
+        values[new] = _einsum(eq, *(values[i] for i in ids))
+    if not plan.backward:  # no derivatives: keep only what the varying steps read (most intermediates are not)
+        read = {i for ids, _, _ in plan.forward[plan.n_constant :] for i in ids} | {plan.final}
+        values = {i: a for i, a in values.items() if i in read}
+    # only what the network does not hold already counts against the budget
+    own = sum(a.size for i, a in values.items() if i >= len(plan.kept) or not np.may_share_memory(a, net.cpts[plan.kept[i]]))
+    budget = _constant_budget(net)
+    if own <= budget:
+        cache[plan] = (values, own)
+        held = net._cache["constants_held"] = net._cache.get("constants_held", 0) + own
+        while len(cache) > 1 and (len(cache) > _CONSTANT_CACHE_PLANS or held > budget):
+            _, (_, size) = cache.popitem(last=False)
+            held = net._cache["constants_held"] = held - size
     return values
 
 
@@ -680,13 +742,13 @@ def _forward(net: NetworkArrays, plan: _Plan, likelihoods: Mapping[str, np.ndarr
     for j, v in enumerate(plan.evars):
         values[n_cpts + j] = np.ascontiguousarray(likelihoods[v].T)
     for ids, new, eq in plan.forward[plan.n_constant :]:
-        values[new] = np.einsum(eq, *(values[i] for i in ids))
+        values[new] = _einsum(eq, *(values[i] for i in ids))
     return values
 
 
 def _result(net: NetworkArrays, plan: _Plan, values: dict[int, np.ndarray]) -> np.ndarray:
     res = values[plan.final]
-    return res if plan.final_eq is None else np.einsum(plan.final_eq, res)
+    return res if plan.final_eq is None else _einsum(plan.final_eq, res)
 
 
 def _public(net: NetworkArrays, plan: _Plan, arr: np.ndarray, n_sets: int, core: int) -> np.ndarray:
@@ -930,17 +992,17 @@ def single_marginals(
         likes.append(m)
     out = {}
     for q in qvars:
-        plan = _plan(work, (q,), evars, 1 if evars else 0)
+        plan = _plan(work, (q,), evars, 1 if evars else 0, search=False)
         _check_size(work, plan, (q,), evars)
         values = dict(_leaves(work, plan))
         n_cpts = len(plan.kept)
         for j, m in enumerate(likes):
             values[n_cpts + j] = m
         for ids, new, eq in plan.forward[plan.n_constant :]:
-            values[new] = np.einsum(eq, *(values[i] for i in ids))
+            values[new] = _einsum(eq, *(values[i] for i in ids))
         res = values[plan.final]
         if plan.final_eq is not None:
-            res = np.einsum(plan.final_eq, res)
+            res = _einsum(plan.final_eq, res)
         k = res.shape[0]
         res = res.reshape(k, -1)  # (card, D or 1): the e axis has one set
         z = res.sum(axis=0)
@@ -1047,7 +1109,7 @@ def _differentiate(
     for new, ops in plan.backward:
         g = grads.pop(new)
         for i, eq, others, reshape, shape in ops:
-            res = np.einsum(eq, g, *(values[j] for j in others))
+            res = _einsum(eq, g, *(values[j] for j in others))
             grads[i] = res if reshape is None else np.broadcast_to(res.reshape(reshape), shape)
     out = {
         v: _public(net, plan, grads[i], n_sets, 1 + len(net.parents[v]))

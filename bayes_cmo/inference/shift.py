@@ -165,57 +165,54 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
     return out
 
 
-def _rows(
-    net: _engine.NetworkArrays,
-    context: str,
-    arrays: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]],
-    targets: Sequence[str],
-    modes: Sequence[str],
-    level: float,
-) -> pd.DataFrame:
-    batched = net.batch_size is not None
-    pieces = []
-    for target in targets:
-        tstates = net.states[target]
-        for mode in modes:
-            p, base = arrays[mode, target]
-            # (*batch, KT, KC) -> (*batch, KC, KT): rows run state-major, target state minor
-            cols = _effects(np.swapaxes(p, -1, -2), base[..., np.newaxis, :], batched, level)
-            kc, kt = cols["p"].shape
-            frame = pd.DataFrame(
-                {
-                    "context": context,
-                    "state": np.repeat(np.array(net.states[context], dtype=object), kt),
-                    "target": target,
-                    "target_state": np.tile(np.array(tstates, dtype=object), kc),
-                    "mode": mode,
-                    "_state": np.repeat(np.arange(kc), kt),
-                    "_target": targets.index(target),
-                    "_tstate": np.tile(np.arange(kt), kc),
-                    "_mode": modes.index(mode),
-                    **{name: values.reshape(-1) for name, values in cols.items()},
-                }
-            )
-            pieces.append(frame)
-    frame = pd.concat(pieces, ignore_index=True)
-    return frame.sort_values(["_state", "_target", "_tstate", "_mode"], kind="stable").drop(
-        columns=["_state", "_target", "_tstate", "_mode"]
-    )
-
-
 def _frame(net, contexts, targets, background, modes, level, progress=False) -> pd.DataFrame:
-    """Rows of every context, in the order given; one differential pass per target state."""
+    """Rows of every context, in the order given; one differential pass per target state.
+
+    Within a context, rows run state-major, then target, target state, mode. The
+    numbers of every context are summarised over draws in one call and the table
+    is built once (a frame per context and target cost more than the sweep).
+    """
     iterator: Iterable[str] = targets
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(targets, desc="sweep", unit="target", leave=False)
     per_target = {t: _context_arrays(net, contexts, t, background, modes) for t in iterator}
-    frames = [
-        _rows(net, c, {(m, t): per_target[t][m, c] for t in targets for m in modes}, targets, modes, level)
-        for c in contexts
-    ]
-    return pd.concat(frames, ignore_index=True)
+    batched = net.batch_size is not None
+    ps, bases, keys, states, tstates = [], [], [], [], []
+    for ci, c in enumerate(contexts):
+        cstates = np.array(net.states[c], dtype=object)
+        kc = len(cstates)
+        for ti, target in enumerate(targets):
+            tnames = np.array(net.states[target], dtype=object)
+            kt = len(tnames)
+            for mi, mode in enumerate(modes):
+                p, base = per_target[target][mode, c]  # (*batch, KT, KC), (*batch, KT)
+                # (*batch, KT, KC) -> (*batch, KC, KT): rows run state-major, target state minor
+                p = np.swapaxes(p, -1, -2)
+                base = np.broadcast_to(base[..., np.newaxis, :], p.shape)
+                ps.append(p.reshape(*p.shape[:-2], kc * kt))
+                bases.append(base.reshape(*base.shape[:-2], kc * kt))
+                n = kc * kt
+                keys.append(np.stack([np.full(n, ci), np.repeat(np.arange(kc), kt), np.full(n, ti),
+                                      np.tile(np.arange(kt), kc), np.full(n, mi)]))
+                states.append(np.repeat(cstates, kt))
+                tstates.append(np.tile(tnames, kc))
+    cols = _effects(np.concatenate(ps, axis=-1), np.concatenate(bases, axis=-1), batched, level)
+    key = np.concatenate(keys, axis=1)
+    order = np.lexsort(key[::-1])  # context, state, target, target state, mode
+    key = key[:, order]
+    frame = pd.DataFrame(
+        {
+            "context": np.array(contexts, dtype=object)[key[0]],
+            "state": np.concatenate(states)[order],
+            "target": np.array(targets, dtype=object)[key[2]],
+            "target_state": np.concatenate(tstates)[order],
+            "mode": np.array(modes, dtype=object)[key[4]],
+            **{name: values[order] for name, values in cols.items()},
+        }
+    )
+    return frame
 
 
 def _columns(batched: bool) -> list[str]:

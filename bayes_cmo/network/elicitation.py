@@ -176,9 +176,49 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
         if not theory.parents(node):
             cpts[node] = np.broadcast_to(baseline, (d, baseline.shape[-1])).copy() if d else baseline
             continue
-        eta = linear_predictor(theory, node, parameters.weights)
         if d is not None:
-            baseline = np.broadcast_to(baseline, (d, baseline.shape[-1]))
-            eta = np.broadcast_to(eta, (d, *eta.shape[-len(theory.parents(node)):]))
-        cpts[node] = ordered_logit(baseline, eta, batched=d is not None)
+            cpts[node] = _ordered_logit_draws(theory, node, parameters.weights, np.broadcast_to(baseline, (d, baseline.shape[-1])))
+            continue
+        eta = linear_predictor(theory, node, parameters.weights)
+        cpts[node] = ordered_logit(baseline, eta)
     return cpts
+
+
+def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.ndarray], baseline: np.ndarray) -> np.ndarray:
+    """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws (the same numbers to
+    rounding: eta is one matrix product, summed in BLAS's order), shaped ``(D, K, *parent cards)``:
+    a read-only view of a draws-last array.
+
+    Draws last is the layout the engine contracts in (no copy of the tables per
+    query); every later step runs in place on one array in the general functions'
+    floating-point operations: ``expit(x) = 1 / (1 + exp(-x))`` and differences of
+    the cumulative probabilities.
+    """
+    d, k = baseline.shape
+    cards = tuple(theory.nodes[p].card for p in theory.parents(node))
+    links = theory.links_into(node)
+    if links:  # eta = designs @ weights: one BLAS product instead of a pass over the grid per link
+        designs = np.stack([link_design(theory, link).reshape(-1) for link in links], axis=1)  # (G, L)
+        w = np.stack([np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,)) for link in links])  # (L, D)
+        eta = (designs @ w).reshape(*cards, d)
+    else:
+        eta = np.zeros((*cards, d))
+    cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
+    # one fresh array (first touches of new memory cost as much as the arithmetic here): the
+    # cumulative P(Y <= j) in rows 0..K-2, then differenced in place from the top down
+    out = np.empty((k, *cards, d))
+    x = out[:-1]
+    # -(cut - eta), exactly: round-to-nearest subtraction is antisymmetric
+    np.subtract(eta, cut.T.reshape(k - 1, *(1,) * len(cards), d), out=x)
+    del eta
+    with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives 0, as it should
+        np.exp(x, out=x)
+    x += 1.0
+    np.divide(1.0, x, out=x)
+    np.subtract(1.0, out[k - 2], out=out[k - 1])  # as np.diff over [0, cdf, 1]
+    for j in range(k - 2, 0, -1):
+        np.subtract(out[j], out[j - 1], out=out[j])
+    np.clip(out, 0.0, 1.0, out=out)
+    view = np.moveaxis(out, -1, 0)
+    view.setflags(write=False)  # nothing else holds ``out``: the network takes the view without a copy
+    return view

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,9 +15,11 @@ from ..engine import core as _engine
 from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
 from .._outputs import check_output
-from . import formats
 from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
 from ..theory import Theory, load_theory, priors_path
+
+if TYPE_CHECKING:
+    from . import formats
 
 #: Export formats and the suffixes a network file may have.
 FORMATS = {"bif": (".bif",), "xmlbif": (".xmlbif", ".xml", ".bifxml"), "net": (".net",), "xdsl": (".xdsl",)}
@@ -153,6 +156,8 @@ def load_model(path: str | Path | None = None) -> Model:
         _check_xml_network(path, fmt)  # name the missing part instead of pgmpy's internals
     network, labels = _pgmpy.read_network(path, fmt)
     if fmt in ("xdsl", "net"):
+        from . import formats  # lazy, as pgmpy: only network files need the readers
+
         text = path.read_text(encoding="utf-8", errors="replace")
         labels = formats.read_xdsl_view(text)[0] if fmt == "xdsl" else formats.read_net_labels(text)
     labels = {v: label for v, label in labels.items() if v in network.states and label != v}
@@ -251,6 +256,8 @@ def export_model(model: Model, path: str | Path, fmt: str | None = None, *, forc
 
 def views(model: Model) -> dict[str, formats.NodeView]:
     """Label, role and comment (description, then the citation of every link into it) of each node."""
+    from . import formats
+
     out = {}
     theory = model.theory
     for v in model.variables:
@@ -273,7 +280,7 @@ def views(model: Model) -> dict[str, formats.NodeView]:
 
 def network_text(model: Model, fmt: str) -> str:
     """The model as the text of a ``fmt`` file: pgmpy's tables plus labels, layout, colours and comments."""
-    from . import _pgmpy
+    from . import _pgmpy, formats
 
     shown = views(model)
     if fmt in ("bif", "xmlbif"):

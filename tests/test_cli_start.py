@@ -1,0 +1,55 @@
+"""The command line imports only the verb group a command names, and that index is complete."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from bayes_cmo import cli
+
+
+@pytest.mark.parametrize("module", list(cli.VERB_MODULES))
+def test_the_verb_index_is_what_each_group_registers(module):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    importlib.import_module(f"bayes_cmo.cli.{module}").register(sub)
+    assert tuple(sub.choices) == cli.VERB_MODULES[module]
+
+
+def test_one_verb_builds_only_its_group_and_the_whole_parser_has_every_verb():
+    every = [v for verbs in cli.VERB_MODULES.values() for v in verbs]
+    assert list(cli._subparsers(cli.build_parser()).choices) == every
+    assert list(cli._subparsers(cli.build_parser("sweep")).choices) == ["shift", "sweep", "scenarios"]
+
+
+def _loaded_after(argv: list[str]) -> set[str]:
+    code = (
+        "import sys, contextlib, io\n"
+        "from bayes_cmo.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    try: main({argv!r})\n"
+        "    except SystemExit: pass\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('bayes_cmo.', 'scipy', 'pgmpy', 'matplotlib')))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.strip().split(","))
+
+
+def test_a_query_loads_no_other_verb_and_no_scipy_pgmpy_or_matplotlib():
+    loaded = _loaded_after(["query", "--target", "synergy"])
+    assert "bayes_cmo.inference.whatif" in loaded  # the scan sees what it judges
+    others = {m for m in loaded if m.startswith("bayes_cmo.cli.") and m not in ("bayes_cmo.cli._common", "bayes_cmo.cli.model_verbs")}
+    assert not others, others
+    heavy = {m for m in loaded if m.split(".")[0] in ("scipy", "pgmpy", "matplotlib")}
+    assert not heavy, heavy
+    assert not {m for m in loaded if m.startswith(("bayes_cmo.update", "bayes_cmo.planning", "bayes_cmo.report", "bayes_cmo.elicit"))}
+
+
+def test_a_verbs_help_loads_only_its_group():
+    loaded = _loaded_after(["update", "--help"])
+    assert "bayes_cmo.cli.update_verbs" in loaded
+    assert not {m for m in loaded if m.startswith("bayes_cmo.cli.") and m.endswith("_verbs") and m != "bayes_cmo.cli.update_verbs"}
