@@ -14,43 +14,35 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
+import _script
 import bayes_cmo as bc
 from bayes_cmo.elicit import write_disagreement
 
-HERE = Path(__file__).parent
+HERE = _script.HERE
 EXAMPLES = sorted((HERE / "experts").glob("example_expert_*"))
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experts", nargs="*", default=[str(p) for p in EXAMPLES], help="questionnaires (default: the examples)")
-    parser.add_argument("--out", default=str(HERE / "output" / "elicitation"))
-    parser.add_argument("--priors", default=None, help="priors folder the questionnaires ask about (default: shipped)")
-    parser.add_argument("--force", action="store_true", help="replace earlier outputs")
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except bc.BayesCMOError as exc:  # a mistake in the input: one line, no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    made = _script.parser(__doc__, out=_script.HERE / "output" / "elicitation", out_help="folder for the pooled priors and sheets")
+    made.add_argument("experts", nargs="*", default=[str(p) for p in EXAMPLES], help="questionnaires (default: the examples)")
+    return _script.run(_run, made, argv)
 
 
 def _run(args) -> int:
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder")
     theory = bc.load_theory(args.priors)
-    if out.resolve().is_relative_to(Path(theory.path).resolve()):
-        raise bc.BayesCMOError(f"--out {out}: is inside the priors folder {theory.path}; choose another folder")
+    inputs = [theory.path, *args.experts]  # never overwritten: the priors and every questionnaire
+    # every output checked before any work; the writers check again
+    sheets = {f"round2_expert_{i}.xlsx": "xlsx" for i in range(1, len(args.experts) + 1)}
+    _script.outputs(args, {"priors_pooled": "folder", **sheets}, inputs=inputs)
+    tables = {"disagreement.csv": "csv", "answers.csv": "csv", "disagreement.png": "figure"}
+    bc.plan_folder_files("--out", out / "disagreement", tables, inputs=inputs, force=args.force)
     problems = [p for f in args.experts for p in bc.check_questionnaire(f, theory)]
     if problems:
         raise bc.BayesCMOError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     example = {Path(f).resolve() for f in args.experts} == {p.resolve() for p in EXAMPLES}
-    out.mkdir(parents=True, exist_ok=True)
 
     pooled = bc.pool_experts(args.experts, theory)
     print(f"{len(pooled.experts)} questionnaires{' (EXAMPLES: fictional experts)' if example else ''}:")

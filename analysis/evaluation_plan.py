@@ -21,12 +21,11 @@ existing figures are kept unless --force.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import _script
 import bayes_cmo as bc
-from bayes_cmo._outputs import plan_folder_files
 from bayes_cmo.plots.planning import plot_sample_size, plot_sensitivity, plot_voi
 
 LINK = "legal_agreements:initial_trust"
@@ -50,28 +49,16 @@ def _cases_needed(frame, column: str, threshold: float):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).parent / "output"), help="folder for the figures")
-    parser.add_argument("--priors", default=None, help="priors folder (default: the shipped priors)")
-    parser.add_argument("--replicates", type=int, default=100, help="simulated studies per size (default 100)")
-    parser.add_argument("--force", action="store_true", help="replace existing figures")
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except bc.BayesCMOError as exc:  # a mistake in the input: one line, no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    made = _script.parser(__doc__, out=_script.HERE / "output", out_help="folder for the figures")
+    made.add_argument("--replicates", type=int, default=100, help="simulated studies per size (default 100)")
+    return _script.run(_run, made, argv)
 
 
 def _run(args) -> int:
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder for the figures")
-    if args.replicates < 2:
-        raise bc.BayesCMOError(f"--replicates {args.replicates}: expected at least 2 simulated studies per size")
+    _script.positive(args.replicates, "--replicates", "simulated studies per size", least=2)
     theory = bc.load_theory(args.priors)
-    # the one output guard: never inside the priors, existing figures only with --force, checked again at the rename
-    outputs = plan_folder_files("--out", out, {name: "figure" for name in FIGURES}, inputs=[theory.path], force=args.force)
+    outputs = _script.outputs(args, {name: "figure" for name in FIGURES}, inputs=[theory.path])
     model = bc.build_model(theory)
     print(f"Evaluation plan for the programme theory in {theory.path} ({len(theory.nodes)} nodes, {len(theory.dag_links)} links)")
     print("=" * 78)

@@ -19,12 +19,11 @@ unless --force; nothing is written if any would be.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import _script
 import bayes_cmo as bc
-from bayes_cmo._outputs import plan_folder_files
 from bayes_cmo.plots.whatif import scenario_chart, shift_heatmap, tornado
 
 CONTEXT = "legal_agreements"
@@ -38,33 +37,22 @@ def _pp(value: float) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).parent / "output"), help="output folder (default analysis/output)")
-    parser.add_argument("--priors", default=None, help="priors folder (default: the shipped priors)")
-    parser.add_argument("--draws", type=int, default=1000, help="parameter draws (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    parser.add_argument("--level", type=float, default=0.9, help="credible level (default 0.9)")
-    parser.add_argument("--force", action="store_true", help="replace existing output files")
-    args = parser.parse_args(argv)
+    made = _script.parser(__doc__, out=_script.HERE / "output", out_help="folder for the tables and figures")
+    made.add_argument("--draws", type=int, default=1000, help="parameter draws (default 1000)")
+    made.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    made.add_argument("--level", type=float, default=0.9, help="credible level (default 0.9)")
+    return _script.run(_run, made, argv)
 
+
+def _run(args) -> int:
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out}: is a file; expected a folder for the tables and figures", file=sys.stderr)
-        return 2
-    if args.draws < 1:
-        print(f"error: --draws {args.draws}: expected a positive number of parameter draws", file=sys.stderr)
-        return 2
-    try:
-        model = bc.load_model(args.priors).with_draws(args.draws, seed=args.seed)
-        # the one output guard: never inside the priors, existing files only with --force, checked again at the rename
-        kinds = {**{name: "csv" for name in TABLES}, **{name: "figure" for name in FIGURES}}
-        outputs = plan_folder_files("--out", out, kinds, inputs=[model.source], force=args.force)
-        one = bc.shift(model, CONTEXT, TARGETS, level=args.level)
-        every = bc.sweep(model, TARGETS, modes="observe", level=args.level)
-        scenarios = bc.compare_scenarios(model, TARGETS, level=args.level)
-    except bc.BayesCMOError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    _script.positive(args.draws, "--draws", "parameter draw")
+    model = bc.load_model(args.priors).with_draws(args.draws, seed=args.seed)
+    kinds = {**{name: "csv" for name in TABLES}, **{name: "figure" for name in FIGURES}}
+    outputs = _script.outputs(args, kinds, inputs=[model.source])
+    one = bc.shift(model, CONTEXT, TARGETS, level=args.level)
+    every = bc.sweep(model, TARGETS, modes="observe", level=args.level)
+    scenarios = bc.compare_scenarios(model, TARGETS, level=args.level)
     labels = {n: node.label for n, node in model.theory.nodes.items()}
     for name, frame in zip(TABLES, (one, every, scenarios)):
         outputs[name].write_csv(frame)

@@ -18,49 +18,33 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import _script
 import bayes_cmo as bc
-from bayes_cmo._outputs import check_output, plan_folder_files
 from bayes_cmo.plots.update import conflict_plot, forest_plot
 
-HERE = Path(__file__).parent
-
-
-EXAMPLE = HERE / "example_cases.csv"
+EXAMPLE = _script.HERE / "example_cases.csv"
+FIGURES = ("forest_links.png", "data_conflict.png")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default=str(EXAMPLE))
-    parser.add_argument("--out", default=str(HERE / "output"))
-    parser.add_argument("--priors", default=None, help="priors folder (default: the shipped priors)")
-    parser.add_argument("--force", action="store_true", help="replace earlier outputs")
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except bc.BayesCMOError as exc:  # a mistake in the input: one line, no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    made = _script.parser(__doc__, out=_script.HERE / "output", out_help="folder for the updated priors and figures")
+    made.add_argument("--cases", default=str(EXAMPLE), help="case file (default: the synthetic example)")
+    return _script.run(_run, made, argv)
 
 
 def _run(args) -> int:
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise bc.BayesCMOError(f"--out {out}: is a file; expected a folder for the updated priors and figures")
     model = bc.load_model(args.priors)
     cases = bc.read_cases(args.cases, model)
     if not len(cases):
         raise bc.BayesCMOError(f"{args.cases}: no cases (only a header, or every row blank)")
-    # the one output guard: never an input (priors, case file), existing files only with --force
-    inputs = [model.source, args.cases]
-    figures = ("forest_links.png", "data_conflict.png")
-    keep = {name for name in figures if (out / name).exists() and not args.force}
-    outputs = plan_folder_files("--out", out, {n: "figure" for n in figures if n not in keep}, inputs=inputs, force=args.force)
+    inputs = [model.source, args.cases]  # never overwritten: the priors and the case file
+    outputs = _script.outputs(args, dict.fromkeys(FIGURES, "figure"), inputs=inputs)
     folder = out / "priors_updated"
-    priors_out = None if folder.exists() and not args.force else check_output("--out", folder, "folder", inputs=inputs, force=args.force)
+    priors_out = bc.check_output("--out", folder, "folder", inputs=inputs, force=args.force)
     result = bc.update_priors(model, cases)
     links = bc.refine(result, level=0.9)
     conflict = bc.data_conflict(result.model, cases)
@@ -77,21 +61,13 @@ def _run(args) -> int:
         example = Path(args.cases).resolve() == EXAMPLE.resolve()
         print(f"legal_agreements -> initial_trust{' (simulated truth 3.0)' if example else ''}: prior {legal.prior_weight:.2f}, "
               f"posterior {legal.posterior_weight:.2f} [{legal.posterior_low:.2f}, {legal.posterior_high:.2f}], "
-              f"{legal.n_both} cases saw both ends: {legal.verdict}"
-              f"{' (40 cases move it, but not yet beyond the prior)' if example else ''}")
+              f"{legal.n_both} cases saw both ends: {legal.verdict}")
     print("\nCases the theory explains worst (data conflict > 0):")
     print(conflict[conflict["flagged"]].head(5).round(2).to_string(index=False))
 
-    if priors_out is None:
-        print(f"\n{folder} exists; kept (pass --force to replace)")
-    else:
-        bc.write_priors(result, folder, force=args.force, output=priors_out)
-        print(f"\nwrote {folder}")
-    for name, fig in (("forest_links.png", forest_plot(links, only_informed=True)),
-                      ("data_conflict.png", conflict_plot(conflict))):
-        if name in keep:
-            print(f"{out / name} exists; kept")
-            continue
+    bc.write_priors(result, folder, force=args.force, output=priors_out)
+    print(f"\nwrote {folder}")
+    for name, fig in zip(FIGURES, (forest_plot(links, only_informed=True), conflict_plot(conflict))):
         print(f"wrote {outputs[name].save_figure(fig)}")
 
     print("\nHeadline queries, default priors (a) vs updated (b):")

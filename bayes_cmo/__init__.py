@@ -18,6 +18,7 @@ import importlib
 #: Every public name, by the module that defines it (imported on first use).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "._errors": ("BayesCMOError", "ZeroProbabilityEvidence"),
+    "._outputs": ("check_output", "plan_folder_files"),  # the one output guard, for scripts
     ".inference": ("check_claims", "compare_scenarios", "mean_score", "posterior", "shift", "survival", "sweep", "unroll", "what_if"),
     ".network": ("Model", "Parameters", "build_cpts", "build_model", "draw_parameters", "elicited_parameters", "export_model", "link_table", "load_model", "summary", "to_pgmpy"),
     ".planning": ("best_measurements", "judgement_sensitivity", "sample_size", "value_of_information"),

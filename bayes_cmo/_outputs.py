@@ -55,7 +55,7 @@ KINDS: dict[str, tuple[str, ...] | None] = {
     "folder": None,
 }
 _EXAMPLES = {"network": "cmo.xdsl"}
-_KIND_NAMES = {"csv": "CSV", "figure": "figure", "network": "network", "xlsx": "Excel workbook", "text": "text", "folder": "folder"}
+_KIND_NAMES = {"csv": "CSV", "figure": "figure", "network": "network", "xlsx": "workbook", "text": "text", "folder": "folder"}
 
 
 def _resolve(path: str | Path) -> Path:
@@ -99,6 +99,8 @@ def _looks_like(path: Path, kind: str) -> bool:
             head = handle.read(4096)
     except OSError:
         return False
+    if kind == "xlsx":
+        return head.startswith(b"PK\x03\x04")  # a workbook is a zip archive
     if kind == "figure":
         starts = _MAGIC[path.suffix.lower()]
         return head.lstrip().startswith(starts) or (path.suffix.lower() == ".svg" and b"<svg" in head)

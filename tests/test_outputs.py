@@ -244,3 +244,14 @@ def test_random_output_paths_never_change_an_input(capsys, verb, path, force):
         assert not changed, (verb(path), err)
         assert not {"pr/nodes.yaml", "m.bif", "cases.csv"} & changed
         assert not [p for p in root.rglob("*") if ".bayes-cmo-" in p.name]
+
+
+def test_force_replaces_a_workbook_this_wrote_but_not_a_text_file_named_xlsx(tmp_path):
+    target = tmp_path / "links.xlsx"
+    assert main(["links", "--model", str(DATA / "toy"), "--xlsx", str(target)]) == 0
+    assert main(["links", "--model", str(DATA / "toy"), "--xlsx", str(target)]) == 2  # exists, no --force
+    assert main(["links", "--model", str(DATA / "toy"), "--xlsx", str(target), "--force"]) == 0  # a zip archive: ours
+    target.write_text("my notes")
+    with pytest.raises(BayesCMOError, match="is not a workbook file"):
+        check_output("--xlsx", target, "xlsx", force=True)
+    assert target.read_text() == "my notes"
