@@ -134,11 +134,12 @@ def plot_cases_needed(frame: pd.DataFrame, ax=None, *, labels: Mapping[str, str]
     One bar per link up to its cases needed (log scale); a link the plan's
     largest study does not settle gets a pale bar to that size, marked "more
     than N", with the share of studies it settles at N. Links whose prior
-    alone already excludes no effect are marked with a dot: their sign is the
+    alone already excludes no effect get a dot at the bar's end: their sign is the
     prior's, the bar says when the data alone would settle it.
     """
     shown = frame.iloc[::-1].reset_index(drop=True)  # the first row (fewest cases) at the top
-    fig, ax = new_axes(ax, width=9.0, height=max(3.0, 0.3 * len(shown) + 1.8))
+    own = ax is None
+    fig, ax = new_axes(ax, width=9.0, height=max(3.0, 0.3 * len(shown) + 2.2))
     y = np.arange(len(shown))
     largest = float(frame["largest_n"].max()) if len(frame) else 1.0
     reached = shown["reached"].to_numpy(dtype=bool)
@@ -152,8 +153,7 @@ def plot_cases_needed(frame: pd.DataFrame, ax=None, *, labels: Mapping[str, str]
                 va="center", fontsize=7, color="0.3")
     prior = shown["prior_settles"].to_numpy(dtype=bool) if "prior_settles" in shown else np.zeros(len(shown), bool)
     if prior.any():
-        ax.plot(np.full(prior.sum(), 1.0), y[prior], "o", color=PALETTE[2], ms=4, transform=ax.get_yaxis_transform(),
-                clip_on=False, label="the prior alone already settles the sign")
+        ax.plot(needed[prior], y[prior], "o", color=PALETTE[2], ms=5, label="the prior alone already settles the sign")
     ax.set_yticks(y, [judgement_text(link, labels) for link in shown["link"]])
     ax.set_xscale("log", base=2)
     smallest = float(frame["smallest_n"].min()) if "smallest_n" in frame and len(frame) else 1.0
@@ -166,5 +166,8 @@ def plot_cases_needed(frame: pd.DataFrame, ax=None, *, labels: Mapping[str, str]
     fit = state_text(frame["fit"].iloc[0]) if "fit" in frame and len(frame) else ""
     ax.set_title(f"How many cases each link needs ({fit} fit, {frame['prior'].iloc[0] if len(frame) else ''} prior)",
                  loc="left", fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=3, fontsize=7, frameon=False)
+    if own:  # below the axis label, clear of the bars
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+    else:
+        ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
     return fig
