@@ -40,14 +40,18 @@ def load() -> str:
     return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def _noop(seed) -> int:
+def _warm(seed) -> int:
+    """A trivial task that imports what a study's tasks import (a fresh worker pays this once)."""
+    import bayes_cmo.planning.sample_size  # noqa: F401
+    import bayes_cmo.update.em  # noqa: F401
+
     return 0
 
 
 def startup(where: dict) -> float:
-    """Wall time of a study of one trivial task: starting the workers (loky: the first time only; Dask: every run)."""
+    """Wall time of a study of one trivial task: starting the workers and their imports (loky: once; Dask: every run)."""
     start = time.perf_counter()
-    Runner(**where).map(_noop, spawn_seeds(0, 1))
+    Runner(**where).map(_warm, spawn_seeds(0, 1))
     return time.perf_counter() - start
 
 
