@@ -246,3 +246,14 @@ def test_runner_options_refused_in_one_line(capsys, extra, message):
 def test_set_link_only_with_null(capsys):
     assert main(["plan", "calibration", "--model", str(TOY), "--set-link", f"{LINK}=3", "--quiet"]) == 2
     assert "--set-link: only with --null" in capsys.readouterr().err
+
+
+def test_cli_null_study_with_a_changed_link(capsys):
+    argv = ["plan", "calibration", "--model", str(TOY), "--null", "--set-link", f"{LINK}=4", "--n", "40", "--replicates", "2", "--quiet"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"simulated from the theory with {LINK}=4" in text and "links flagged per study" in text
+    rows = _json(capsys, argv + ["--json"])
+    truths = {r["link"]: r["truth"] for r in rows}
+    assert truths[LINK] == 4.0 and truths["mandated:initial_trust"] == -1.0
+    assert all(r["replicates"] == 2 for r in rows)
