@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _validate as check
 from ._errors import BayesCMOError
 
-__all__ = ["Runner", "spawn_seeds"]
+__all__ = ["Runner", "check_cluster", "child_seeds", "spawn_seeds"]
 
 #: How often a failed task is tried again before the study stops.
 RETRIES = 1
@@ -38,6 +39,17 @@ RETRIES = 1
 def spawn_seeds(seed: int | None, n_tasks: int) -> list[np.random.SeedSequence]:
     """One independent random stream per task, spawned from the study seed by task index."""
     return np.random.SeedSequence(seed).spawn(int(n_tasks))
+
+
+def child_seeds(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """The first ``n`` children of ``seed``, the same however often they are asked for.
+
+    ``SeedSequence.spawn`` moves on at each call, so a task retried in the same
+    process would draw new streams; these are what its first ``spawn(n)`` gives.
+    """
+    return [
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size) for i in range(int(n))
+    ]
 
 
 def _describe_seed(argument: Any) -> str:
@@ -65,12 +77,11 @@ class Runner:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.jobs, bool) or not isinstance(self.jobs, (int, np.integer)) or self.jobs < 1:
-            raise BayesCMOError(f"jobs: expected a whole number of processes >= 1, got {self.jobs!r}")
+        check.integer(self.jobs, "jobs")
         if self.cluster is not None:
+            check_cluster(self.cluster)
             if self.jobs != 1:
                 raise BayesCMOError("jobs and cluster: give one of them (a cluster brings its own workers)")
-            _parse_cluster(self.cluster)
 
     def map(self, function: Callable[[Any], Any], arguments: Sequence[Any], desc: str = "tasks") -> list[Any]:
         """``[function(a) for a in arguments]``, run here, on local processes or on the cluster, in order."""
@@ -115,19 +126,26 @@ class Runner:
         return list(tqdm(stream, total=len(arguments), desc=desc, disable=not self._show, leave=False))
 
 
-def _parse_cluster(cluster: str) -> tuple[str, int | str]:
+_CLUSTER = "'local:N' (a Dask LocalCluster of N workers) or a scheduler address such as tcp://host:8786"
+
+
+def _parse_cluster(cluster: str, name: str = "cluster") -> tuple[str, int | str]:
     if not isinstance(cluster, str) or not cluster.strip():
-        raise BayesCMOError(f"cluster: expected 'local:N' or a Dask scheduler address such as tcp://host:8786, got {cluster!r}")
+        raise check.fail(name, _CLUSTER, cluster)
     if cluster.startswith("local:"):
         n = cluster.removeprefix("local:")
         if not n.isdigit() or int(n) < 1:
-            raise BayesCMOError(f"cluster: expected 'local:N' with N a whole number >= 1, got {cluster!r}")
+            raise check.fail(name, "'local:N' with N a whole number >= 1", cluster)
         return "local", int(n)
     if "://" not in cluster and ":" not in cluster:
-        raise BayesCMOError(
-            f"cluster: {cluster!r} is neither 'local:N' nor a scheduler address (expected e.g. tcp://host:8786 or local:2)"
-        )
+        raise check.fail(name, _CLUSTER, cluster, "; it is neither 'local:N' nor a scheduler address")
     return "address", cluster
+
+
+def check_cluster(value: str, name: str = "cluster") -> str:
+    """A ``cluster`` setting (``local:N`` or a scheduler address), in the one message shape."""
+    _parse_cluster(value, name)
+    return value
 
 
 def _import_distributed():

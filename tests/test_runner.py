@@ -57,7 +57,7 @@ def test_task_failing_twice_names_task_and_seed():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"jobs": 0}, "jobs: expected a whole number"),
+        ({"jobs": 0}, "jobs: expected a positive integer, got 0"),
         ({"jobs": 2, "cluster": "local:2"}, "give one of them"),
         ({"cluster": "local:x"}, "local:N"),
         ({"cluster": "nowhere"}, "neither 'local:N' nor a scheduler address"),

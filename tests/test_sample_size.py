@@ -15,7 +15,7 @@ from conftest import TOY
 COLUMNS = [
     "link", "n", "expected_ci_width", "ci_width_low", "ci_width_high", "p_sign_correct", "p_excludes_zero", "replicates",
     "p_data_settles", "p_verdict_changes", "narrowing",  # issue 12
-    "level", "prior", "prior_ci_width", "prior_p_sign_correct", "settled_by",
+    "level", "prior", "fit", "prior_ci_width", "prior_p_sign_correct", "settled_by",
 ]
 
 

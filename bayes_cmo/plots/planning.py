@@ -10,9 +10,9 @@ import pandas as pd
 import seaborn as sns
 
 from ._style import PALETTE, label, new_axes, plain_text
-from .labels import judgement_text
+from .labels import judgement_text, state_text
 
-__all__ = ["plot_sample_size", "plot_sensitivity", "plot_voi"]
+__all__ = ["plot_cases_needed", "plot_sample_size", "plot_sensitivity", "plot_voi"]
 
 
 def _name(node: str, labels: Mapping[str, str] | None) -> str:
@@ -125,4 +125,50 @@ def plot_sample_size(frame: pd.DataFrame, axes=None):
     link = first.get("link", "")
     prior_kind = first.get("prior", "elicited")
     fig.suptitle(f"How many cases: {label(link).replace(':', ' → ')} ({prior_kind} prior)", x=0.01, ha="left", fontsize=11)
+    return fig
+
+
+@plain_text
+def plot_cases_needed(frame: pd.DataFrame, ax=None, *, labels: Mapping[str, str] | None = None):
+    """Every link ranked by the cases a phase-2 study needs to settle it (a ``cases_needed`` frame), fewest on top.
+
+    One bar per link up to its cases needed (log scale); a link the plan's
+    largest study does not settle gets a pale bar to that size, marked "more
+    than N", with the share of studies it settles at N. Links whose prior
+    alone already excludes no effect get a dot at the bar's end: their sign is the
+    prior's, the bar says when the data alone would settle it.
+    """
+    shown = frame.iloc[::-1].reset_index(drop=True)  # the first row (fewest cases) at the top
+    own = ax is None
+    fig, ax = new_axes(ax, width=9.0, height=max(3.0, 0.3 * len(shown) + 2.2))
+    y = np.arange(len(shown))
+    largest = float(frame["largest_n"].max()) if len(frame) else 1.0
+    reached = shown["reached"].to_numpy(dtype=bool)
+    needed = np.where(reached, shown["cases_needed"].fillna(0).to_numpy(dtype=float), shown["largest_n"].to_numpy(dtype=float))
+    ax.barh(y[reached], needed[reached], color=PALETTE[0], height=0.6, label="cases needed")
+    ax.barh(y[~reached], needed[~reached], color=PALETTE[0], alpha=0.25, height=0.6, hatch="//", edgecolor=PALETTE[0],
+            lw=0, label=f"not settled by {int(largest)} cases")
+    for i in np.flatnonzero(~reached):
+        ax.text(needed[i] * 1.05, y[i], f"more than {int(shown['largest_n'].iloc[i])} "
+                f"({shown['p_data_settles'].iloc[i] * 100:.0f}% at {int(shown['largest_n'].iloc[i])})",
+                va="center", fontsize=7, color="0.3")
+    prior = shown["prior_settles"].to_numpy(dtype=bool) if "prior_settles" in shown else np.zeros(len(shown), bool)
+    if prior.any():
+        ax.plot(needed[prior], y[prior], "o", color=PALETTE[2], ms=5, label="the prior alone already settles the sign")
+    ax.set_yticks(y, [judgement_text(link, labels) for link in shown["link"]])
+    ax.set_xscale("log", base=2)
+    smallest = float(frame["smallest_n"].min()) if "smallest_n" in frame and len(frame) else 1.0
+    ticks = sorted({int(v) for v in needed if v > 0} | {int(smallest), int(largest)})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlim(smallest / 2, largest * 6)
+    assurance = float(frame["assurance"].iloc[0]) if "assurance" in frame and len(frame) else 0.8
+    ax.set_xlabel(f"cases in the phase-2 study\nfor its own data to settle the link's direction in {assurance:.0%} of studies")
+    fit = state_text(frame["fit"].iloc[0]) if "fit" in frame and len(frame) else ""
+    ax.set_title(f"How many cases each link needs ({fit} fit, {frame['prior'].iloc[0] if len(frame) else ''} prior)",
+                 loc="left", fontsize=10)
+    if own:  # below the axis label, clear of the bars
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+    else:
+        ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
     return fig
