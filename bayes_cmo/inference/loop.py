@@ -238,7 +238,7 @@ def _chain(
             arr *= mask.reshape(shape)
         return arr
 
-    tables = [observe(first, 1 + n_interface, evidence[0])]
+    tables = [observe(first, 1, evidence[0])]  # round 1 has no previous interface
     tables += [observe(s, 1 + n_interface, evidence[r + 1]) for r, s in enumerate(steps)]
     extra = [t.shape[1 + n_interface * (1 if r == 0 else 2) :] for r, t in enumerate(tables)]
     reduced: dict[int, np.ndarray] = {}
