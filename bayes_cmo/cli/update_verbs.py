@@ -147,9 +147,13 @@ def run_update(args: argparse.Namespace) -> int:
     outputs = _common.check_outputs(
         args, out=(args.out, "folder"), report=args.report, conflict_report=args.conflict_report, plot=args.plot
     )
-    cases = _read_update_cases(args, model)
     progress = not args.quiet and sys.stderr.isatty()
-    result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
+    from ..update.over_rounds import has_rounds, update_over_rounds
+
+    if has_rounds(args.cases):  # long format (one row per case and round): the lagged links are learnt too
+        result = update_over_rounds(model, args.cases, max_iter=args.max_iter, progress=progress)
+    else:
+        result = update_priors(model, _read_update_cases(args, model), max_iter=args.max_iter, progress=progress)
     joint = None
     if args.joint:
         from ..update.joint import joint_uncertainty
