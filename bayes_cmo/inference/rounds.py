@@ -19,13 +19,13 @@ rounds, in point values and in every parameter draw.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import _validate as check
-from .._errors import BayesCMOError
+from .._errors import BayesCMOError, did_you_mean
 from ..engine import core as _engine
 from ..network.elicitation import Parameters, elicited_parameters
 from ..network.model import Model, build_model, check_draw_memory
@@ -282,3 +282,45 @@ def survival_monte_carlo(
         rows.append(row)
     columns = ["round", "p_intact", "std_error", "p_absorbed_in_round"] + (["ci_low", "ci_high"] if n_draws else [])
     return pd.DataFrame(rows)[columns]
+
+
+def survival_curves(
+    model: Model,
+    rounds: int = 10,
+    *,
+    scenarios: Sequence[str] | None = None,
+    context: str | None = None,
+    level: float = DEFAULT_LEVEL,
+    samples: int | None = None,
+) -> pd.DataFrame:
+    """Survival-style curves: :func:`survival` per named scenario, or per state of ``context`` (or both: each scenario
+    split by the context's states; a scenario that fixes the context keeps its own state).
+
+    ``scenarios``: ids from scenarios.yaml (default: all of them when no ``context`` is given).
+    Returns the columns of :func:`survival` after ``curve`` (a label), ``scenario`` (id or empty)
+    and ``context_state`` (empty without ``context``).
+    """
+    theory = check_model(model).theory
+    if theory is None:
+        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
+    known = {s.id: s for s in theory.scenarios}
+    if scenarios is None:
+        scenarios = [] if context else list(known)
+    for s in scenarios:
+        if s not in known:
+            raise BayesCMOError(f"scenario: unknown scenario '{s}'{did_you_mean(s, known)}")
+    if context is not None and context not in theory.nodes:
+        raise BayesCMOError(f"context: unknown node '{context}'{did_you_mean(context, theory.nodes)}")
+    states = theory.nodes[context].states if context else (None,)
+    frames = []
+    for sid in list(scenarios) or [None]:
+        scenario = known[sid] if sid else None
+        fixed = {**(scenario.evidence if scenario else {}), **(scenario.do if scenario else {})}
+        for state in states if context not in fixed else (None,):
+            evidence = {**(scenario.evidence if scenario else {}), **({context: state} if state else {})}
+            frame = survival(model, rounds, evidence=evidence, do=dict(scenario.do) if scenario else None, level=level, samples=samples)
+            parts = ([scenario.label] if scenario else []) + ([f"{theory.nodes[context].label}: {state}"] if state else [])
+            name = " | ".join(parts)
+            frames.append(frame.assign(curve=name or "all partnerships", scenario=sid or "", context_state=state or ""))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["curve", "scenario", "context_state", *[c for c in out.columns if c not in ("curve", "scenario", "context_state")]]]
