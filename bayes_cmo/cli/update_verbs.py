@@ -31,7 +31,8 @@ def register(subparsers) -> None:
         help="update the priors with phase-2 case data; report which CMO links the cases refined",
         description=(
             "Read a case CSV (case_id, optional label/notes, one column per node holding state names, "
-            "blank = not observed), update the priors by exact-inference EM, write a complete new priors "
+            "blank = not observed; with a round column: one row per case and round, and the lagged links are learnt "
+            "by two-slice EM), update the priors by exact-inference EM, write a complete new priors "
             "folder (--out, loadable with --model) with provenance, and print the refinement: each link's "
             "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed by more than "
             "--margin, chosen so that the Bayesian false discovery rate across links is at most --fdr; otherwise "

@@ -116,7 +116,7 @@ class Claim:
     given: Mapping[str, str] = field(default_factory=dict)
     mode: str = "do"
     citation: Mapping[str, Any] = field(default_factory=dict)
-    #: A claim across rounds: the round the target is read in (``target: trust@2``); keys of
+    #: A claim across rounds: the round the target is read in (``target: NODE@2``); keys of
     #: compare/against/given may then be ``NODE@ROUND``. None for a one-round claim.
     target_round: int | None = None
     #: ``mean`` (the target's mean score) or ``hazard`` (the absorbing outcome's per-round rate,
