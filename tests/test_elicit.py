@@ -430,7 +430,7 @@ def test_cli_pools_the_examples_into_priors_that_check_and_query_accept(tmp_path
     # between conflicting cultures is real: pooled, that claim no longer holds, and check says so (exit 1, named)
     assert main(["check", "--model", str(out)]) == 1
     said = "".join(capsys.readouterr())
-    assert "1 of 66 claims fail: communication_breeds_conflict_between_conflicting_cultures" in said
+    assert "1 of 69 claims fail: communication_breeds_conflict_between_conflicting_cultures" in said
     assert main(["query", "--model", str(out), "--evidence", "legal_agreements=present", "--target", "synergy", "--json"]) == 0
     assert '"state": "synergy"' in capsys.readouterr().out
     # the report names the contested links first: the two the example experts disagree on in sign

@@ -112,3 +112,42 @@ def test_bad_round_findings(toy, kwargs, message):
     kwargs = {"rounds": 3, **kwargs}
     with pytest.raises(bc.BayesCMOError, match=message):
         by_round(toy, "trust", **kwargs)
+
+
+def test_survival_curves_per_context_state(tmp_path):
+    import shutil
+
+    from bayes_cmo.inference.rounds import survival, survival_curves
+    from bayes_cmo.plots.rounds import plot_survival_curves
+
+    folder = tmp_path / "loop"
+    shutil.copytree(TOY_LOOP, folder)
+    (folder / "headline.yaml").write_text("headline:\n  absorbing: {node: dissolution, state: dissolved}\n")
+    model = bc.load_model(folder)
+    curves = survival_curves(model, 3, context="legal_agreements")
+    assert len(curves.curve.unique()) == 2 and set(curves.context_state) == {"absent", "present"}
+    for state, part in curves.groupby("context_state"):
+        one = survival(model, 3, evidence={"legal_agreements": state})
+        np.testing.assert_allclose(part.p_intact, one.p_intact, atol=1e-12)
+        np.testing.assert_allclose(part.p_intact, 1 - _exact(model, 3, "dissolution", {"legal_agreements": state})[:, 1], atol=1e-12)
+    present, absent = (curves[curves.context_state == s].p_intact.to_numpy() for s in ("present", "absent"))
+    assert (present > absent).all()  # legal agreements -> trust -> less dissolution, every round
+    with pytest.raises(bc.BayesCMOError, match=r"unknown scenario 'nope'"):
+        survival_curves(model, 3, scenarios=["nope"])
+    fig = plot_survival_curves(curves, unit="one toy cycle")
+    assert "one round = one toy cycle" in fig.axes[0].get_xlabel()
+
+
+def test_trust_loop_script(tmp_path):
+    import runpy
+    import sys
+
+    script = Path(__file__).parents[1] / "analysis" / "trust_loop.py"
+    main = runpy.run_path(str(script))["main"]
+    assert main(["--out", str(tmp_path / "out"), "--draws", "0", "--rounds", "3"]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out" / "trust_loop_survival.csv")
+    assert set(table.scenario) == {"voluntary_alliance_with_legal_agreement", "enforced_merger"}
+    assert (tmp_path / "out" / "trust_loop.png").stat().st_size > 0
+    assert main(["--out", str(tmp_path / "out"), "--draws", "0", "--rounds", "3"]) == 2  # never replaces without --force

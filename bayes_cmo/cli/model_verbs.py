@@ -81,7 +81,7 @@ def register(subparsers) -> None:
         description=(
             "Unroll the feedback links (lag: 1) over rounds. Without --target: the probability that the "
             "absorbing outcome of headline.yaml (e.g. the partnership ending) has not happened by each round, "
-            "by Monte Carlo forward sampling (findings on nodes that change by round apply to round 1). "
+            "exact given the contexts like --target (findings on nodes that change by round apply to round 1). "
             "With --target NODE (repeatable): each node's distribution in every round, exact given the "
             "contexts (enumerated when few, else importance-sampled, with a standard error); the absorbing "
             "outcome stays absorbed; findings and interventions by round as NODE@ROUND=STATE "
@@ -93,7 +93,8 @@ def register(subparsers) -> None:
         "--rounds", type=_common.at_least(1, MAX_ROUNDS), default=5, help=f"number of rounds, 1 to {MAX_ROUNDS} (default 5)"
     )
     rounds.add_argument(
-        "--samples", type=_common.at_least(MIN_SAMPLES), default=20_000, help=f"Monte Carlo samples, at least {MIN_SAMPLES} (default 20000)"
+        "--samples", type=_common.at_least(MIN_SAMPLES), default=None,
+        help=f"importance samples of the contexts when they are too many to enumerate, at least {MIN_SAMPLES} (default 2000)"
     )
     rounds.add_argument(
         "--target", "-t", action="append", default=None, metavar="NODE",
@@ -222,7 +223,7 @@ def _rounds_by_target(args: argparse.Namespace) -> int:
         evidence=_common.parse_findings(args.evidence, "--evidence"),
         do=_common.parse_findings(args.do, "--do"),
         absorbing=absorbing,
-        samples=max(args.samples // 10, 100) if args.samples != 20_000 else 2000,
+        **({"samples": args.samples} if args.samples else {}),
         seed=args.seed,
         level=args.level,
     )

@@ -31,7 +31,8 @@ def register(subparsers) -> None:
         help="update the priors with phase-2 case data; report which CMO links the cases refined",
         description=(
             "Read a case CSV (case_id, optional label/notes, one column per node holding state names, "
-            "blank = not observed), update the priors by exact-inference EM, write a complete new priors "
+            "blank = not observed; with a round column: one row per case and round, and the lagged links are learnt "
+            "by two-slice EM), update the priors by exact-inference EM, write a complete new priors "
             "folder (--out, loadable with --model) with provenance, and print the refinement: each link's "
             "prior vs posterior weight with intervals and a verdict (strengthened / weakened / reversed by more than "
             "--margin, chosen so that the Bayesian false discovery rate across links is at most --fdr; otherwise "
@@ -147,9 +148,13 @@ def run_update(args: argparse.Namespace) -> int:
     outputs = _common.check_outputs(
         args, out=(args.out, "folder"), report=args.report, conflict_report=args.conflict_report, plot=args.plot
     )
-    cases = _read_update_cases(args, model)
     progress = not args.quiet and sys.stderr.isatty()
-    result = update_priors(model, cases, max_iter=args.max_iter, progress=progress)
+    from ..update.over_rounds import has_rounds, update_over_rounds
+
+    if has_rounds(args.cases):  # long format (one row per case and round): the lagged links are learnt too
+        result = update_over_rounds(model, args.cases, max_iter=args.max_iter, progress=progress)
+    else:
+        result = update_priors(model, _read_update_cases(args, model), max_iter=args.max_iter, progress=progress)
     joint = None
     if args.joint:
         from ..update.joint import joint_uncertainty

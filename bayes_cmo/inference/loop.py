@@ -35,6 +35,7 @@ import pandas as pd
 
 from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
 from ..engine import core as _engine
+from ..engine.sampling import forward_sample
 from ..network.model import Model
 from ..theory import Theory
 from .rounds import MAX_ROUNDS, dynamic_nodes, round_name, unroll
@@ -137,32 +138,49 @@ def absorbing_network(net: _engine.NetworkArrays, node: str, state: str, rounds:
     return _engine.NetworkArrays(net.variables, net.states, parents, cpts)
 
 
-def _configurations(net: _engine.NetworkArrays, nodes: Sequence[str]) -> list[dict[str, str]]:
-    grids = np.indices([len(net.states[v]) for v in nodes]).reshape(len(nodes), -1).T
-    return [{v: net.states[v][i] for v, i in zip(nodes, row)} for row in grids]
+def _configurations(net: _engine.NetworkArrays, nodes: Sequence[str]) -> dict[str, np.ndarray]:
+    """Every configuration of ``nodes``: state indices, one array per node (C-order grid)."""
+    grids = np.indices([len(net.states[v]) for v in nodes]).reshape(len(nodes), -1)
+    return {v: grids[i] for i, v in enumerate(nodes)}
 
 
-def _proposal(
-    net: _engine.NetworkArrays, static: Sequence[str], clamp: Mapping[str, str], n: int, rng: np.random.Generator
-) -> tuple[list[dict[str, str]], np.ndarray]:
-    """Ancestral samples of the round-invariant nodes (draw 0's CPTs), with their log proposal density."""
-    drawn: dict[str, np.ndarray] = {}
-    log_q = np.zeros(n)
-    for v in static:  # net.variables order is topological
+def _subnetwork(net: _engine.NetworkArrays, keep: Sequence[str]) -> _engine.NetworkArrays:
+    """The nodes ``keep`` (closed under parents) as a network of their own."""
+    keep = [v for v in net.variables if v in set(keep)]
+    return _engine.NetworkArrays(
+        tuple(keep), {v: net.states[v] for v in keep}, {v: net.parents[v] for v in keep}, {v: net.cpts[v] for v in keep}
+    )
+
+
+def _sliced(
+    net: _engine.NetworkArrays, keep: Sequence[str], fixed: Mapping[str, np.ndarray], draw: np.ndarray | None
+) -> _engine.NetworkArrays:
+    """The nodes ``keep`` with every other parent fixed, row by row: CPTs batched over the rows.
+
+    Row ``b`` fixes parent ``p`` at state ``fixed[p][b]`` and reads parameter draw ``draw[b]``; the
+    observed round-invariant nodes thus enter the tables instead of the engine's evidence, and all
+    context settings (and draws) ride along the engine's batch axis in one query.
+    """
+    n_rows = len(next(iter(fixed.values()))) if fixed else (0 if draw is None else len(draw))
+    cpts, parents = {}, {}
+    for v in keep:
         cpt = np.asarray(net.cpts[v])
-        if cpt.ndim == len(net.parents[v]) + 2:
-            cpt = cpt[0]  # one proposal for every draw; each draw reweighs it
-        probs = cpt[(slice(None), *(drawn[p] for p in net.parents[v]))].T if net.parents[v] else np.tile(cpt, (n, 1))
-        if v in clamp:
-            drawn[v] = np.full(n, net.states[v].index(clamp[v]))
+        batched = net.is_batched(v)
+        lead = int(batched)
+        held = [i for i, q in enumerate(net.parents[v]) if q in fixed]
+        parents[v] = tuple(q for q in net.parents[v] if q not in fixed)
+        if not held and not batched:
+            cpts[v] = cpt
             continue
-        cdf = np.cumsum(probs, axis=1)
-        u = rng.random(n) * cdf[:, -1]
-        drawn[v] = np.minimum((u[:, None] >= cdf).sum(axis=1), probs.shape[1] - 1)
-        log_q += np.log(probs[np.arange(n), drawn[v]])
-    # Hard findings as one-hot likelihood rows (the engine's soft-evidence input; no per-set dicts).
-    sets = {v: np.eye(len(net.states[v]))[drawn[v]] for v in static}
-    return sets, log_q
+        free = [i for i in range(len(net.parents[v])) if i not in held]
+        # fixed parents' axes first, then the draw axis, the node's own states and the free parents
+        order = [lead + 1 + i for i in held] + ([0] if batched else []) + [lead] + [lead + 1 + i for i in free]
+        index = tuple(fixed[net.parents[v][i]] for i in held) + ((draw,) if batched else ())
+        cpts[v] = np.transpose(cpt, order)[index]
+    if n_rows and not any(np.ndim(cpts[v]) == len(parents[v]) + 2 for v in keep):
+        first = keep[0]  # nothing varies by row: batch one table so the answer has a row axis
+        cpts[first] = np.broadcast_to(cpts[first], (n_rows, *np.shape(cpts[first])))
+    return _engine.NetworkArrays(tuple(keep), {v: net.states[v] for v in keep}, parents, cpts)
 
 
 def _interface(theory: Theory, absorbing: tuple[str, str] | None) -> tuple[str, ...]:
@@ -209,6 +227,8 @@ def _chain(
     n_cells = int(np.prod(first.shape[1 : 1 + n_interface]))
 
     def observe(arr: np.ndarray, lead: int, found: Mapping[int, int]) -> np.ndarray:
+        if not found:
+            return arr  # rounds without findings share their table (and its reductions below)
         arr = arr.copy()
         for axis, state in found.items():
             mask = np.zeros(arr.shape[lead + axis])
@@ -218,10 +238,17 @@ def _chain(
             arr *= mask.reshape(shape)
         return arr
 
-    tables = [observe(first, 1 + n_interface, evidence[0])]
+    tables = [observe(first, 1, evidence[0])]  # round 1 has no previous interface
     tables += [observe(s, 1 + n_interface, evidence[r + 1]) for r, s in enumerate(steps)]
     extra = [t.shape[1 + n_interface * (1 if r == 0 else 2) :] for r, t in enumerate(tables)]
-    step_mats = [t.reshape(b, n_cells, n_cells, -1).sum(axis=-1) for t in tables[1:]]
+    reduced: dict[int, np.ndarray] = {}
+
+    def transition(t: np.ndarray) -> np.ndarray:
+        if id(t) not in reduced:
+            reduced[id(t)] = t.reshape(b, n_cells, n_cells, -1).sum(axis=-1)
+        return reduced[id(t)]
+
+    step_mats = [transition(t) for t in tables[1:]]
     alpha = [tables[0].reshape(b, n_cells, -1).sum(axis=-1)]
     for m in step_mats:
         alpha.append(np.einsum("bi,bij->bj", alpha[-1], m))
@@ -231,14 +258,9 @@ def _chain(
     joint = [tables[0].reshape(b, n_cells, -1) * beta[0][:, :, np.newaxis]]
     for r, t in enumerate(tables[1:], start=1):
         flat = t.reshape(b, n_cells, n_cells, -1)
-        joint.append(np.einsum("bi,bijx,bj->bjx", alpha[r - 1], flat, beta[r]))
+        joint.append(np.einsum("bi,bijx,bj->bjx", alpha[r - 1], flat, beta[r], optimize=True))
     joint = [j.reshape(b, *first.shape[1 : 1 + n_interface], *x) for j, x in zip(joint, extra)]
     return joint, alpha[-1].sum(axis=1)
-
-
-def _flat(values: np.ndarray, batched: bool) -> np.ndarray:
-    """Engine output ``(*batch, E, ...)`` -> ``(draws x sets, ...)``."""
-    return values.reshape(-1, *values.shape[2 if batched else 1 :])
 
 
 def by_round(
@@ -295,6 +317,7 @@ def by_round(
 
     # The round-invariant nodes: enumerate the frontier, or sample them all.
     static = [v for v in base.variables if v not in dynamic]
+    static_net = _subnetwork(base, static)
     step_net = {}
 
     def network_for(r: int) -> _engine.NetworkArrays:
@@ -307,33 +330,41 @@ def by_round(
     first_net = base
     if found.do_by_round.get(1):
         first_net = _engine.intervene(base, found.do_by_round[1])
-    shared = set(static)
-    frontier = [
-        v
-        for v in static
-        if any(v in first_net.parents[c] for c in dynamic)
-        or any(v in network_for(2).parents[round_name(c, 2)] for c in dynamic)
-    ] if rounds > 1 else [v for v in static if any(v in first_net.parents[c] for c in dynamic)]
+    round_nets = [first_net] + ([network_for(r) for r in range(2, rounds + 1)] if rounds > 1 else [])
+    frontier = [v for v in static if any(v in net.parents[c] for net in round_nets for c in net.variables if c not in static)]
     free = [v for v in frontier if v not in found.evidence and v not in found.do]
     n_config = int(np.prod([len(base.states[v]) for v in free])) if free else 1
+    clamp = {v: base.states[v].index(s) for v, s in found.evidence.items()}
     if n_config <= EXACT_CONFIGURATIONS:
         method = "exact"
-        configurations = [{**c, **found.evidence} for c in _configurations(base, free)] if free else [dict(found.evidence)]
-        sets = _engine.evidence_likelihoods(base, configurations) if any(configurations) else {}
-        log_q = np.zeros(len(configurations))
+        settings = _configurations(base, free) if free else {}
+        n_sets = n_config
+        for v, state in {**found.evidence, **found.do}.items():
+            settings[v] = np.full(n_sets, base.states[v].index(state))
+        if clamp or free:
+            likelihood = {v: np.eye(len(base.states[v]))[settings[v]] for v in static_net.variables if v in settings}
+            z = _engine.probability_of_evidence(static_net, likelihoods=likelihood)
+        else:
+            likelihood, z = {}, np.ones((draws, n_sets))
+        with np.errstate(divide="ignore"):
+            log_w = np.log(np.broadcast_to(np.asarray(z, dtype=float).reshape(-1, n_sets), (draws, n_sets)))
+        rows = {v: np.tile(i, draws) for v, i in settings.items()}
     else:
         method = "importance sampling"
-        per_draw = max(MIN_SAMPLES_PER_DRAW, -(-int(samples) // draws))
-        sets, log_q = _proposal(base, static, found.evidence, per_draw, np.random.default_rng(seed))
-    n_sets = len(log_q)
-    if sets:
-        z = _engine.probability_of_evidence(base, likelihoods=sets)
-    else:
-        z = np.ones((draws, n_sets) if batched else n_sets)
+        n_sets = max(MIN_SAMPLES_PER_DRAW, -(-int(samples) // draws))
+        # Likelihood weighting of the round-invariant nodes: each row its own draw's tables.
+        draw_index = np.repeat(np.arange(draws), n_sets) if batched else None
+        rows, weight = forward_sample(static_net, draws * n_sets, np.random.default_rng(seed), evidence=clamp, draw_index=draw_index)
+        with np.errstate(divide="ignore"):
+            log_w = np.log(weight).reshape(draws, n_sets)
+    row_draw = np.repeat(np.arange(draws), n_sets) if batched else None
+    fixed = {v: rows[v] for v in frontier}
 
     def ask(net: _engine.NetworkArrays, names: Sequence[str]) -> np.ndarray:
-        """P(names | each context set), flattened to (draws x sets, ...)."""
-        return _flat(_engine.query(net, list(names), likelihoods=sets or None), batched)
+        """P(names | each row's context setting and draw), shaped (draws x sets, ...)."""
+        keep = [v for v in net.variables if v not in set(static)]
+        out = _engine.query(_sliced(net, keep, fixed, row_draw), list(names))
+        return out.reshape(-1, *out.shape[2:]) if out.ndim > len(names) + 1 else np.broadcast_to(out, (draws * n_sets, *out.shape[1:]))
 
     # One query per kind of round: P(I_r, X_r | I_{r-1}, c); X = targets and findings outside the interface.
     def extra(r: int) -> list[str]:
@@ -361,16 +392,21 @@ def by_round(
     joint, p_findings = _chain(first, steps, len(interface), [observed(r, current[r - 1]) for r in range(1, rounds + 1)])
 
     with np.errstate(divide="ignore"):
-        log_w = np.log(np.asarray(z, dtype=float).reshape(draws, -1)) - log_q + np.log(p_findings.reshape(draws, -1))
+        log_w = log_w + np.log(p_findings.reshape(draws, -1))
     if not np.isfinite(log_w).any(axis=1).all():
         given = ", ".join([f"{k}={v}" for k, v in (evidence or {}).items()] + [f"do({k}={v})" for k, v in (do or {}).items()])
         raise ZeroProbabilityEvidence(f"the findings {given} have probability zero (or too small to sample) under the model")
     w = np.nan_to_num(np.exp(log_w - np.max(log_w, axis=1, keepdims=True)))
     w /= w.sum(axis=1, keepdims=True)
 
-    statics = [t for t in targets if t not in dynamic]
-    static_p = {t: ask(base, [t]) for t in statics}
-    rows = []
+    def static_p(t: str) -> np.ndarray:
+        if t in rows:
+            return np.eye(theory.nodes[t].card)[rows[t]]
+        # exact, target off the frontier: P(t | each enumerated setting) from the round-invariant nodes
+        out = _engine.query(static_net, [t], likelihoods=likelihood or None)
+        return np.broadcast_to(out, (draws, n_sets, theory.nodes[t].card)) if not batched else out
+
+    rows_out = []
     for t in targets:
         for r in range(1, rounds + 1):
             if t in dynamic:
@@ -381,7 +417,7 @@ def by_round(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     p = p / p_findings[:, np.newaxis]
             else:
-                p = static_p[t]
+                p = static_p(t)
             p = np.nan_to_num(p).reshape(draws, n_sets, -1)
             per_draw_p = np.einsum("dm,dmk->dk", w, p)
             if method == "exact":
@@ -395,6 +431,6 @@ def by_round(
                 row["method"] = method
                 if batched:
                     row.update({key: v for key, v in summarise(per_draw_p[:, k], level, "p").items() if key != "p"})
-                rows.append(row)
+                rows_out.append(row)
     columns = TIDY_COLUMNS + ["method"] + (["ci_low", "ci_high"] if batched else [])
-    return pd.DataFrame(rows)[columns].sort_values(["target", "round"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows_out)[columns].sort_values(["target", "round"], kind="stable").reset_index(drop=True)

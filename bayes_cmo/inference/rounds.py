@@ -19,13 +19,13 @@ rounds, in point values and in every parameter draw.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import _validate as check
-from .._errors import BayesCMOError
+from .._errors import BayesCMOError, did_you_mean
 from ..engine import core as _engine
 from ..network.elicitation import Parameters, elicited_parameters
 from ..network.model import Model, build_model, check_draw_memory
@@ -131,10 +131,74 @@ def survival(
     do: Mapping[str, str] | None = None,
     scenario: Scenario | str | None = None,
     level: float = DEFAULT_LEVEL,
-    samples: int = 20_000,
+    samples: int | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """P(still intact) by round: the probability that the absorbing outcome has not happened in rounds 1..r.
+
+    The absorbing outcome and its state come from the theory's ``headline.yaml``
+    (``absorbing: {node, state}``). Computed by :func:`bayes_cmo.inference.loop.by_round`:
+    exact given the round-invariant nodes (forward-backward over the loop's
+    interface), which are enumerated when few and else importance-sampled
+    (``samples``, default :data:`bayes_cmo.inference.loop.DEFAULT_SAMPLES`, over all
+    draws together), with a standard error (0 where exact). Seeded by ``model.seed``.
+    With draws the interval is over the per-draw estimates.
+
+    Findings on contexts hold in every round; findings on a node that changes by
+    round apply to round 1 (use :func:`~bayes_cmo.inference.loop.by_round` with
+    ``NODE@ROUND`` for other rounds); interventions on such a node hold in every round.
+    Columns: ``round``, ``p_intact``, ``std_error``, ``p_absorbed_in_round``
+    (given intact before), and with draws ``ci_low``/``ci_high`` for ``p_intact``.
+    The plain Monte Carlo it replaced is :func:`survival_monte_carlo` (same columns).
+    """
+    from .loop import DEFAULT_SAMPLES, by_round
+
+    theory = check_model(model).theory
+    if theory is None:
+        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
+    outcome, absorbed = _headline.absorbing(theory)
+    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
+    samples = DEFAULT_SAMPLES if samples is None else check.integer(samples, "samples", MIN_SAMPLES)
+    level = check.level(level)
+    background = Background.of(model, evidence, do, scenario)
+    for given, what in ((background.evidence, "evidence"), (background.do, "do")):
+        if outcome in given:
+            raise BayesCMOError(f"{what}: '{outcome}' is what the round-by-round view estimates; drop it from the {what}")
+    dynamic = set(dynamic_nodes(theory))
+    if outcome not in dynamic:
+        raise BayesCMOError(f"{theory.path}: the round-by-round view needs its absorbing outcome '{outcome}' downstream of a lagged link")
+    n_draws = (model.parameters.n_draws if model.parameters else 0) or 0
+    if n_draws > samples:
+        raise BayesCMOError(f"{samples} samples cannot cover {n_draws} parameter draws; use at least as many samples as draws")
+    check_draw_memory(len(theory.nodes) * 4, samples, "Monte Carlo samples", advice="")
+    findings = {(f"{k}@1" if k in dynamic else k): v for k, v in background.evidence.items()}
+    frame = by_round(
+        model, outcome, rounds=rounds, evidence=findings, do=dict(background.do), absorbing=(outcome, absorbed),
+        samples=samples, seed=0 if model.seed is None else model.seed, level=level,
+    )
+    ended = frame[frame.state == absorbed]
+    out = pd.DataFrame({"round": ended["round"].to_numpy(), "p_intact": 1 - ended.p.to_numpy(), "std_error": ended.std_error.to_numpy()})
+    before = np.concatenate([[1.0], out.p_intact.to_numpy()[:-1]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["p_absorbed_in_round"] = np.where(before > 0, 1.0 - out.p_intact / before, np.nan)
+    if n_draws:
+        lows, highs = (1 - ended[c].to_numpy() for c in ("ci_high", "ci_low"))
+        out["ci_low"], out["ci_high"] = lows, highs
+    return out
+
+
+def survival_monte_carlo(
+    model: Model,
+    rounds: int = 5,
+    *,
+    evidence: Mapping[str, str] | Background | None = None,
+    do: Mapping[str, str] | None = None,
+    scenario: Scenario | str | None = None,
+    level: float = DEFAULT_LEVEL,
+    samples: int = 20_000,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """P(still intact) by round by plain Monte Carlo over the whole unrolled network (kept to benchmark against).
 
     The absorbing outcome and its state (e.g. a partnership dissolving) come
     from the theory's ``headline.yaml`` (``absorbing: {node, state}``).
@@ -218,3 +282,45 @@ def survival(
         rows.append(row)
     columns = ["round", "p_intact", "std_error", "p_absorbed_in_round"] + (["ci_low", "ci_high"] if n_draws else [])
     return pd.DataFrame(rows)[columns]
+
+
+def survival_curves(
+    model: Model,
+    rounds: int = 10,
+    *,
+    scenarios: Sequence[str] | None = None,
+    context: str | None = None,
+    level: float = DEFAULT_LEVEL,
+    samples: int | None = None,
+) -> pd.DataFrame:
+    """Survival-style curves: :func:`survival` per named scenario, or per state of ``context`` (or both: each scenario
+    split by the context's states; a scenario that fixes the context keeps its own state).
+
+    ``scenarios``: ids from scenarios.yaml (default: all of them when no ``context`` is given).
+    Returns the columns of :func:`survival` after ``curve`` (a label), ``scenario`` (id or empty)
+    and ``context_state`` (empty without ``context``).
+    """
+    theory = check_model(model).theory
+    if theory is None:
+        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
+    known = {s.id: s for s in theory.scenarios}
+    if scenarios is None:
+        scenarios = [] if context else list(known)
+    for s in scenarios:
+        if s not in known:
+            raise BayesCMOError(f"scenario: unknown scenario '{s}'{did_you_mean(s, known)}")
+    if context is not None and context not in theory.nodes:
+        raise BayesCMOError(f"context: unknown node '{context}'{did_you_mean(context, theory.nodes)}")
+    states = theory.nodes[context].states if context else (None,)
+    frames = []
+    for sid in list(scenarios) or [None]:
+        scenario = known[sid] if sid else None
+        fixed = {**(scenario.evidence if scenario else {}), **(scenario.do if scenario else {})}
+        for state in states if context not in fixed else (None,):
+            evidence = {**(scenario.evidence if scenario else {}), **({context: state} if state else {})}
+            frame = survival(model, rounds, evidence=evidence, do=dict(scenario.do) if scenario else None, level=level, samples=samples)
+            parts = ([scenario.label] if scenario else []) + ([f"{theory.nodes[context].label}: {state}"] if state else [])
+            name = " | ".join(parts)
+            frames.append(frame.assign(curve=name or "all partnerships", scenario=sid or "", context_state=state or ""))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["curve", "scenario", "context_state", *[c for c in out.columns if c not in ("curve", "scenario", "context_state")]]]

@@ -52,3 +52,28 @@ def plot_by_round(frame: pd.DataFrame, ax=None, *, unit: str = "", labels: dict 
     ax.legend(frameon=False, fontsize=7, loc="best")
     ax.set_title("The feedback loop, round by round", loc="left", fontsize=10)
     return fig
+
+
+@plain_text
+def plot_survival_curves(frame: pd.DataFrame, ax=None, *, unit: str = "", title: str | None = None):
+    """Survival-style curves, one per ``curve`` of :func:`bayes_cmo.inference.rounds.survival_curves`: ``p_intact``
+    (percent) by ``round`` with its credible band (draws) or ±2 standard errors; the x axis in rounds of ``unit``."""
+    fig, ax = new_axes(ax, width=7.0, height=4.2)
+    banded = {"ci_low", "ci_high"} <= set(frame.columns)
+    for i, (curve, part) in enumerate(frame.groupby("curve", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        if banded:
+            low, high = part["ci_low"], part["ci_high"]
+        else:
+            low, high = part["p_intact"] - 2 * part["std_error"], part["p_intact"] + 2 * part["std_error"]
+        ax.fill_between(part["round"], low.clip(0, 1), high.clip(0, 1), color=colour, alpha=0.15, linewidth=0)
+        ax.plot(part["round"], part["p_intact"], marker="o", markersize=3, color=colour, label=escape(str(curve)))
+    ax.set_xlabel("round" + (f" (one round = {unit})" if unit else ""), fontsize=8)
+    ax.set_ylabel("P(partnership still intact)")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
+    ax.set_xticks(sorted(frame["round"].unique()))
+    band = "credible interval" if banded else "±2 s.e."
+    ax.legend(frameon=False, fontsize=7, loc="upper right", title=f"band: {band}", title_fontsize=7)
+    ax.set_title(title or "Is the partnership still intact, round by round?", loc="left", fontsize=10)
+    return fig

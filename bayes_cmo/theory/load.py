@@ -398,7 +398,35 @@ def _parse_findings(value: Any, nodes: Mapping[str, Node], where: str) -> dict[s
     }
 
 
-_CLAIM_FIELDS = ("id", "statement", "compare", "against", "given", "target", "expect", "mode", "citation")
+_CLAIM_FIELDS = ("id", "statement", "compare", "against", "given", "target", "expect", "mode", "measure", "citation")
+
+
+def _split_round(key: Any, where: str) -> tuple[Any, int | None]:
+    """``NODE@ROUND`` -> (NODE, ROUND); a key without ``@`` -> (key, None)."""
+    if not isinstance(key, str) or "@" not in key:
+        return key, None
+    node, _, when = key.partition("@")
+    if not when.isdigit() or int(when) < 1:
+        raise BayesCMOError(f"{where}: '{key}': expected NODE@ROUND with ROUND a whole number from 1, e.g. {node}@1")
+    return node, int(when)
+
+
+def _parse_round_findings(value: Any, nodes: Mapping[str, Node], where: str) -> dict[str, str]:
+    """Findings whose keys may be NODE@ROUND (claims across rounds)."""
+    if value is None or not isinstance(value, Mapping):
+        return _parse_findings(value, nodes, where)
+    out = {}
+    for key, state in value.items():
+        node_id, when = _split_round(key, where)
+        found = _parse_findings({node_id: state}, nodes, where)
+        out.update({(f"{k}@{when}" if when else k): v for k, v in found.items()})
+    return out
+
+
+def _parse_hazard_rounds(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping) or set(value) != {"round"} or isinstance(value["round"], bool) or not isinstance(value["round"], int) or value["round"] < 1:
+        raise BayesCMOError(f"{where}: a hazard claim compares rounds; expected {{round: N}} with N a whole number from 1, got {bounded(value)}")
+    return {"round": str(value["round"])}
 
 
 def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
@@ -410,11 +438,23 @@ def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
         _check_fields(entry, _CLAIM_FIELDS, where)
         if claim_id in {c.id for c in claims}:
             raise BayesCMOError(f"{where}: duplicate claim id")
-        target = known_node(nodes, _require(entry, "target", where), f"{where}.target")
-        compare = _parse_findings(_require(entry, "compare", where), nodes, f"{where}.compare")
-        against = _parse_findings(_require(entry, "against", where), nodes, f"{where}.against")
-        given = _parse_findings(entry.get("given"), nodes, f"{where}.given")
-        if target.id in {**compare, **against, **given}:
+        target_key, target_round = _split_round(_require(entry, "target", where), f"{where}.target")
+        target = known_node(nodes, target_key, f"{where}.target")
+        measure = entry.get("measure", "mean")
+        if not isinstance(measure, str) or measure not in ("mean", "hazard"):
+            raise BayesCMOError(f"{where}: measure must be 'mean' or 'hazard', got {bounded(measure)}{did_you_mean(str(measure), ('mean', 'hazard'))}")
+        if measure == "hazard":
+            if target_round is not None:
+                raise BayesCMOError(f"{where}: a hazard claim reads its target in the rounds of compare/against; drop '@{target_round}' from the target")
+            compare = _parse_hazard_rounds(_require(entry, "compare", where), f"{where}.compare")
+            against = _parse_hazard_rounds(_require(entry, "against", where), f"{where}.against")
+        else:
+            compare = _parse_round_findings(_require(entry, "compare", where), nodes, f"{where}.compare")
+            against = _parse_round_findings(_require(entry, "against", where), nodes, f"{where}.against")
+        given = _parse_round_findings(entry.get("given"), nodes, f"{where}.given")
+        if target_round is not None and f"{target.id}@{target_round}" in {**compare, **against, **given}:
+            raise BayesCMOError(f"{where}: the target '{target.id}@{target_round}' cannot also be in compare/against/given")
+        if target_round is None and measure == "mean" and target.id in {**compare, **against, **given}:
             raise BayesCMOError(f"{where}: the target '{target.id}' cannot also be in compare/against/given")
         if set(compare) != set(against):
             raise BayesCMOError(
@@ -440,6 +480,8 @@ def _parse_claims(file: Path, nodes: Mapping[str, Node]) -> tuple[Claim, ...]:
                 expect=expect,
                 mode=mode,
                 citation=_mapping(entry.get("citation"), where, "citation"),
+                target_round=target_round,
+                measure=measure,
             )
         )
     return tuple(claims)

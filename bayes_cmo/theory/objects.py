@@ -116,6 +116,18 @@ class Claim:
     given: Mapping[str, str] = field(default_factory=dict)
     mode: str = "do"
     citation: Mapping[str, Any] = field(default_factory=dict)
+    #: A claim across rounds: the round the target is read in (``target: NODE@2``); keys of
+    #: compare/against/given may then be ``NODE@ROUND``. None for a one-round claim.
+    target_round: int | None = None
+    #: ``mean`` (the target's mean score) or ``hazard`` (the absorbing outcome's per-round rate,
+    #: given intact before; compare/against then name rounds: ``{round: 8}`` vs ``{round: 2}``).
+    measure: str = "mean"
+
+    @property
+    def over_rounds(self) -> bool:
+        return self.target_round is not None or self.measure == "hazard" or any(
+            "@" in k for k in (*self.compare, *self.against, *self.given)
+        )
 
 
 @dataclass(frozen=True)
