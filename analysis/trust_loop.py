@@ -15,52 +15,45 @@ written inside the priors folder.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import _script  # noqa: E402
 import bayes_cmo as bc  # noqa: E402
-from bayes_cmo._outputs import plan_folder_files  # noqa: E402
 from bayes_cmo.inference.loop import by_round  # noqa: E402
 from bayes_cmo.inference.rounds import survival_curves  # noqa: E402
-from bayes_cmo.plots.rounds import plot_by_round, plot_survival_curves  # noqa: E402
+from bayes_cmo.plots.rounds import plot_survival_curves  # noqa: E402
 
 SCENARIOS = ("voluntary_alliance_with_legal_agreement", "enforced_merger")
 FILES = {"trust_loop_survival.csv": "csv", "trust_loop_trust.csv": "csv", "trust_loop.png": "figure"}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).parent / "output"), help="output folder (default analysis/output)")
-    parser.add_argument("--priors", default=None, help="priors folder (default: the shipped priors)")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds to follow (default 10)")
-    parser.add_argument("--draws", type=int, default=200, help="parameter draws for the bands (default 200; 0 = point values, ±2 s.e.)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the draws and samples (default 0)")
-    parser.add_argument("--context", default="accountability", help="context whose states split each scenario (default accountability)")
-    parser.add_argument("--level", type=float, default=0.9, help="credible level (default 0.9)")
-    parser.add_argument("--force", action="store_true", help="replace existing output files")
-    args = parser.parse_args(argv)
-    try:
-        model = bc.load_model(args.priors)
-        model = model.with_draws(args.draws, seed=args.seed) if args.draws else model
-        outputs = plan_folder_files("--out", Path(args.out), FILES, inputs=[model.source], force=args.force)
-        headline = model.theory.headline
-        curves = survival_curves(model, args.rounds, scenarios=SCENARIOS, context=args.context, level=args.level)
-        whole = survival_curves(model, args.rounds, scenarios=SCENARIOS, level=args.level)
-        trust = []
-        for sid in SCENARIOS:
-            scenario = model.theory.scenario(sid)
-            frame = by_round(model, "trust", rounds=args.rounds, evidence=dict(scenario.evidence), do=dict(scenario.do),
-                             absorbing=(headline.absorbing, headline.absorbing_state), seed=args.seed, level=args.level)
-            trust.append(frame.assign(scenario=sid))
-    except bc.BayesCMOError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    made = _script.parser(__doc__, out=_script.HERE / "output", out_help="folder for the tables and the figure")
+    made.add_argument("--rounds", type=int, default=10, help="rounds to follow (default 10)")
+    made.add_argument("--draws", type=int, default=200, help="parameter draws for the bands (default 200; 0 = point values, ±2 s.e.)")
+    made.add_argument("--seed", type=int, default=0, help="seed of the draws and samples (default 0)")
+    made.add_argument("--context", default="accountability", help="context whose states split each scenario (default accountability)")
+    made.add_argument("--level", type=float, default=0.9, help="credible level (default 0.9)")
+    return _script.run(_run, made, argv)
+
+
+def _run(args) -> int:
+    _script.positive(args.rounds, "--rounds", "round")
+    model = bc.load_model(args.priors)
+    model = model.with_draws(args.draws, seed=args.seed) if args.draws else model
+    outputs = _script.outputs(args, FILES, inputs=[model.source])
+    headline = model.theory.headline
+    curves = survival_curves(model, args.rounds, scenarios=SCENARIOS, context=args.context, level=args.level)
+    whole = survival_curves(model, args.rounds, scenarios=SCENARIOS, level=args.level)
+    trust = []
+    for sid in SCENARIOS:
+        scenario = model.theory.scenario(sid)
+        frame = by_round(model, "trust", rounds=args.rounds, evidence=dict(scenario.evidence), do=dict(scenario.do),
+                         absorbing=(headline.absorbing, headline.absorbing_state), seed=args.seed, level=args.level)
+        trust.append(frame.assign(scenario=sid))
     import pandas as pd
 
     trust = pd.concat(trust, ignore_index=True)
