@@ -11,7 +11,12 @@ weight, the median sd ratio (posterior sd / prior sd), the link's
 prior-equivalent cases, and the same study under the v0.1 confidence scale for
 comparison.
 
-Run: python benchmarks/prior_weight.py [--replicates 20] [--n 50] [--missing 0.3] [--seed 0]
+``--link medium`` runs the study for every same-round medium-confidence link
+(one truth per link) and prints one row per link: the number of links into its
+target, the flagged share, the median posterior weight and sd ratio
+(``--out FILE.csv`` also writes the rows, one link at a time as they finish).
+
+Run: python benchmarks/prior_weight.py [--link ID|medium] [--replicates 20] [--n 50] [--missing 0.3] [--seed 0]
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import argparse
 import dataclasses
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from bayes_cmo import build_model, load_theory, refine, update_priors
 from bayes_cmo.theory import Theory, scales
@@ -87,9 +94,12 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare-v01", action="store_true", help="also run the study under the v0.1 scale")
+    parser.add_argument("--out", type=Path, help="with --link medium: write the per-link rows to this CSV")
     args = parser.parse_args()
 
     shipped = load_theory()
+    if args.link == "medium":
+        return every_medium_link(shipped, args)
     print(f"{args.link}: truth = elicited + {args.shift:g} log-odds; {args.n} cases, {args.missing:.0%} blanks, "
           f"{args.replicates} seeded studies")
     for scale in ("cases", "v0.1") if args.compare_v01 else ("cases",):
@@ -107,6 +117,35 @@ def main() -> None:
             f"prior-dominated in {sum(r['dominance'] == 'prior-dominated' for r in rows) / len(rows):.0%}; "
             f"median {took / len(rows):.2f} s per study"
         )
+
+
+def medium_links(theory: Theory) -> list[str]:
+    """Every same-round link elicited with medium confidence, in file order."""
+    return [link.id for link in theory.links if link.confidence == "medium" and not link.lag]
+
+
+def every_medium_link(theory: Theory, args) -> None:
+    links = medium_links(theory)
+    print(f"every medium-confidence link ({len(links)}): truth = elicited + {args.shift:g} log-odds; {args.n} cases, "
+          f"{args.missing:.0%} blanks, {args.replicates} seeded studies each")
+    rows = []
+    for link_id in links:
+        start = time.perf_counter()
+        study = flag_study(theory, link_id, args.shift, args.n, args.missing, args.replicates, args.seed)
+        link = theory.link(link_id)
+        rows.append({
+            "link": link_id, "parents_of_target": len(theory.links_into(link.target)), "n": args.n,
+            "replicates": len(study), "flagged": sum(r["verdict"] == "strengthened" for r in study) / len(study),
+            "median_posterior_weight": statistics.median(r["posterior_weight"] for r in study),
+            "elicited_weight": link.weight, "median_sd_ratio": statistics.median(r["sd_ratio"] for r in study),
+            "seconds_per_study": (time.perf_counter() - start) / len(study),
+        })
+        r = rows[-1]
+        print(f"  {link_id:55s} {r['parents_of_target']:2d} links into target: flagged {r['flagged']:.0%}; "
+              f"median posterior {r['median_posterior_weight']:.2f} (elicited {r['elicited_weight']:g}); "
+              f"median sd ratio {r['median_sd_ratio']:.2f}", flush=True)
+        if args.out:
+            pd.DataFrame(rows).to_csv(args.out, index=False)
 
 
 if __name__ == "__main__":

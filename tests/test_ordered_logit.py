@@ -125,3 +125,31 @@ def test_cutpoints_stay_ordered_and_round_trip(fam):
 def test_laplace_covariance_refuses_an_indefinite_precision():
     assert np.isnan(laplace_covariance(np.array([[1.0, 2.0], [2.0, 1.0]]))).all()
     np.testing.assert_allclose(laplace_covariance(np.diag([4.0, 0.25])), np.diag([0.25, 4.0]))
+
+
+@pytest.mark.parametrize("data", ["prior", "counts", "q", "both"])
+def test_analytic_hessian_matches_differences_of_the_gradient(fam, data):
+    theta = _theta(fam, seed=7)
+    counts, q = _data(fam, seed=8)
+    kwargs = {"prior": {}, "counts": {"counts": counts}, "q": {"q": q}, "both": {"counts": counts, "q": q}}[data]
+    numeric = _central(lambda t: fam.objective(t, **kwargs)[1], theta, h=1e-5)
+    hess = fam.hessian(theta, **kwargs)
+    np.testing.assert_allclose(hess, hess.T, atol=0)
+    np.testing.assert_allclose(hess, 0.5 * (numeric + numeric.T), rtol=1e-6, atol=1e-6 * np.abs(numeric).max())
+
+
+def test_fits_run_every_blas_on_one_thread():
+    # scipy ships its own OpenBLAS (L-BFGS-B calls it); threadpoolctl limits only libraries already loaded,
+    # so in a fresh interpreter the limit must still reach scipy's
+    import subprocess
+    import sys
+
+    code = (
+        "from threadpoolctl import threadpool_info\n"
+        "from bayes_cmo.update.ordered_logit import one_blas_thread\n"
+        "with one_blas_thread():\n"
+        "    import scipy.optimize\n"
+        "    print(sorted({lib['num_threads'] for lib in threadpool_info() if lib['user_api'] == 'blas'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[1]", out

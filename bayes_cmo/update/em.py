@@ -398,6 +398,8 @@ def _laplace_sd(fixed: _Fixed, estep: _EStep, run: _Run) -> tuple[dict[str, floa
 def _updated_links(theory: Theory, cases: pd.DataFrame, weights, sds) -> tuple[tuple, pd.DataFrame]:
     """The links with their posterior weights, and the links table of :class:`UpdateResult`."""
     present = set(cases_mod.node_columns(cases))
+    # one notna() for all links: every column access on a frame with attrs deep-copies them (1.8 s on the shipped priors)
+    seen = pd.DataFrame(cases[sorted(present)].notna().to_numpy(), columns=sorted(present))
     links, rows = [], []
     for link in theory.links:
         updated = link.id in weights
@@ -407,7 +409,7 @@ def _updated_links(theory: Theory, cases: pd.DataFrame, weights, sds) -> tuple[t
             link.with_weight(w, sd=sd, label_digits=4)
             if updated else link
         )
-        both = int((cases[link.source].notna() & cases[link.target].notna()).sum()) if {link.source, link.target} <= present else 0
+        both = int((seen[link.source] & seen[link.target]).sum()) if {link.source, link.target} <= present else 0
         rows.append(
             {
                 "link": link.id,

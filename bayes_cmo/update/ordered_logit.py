@@ -38,10 +38,11 @@ Data
         likelihood of every family configuration with the family's own CPT
         factored out, so ``log lik = sum_i log(q_i @ pi)`` (blanks exact).
 
-Gradients are analytic, through ``d pi / d theta``. The MAP is found by
-L-BFGS-B; the Laplace precision is a Hessian by central differences of the
-analytic gradient (optionally of the prior alone, for callers that add their
-own observed-data information).
+Gradients and Hessians are analytic, by the chain rule through pi per parent
+configuration (the (K * P, n_params) Jacobian is never formed in a fit). The
+MAP is found by L-BFGS-B; the Laplace precision is the analytic Hessian
+(optionally of the prior alone, for callers that add their own observed-data
+information).
 
 The forward probabilities are the model of
 :func:`bayes_cmo.elicitation.ordered_logit` (tests check they equal
@@ -180,35 +181,121 @@ class Family:
 
     # -- prior, posterior --------------------------------------------------------
 
+    def _local(self, theta: np.ndarray, design: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """pi (K, P), logistic densities f and their slopes f' at the cutpoints (K-1, P), for ``design`` (L, P)."""
+        from scipy.special import expit  # lazy (see pack)
+
+        _, cut = self.unpack(theta)
+        big = expit(cut[:, None] - theta[: self.n_links] @ design)  # (K-1, P)
+        edge = np.zeros((1, big.shape[1]))
+        pi = np.diff(np.concatenate([edge, big, edge + 1.0]), axis=0)
+        dens = big * (1.0 - big)
+        return pi, dens, dens * (1.0 - 2.0 * big)
+
+    @staticmethod
+    def _local_gradient(dens: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chain rule through pi without the Jacobian: cotangent ``r = d/d pi`` (..., K, P) to (d/d eta (..., P), d/d c (..., K-1, P)).
+
+        State k lies between cutpoints k-1 and k: d pi_k / d c_k = f_k, d pi_{k+1} / d c_k = -f_k,
+        and eta shifts every cutpoint down, so d/d eta = -sum_j d/d c_j.
+        """
+        d_cut = dens * (r[..., :-1, :] - r[..., 1:, :])
+        return -d_cut.sum(axis=-2), d_cut
+
+    def _gradient(self, theta: np.ndarray, design: np.ndarray, d_eta: np.ndarray, d_cut: np.ndarray) -> np.ndarray:
+        """(..., n_params) from d/d eta (..., P) and d/d c (..., K-1, P): eta is linear in the weights."""
+        return np.concatenate([d_eta @ design.T, self._to_gaps(theta, d_cut.sum(axis=-1))], axis=-1)
+
+    def _hessian(self, theta: np.ndarray, design: np.ndarray, dens, slope, r: np.ndarray, s: np.ndarray | None) -> np.ndarray:
+        """Hessian in theta of a log-likelihood with cotangent ``r`` = dl/d pi (K, P) and, when the likelihood is
+        ``sum n log pi``, curvature ``s`` = n / pi^2 (the caller adds any other second-order term).
+
+        Per configuration, in local coordinates (eta, c_1 .. c_{K-1}): sum_k r_k * d2 pi_k - sum_k s_k g_k g_k^T
+        with g_k = d pi_k; then eta -> weights (linear) and c -> log gaps (c_j = a_1 + sum_{2..j} exp(a_m)).
+        """
+        k, p = r.shape
+        m = k - 1
+        # sum_k r_k d2 pi_k: c_j-c_j and eta-eta curvature f'_j (r_j - r_{j+1}); eta-c_j the negative
+        t = slope * (r[:-1] - r[1:])  # (K-1, P)
+        local = np.zeros((p, k, k))
+        local[:, 0, 0] = t.sum(axis=0)
+        local[:, 0, 1:] = local[:, 1:, 0] = -t.T
+        idx = np.arange(1, k)
+        local[:, idx, idx] = t.T
+        if s is not None:
+            g = np.zeros((p, k, k))  # [config, state, local coordinate]
+            pad = np.concatenate([np.zeros((1, p)), dens, np.zeros((1, p))])
+            g[:, :, 0] = (pad[:-1] - pad[1:]).T
+            j = np.arange(m)
+            g[:, j, j + 1] = dens.T
+            g[:, j + 1, j + 1] = -dens.T
+            local -= np.einsum("pk,pka,pkb->pab", s.T, g, g)
+        n = self.n_links
+        out = np.empty((n + m, n + m))
+        out[:n, :n] = (design * local[:, 0, 0]) @ design.T
+        wc = design @ local[:, 0, 1:]  # (L, K-1)
+        cc = local[:, 1:, 1:].sum(axis=0)
+        scale = self._steps(theta)
+        scale[0] = 1.0
+        jc = np.tril(np.ones((m, m))) * scale  # dc_j / da_m
+        out[:n, n:] = wc @ jc
+        out[n:, :n] = out[:n, n:].T
+        out[n:, n:] = jc.T @ cc @ jc
+        d_cut = (dens * (r[:-1] - r[1:])).sum(axis=1)  # dl/dc
+        extra = np.cumsum(d_cut[::-1])[::-1] * scale  # d2 c_j / da_m^2 = exp(a_m) for 2 <= m <= j
+        extra[0] = 0.0
+        out[n:, n:] += np.diag(extra)
+        return out
+
     def log_prior(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Log prior density (up to a constant) and its gradient (see the module docstring)."""
         z = (theta[: self.n_links] - self.prior_mean) / self.prior_sd
-        pi0, dens0 = self._cdf(theta, np.zeros(1))
+        pi0, dens0, _ = self._local(theta, self._origin)
         pseudo, safe = self.pseudo, np.maximum(pi0[:, 0], _TINY)
         value = float(np.where(pseudo > 0, pseudo * np.log(safe), 0.0).sum()) - 0.5 * float(z @ z)
+        # pi0_j falls and pi0_{j+1} rises with c_j at rate f(c_j) (cf. _local_gradient)
         ratio = pseudo / safe
-        # pi0_j falls and pi0_{j+1} rises with c_j at rate f(c_j) (cf. the cutpoint columns of the Jacobian)
-        d_cut = dens0[1:-1, 0] * (ratio[:-1] - ratio[1:])
+        d_cut = dens0[:, 0] * (ratio[:-1] - ratio[1:])
         return value, np.concatenate([-z / self.prior_sd, self._to_gaps(theta, d_cut)])
+
+    @property
+    def _origin(self) -> np.ndarray:
+        """(L, 1) the design of the one configuration at eta = 0, where the baseline prior sits."""
+        return np.zeros((self.n_links, 1))
+
+    def _log_prior_hessian(self, theta: np.ndarray) -> np.ndarray:
+        pi0, dens0, slope0 = self._local(theta, self._origin)
+        pseudo = self.pseudo[:, None]
+        safe = np.maximum(pi0, _TINY)
+        out = self._hessian(theta, self._origin, dens0, slope0, pseudo / safe, pseudo / safe**2)
+        out[: self.n_links, : self.n_links] -= np.diag(1.0 / self.prior_sd**2)
+        return out
 
     def objective(self, theta: np.ndarray, counts: np.ndarray | None = None, q: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """Negative log posterior and its gradient, given expected ``counts`` (K, P) and/or per-case ``q`` (E, K * P)."""
         value, grad = self.log_prior(theta)
         if counts is None and q is None:
             return -value, -grad
-        pi, jac = self.jacobian(theta)
-        safe = np.maximum(pi, _TINY).ravel()
-        cotangent = np.zeros(safe.size)  # d log lik / d pi
+        pi, dens, _ = self._local(theta, self.design)
+        safe = np.maximum(pi, _TINY)
+        value_data, r = self._data_cotangent(safe, counts, q)
+        d_eta, d_cut = self._local_gradient(dens, r)
+        return -(value + value_data), -(grad + self._gradient(theta, self.design, d_eta, d_cut))
+
+    @staticmethod
+    def _data_cotangent(safe: np.ndarray, counts, q) -> tuple[float, np.ndarray]:
+        """(log-likelihood, its derivative in pi (K, P)) of expected counts and/or per-case likelihoods."""
+        value, r = 0.0, np.zeros(safe.shape)
         if counts is not None:
-            counts = np.reshape(counts, -1)
+            counts = np.reshape(counts, safe.shape)
             value += float(np.where(counts > 0, counts * np.log(safe), 0.0).sum())
-            cotangent += counts / safe
+            r += counts / safe
         if q is not None:
             with np.errstate(divide="ignore"):
-                lik = q @ safe  # (E,)
+                lik = q @ safe.ravel()  # (E,)
                 value += float(np.log(lik).sum())
-                cotangent += q.T @ (1.0 / lik)
-        return -value, -(grad + cotangent @ jac)
+                r += (q.T @ (1.0 / lik)).reshape(safe.shape)
+        return value, r
 
     def scores(self, theta: np.ndarray, per_case_counts: np.ndarray) -> np.ndarray:
         """(E, n_params) each case's gradient of its log-likelihood, from its expected counts ``(E, K, *parents)``.
@@ -217,9 +304,10 @@ class Family:
         complete-data score under the case's family posterior, so blanks
         reduce the information as they should.
         """
-        pi, jac = self.jacobian(theta)
-        flat = np.reshape(per_case_counts, (per_case_counts.shape[0], -1))
-        return (flat / np.maximum(pi, _TINY).ravel()) @ jac
+        pi, dens, _ = self._local(theta, self.design)
+        r = np.reshape(per_case_counts, (per_case_counts.shape[0], *pi.shape)) / np.maximum(pi, _TINY)
+        d_eta, d_cut = self._local_gradient(dens, r)
+        return self._gradient(theta, self.design, d_eta, d_cut)
 
     # -- fit, Laplace ------------------------------------------------------------
 
@@ -233,16 +321,27 @@ class Family:
         return res.x
 
     def hessian(self, theta: np.ndarray, counts: np.ndarray | None = None, q: np.ndarray | None = None) -> np.ndarray:
-        """Hessian of the negative log posterior (the prior alone without data): central differences of the gradient."""
-        size = theta.size
-        out = np.empty((size, size))
-        for i in range(size):
-            h = 1e-5 * max(1.0, abs(theta[i]))
-            up, down = theta.copy(), theta.copy()
-            up[i] += h
-            down[i] -= h
-            out[:, i] = (self.objective(up, counts, q)[1] - self.objective(down, counts, q)[1]) / (2 * h)
-        return 0.5 * (out + out.T)
+        """Hessian of the negative log posterior (the prior alone without data), analytic.
+
+        Counts: ``sum n log pi`` has curvature ``r * d2 pi - (n / pi^2) g g^T``. Per-case ``q``:
+        ``sum_i log(q_i @ pi)`` has ``r * d2 pi - sum_i s_i s_i^T`` with ``s_i`` the case's score.
+        """
+        out = self._log_prior_hessian(theta)
+        if counts is None and q is None:
+            return -out
+        pi, dens, slope = self._local(theta, self.design)
+        safe = np.maximum(pi, _TINY)
+        if counts is not None:
+            counts = np.reshape(counts, pi.shape)
+            out += self._hessian(theta, self.design, dens, slope, counts / safe, counts / safe**2)
+        if q is not None:
+            with np.errstate(divide="ignore"):
+                per_case = q / (q @ safe.ravel())[:, None]  # (E, K * P): d log(q_i @ pi) / d pi
+            out += self._hessian(theta, self.design, dens, slope, per_case.sum(axis=0).reshape(pi.shape), None)
+            d_eta, d_cut = self._local_gradient(dens, per_case.reshape(-1, *pi.shape))
+            s = self._gradient(theta, self.design, d_eta, d_cut)
+            out -= s.T @ s
+        return -0.5 * (out + out.T)
 
 
 def laplace_covariance(precision: np.ndarray) -> np.ndarray:
@@ -254,11 +353,18 @@ def laplace_covariance(precision: np.ndarray) -> np.ndarray:
 
 
 def one_blas_thread():
-    """Context for many tiny fits: multithreaded BLAS only adds contention (EM: 20 s vs 6 s measured)."""
+    """Context for many tiny fits: multithreaded BLAS only adds contention (EM: 20 s vs 6 s measured).
+
+    threadpoolctl limits only the BLAS libraries already loaded, and scipy brings its own OpenBLAS,
+    which L-BFGS-B calls: import it first, or every L-BFGS-B step runs on all cores (measured on the
+    shipped priors: 70% of the M-step spent in setulb's BLAS under load).
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - comes with scikit-learn, a pgmpy dependency
         return contextlib.nullcontext()
+    import scipy.optimize  # noqa: F401  (loads scipy's BLAS so that the limit reaches it)
+
     return threadpool_limits(limits=1, user_api="blas")
 
 
