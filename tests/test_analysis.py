@@ -16,7 +16,7 @@ ANALYSIS = Path(__file__).parents[1] / "analysis"
 def scripts():
     sys.path.insert(0, str(ANALYSIS))
     try:
-        yield {name: importlib.import_module(name) for name in ("legal_agreements", "phase2_update", "evaluation_plan")}
+        yield {name: importlib.import_module(name) for name in ("legal_agreements", "phase2_update", "evaluation_plan", "trust_loop")}
     finally:
         sys.path.remove(str(ANALYSIS))
 
@@ -52,7 +52,7 @@ def test_scripts_refuse_an_out_folder_inside_the_priors_before_any_work(scripts,
     priors = tmp_path / "pr"
     shutil.copytree(Path(__file__).parent / "data" / "toy", priors)
     before = sorted(p.name for p in priors.iterdir())
-    for name in ("legal_agreements", "evaluation_plan"):
+    for name in ("legal_agreements", "evaluation_plan", "trust_loop"):
         assert scripts[name].main(["--priors", str(priors), "--out", str(priors / "x")]) == 2
         assert "is inside the input folder" in capsys.readouterr().err
     assert sorted(p.name for p in priors.iterdir()) == before
@@ -73,3 +73,13 @@ def test_phase2_update_on_the_example_cases(scripts, tmp_path, capsys):
     assert "legal_agreements -> initial_trust (simulated truth 3.0)" in printed
     assert (out / "priors_updated" / "provenance.yaml").exists() and (out / "forest_links.png").exists()
     assert scripts["phase2_update"].main(["--out", str(out)]) == 2  # nothing replaced without --force
+
+
+def test_trust_loop_curves_start_below_one_and_never_rise(scripts, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert scripts["trust_loop"].main(["--out", str(out), "--draws", "0", "--rounds", "3"]) == 0
+    curves = pd.read_csv(out / "trust_loop_survival.csv")
+    for _, one in curves.groupby("curve"):
+        p = one.sort_values("round")["p_intact"].to_numpy()
+        assert (p <= 1).all() and (p[1:] <= p[:-1] + 1e-12).all()  # dissolution is absorbing
+    assert "one round = " in capsys.readouterr().out
