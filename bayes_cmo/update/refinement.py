@@ -19,9 +19,14 @@ whose mean of ``1 - p_departure`` is at most ``fdr`` (default 10%). A flagged
 link is **strengthened**, **weakened** or **reversed**, whichever of the three
 probabilities is largest; the posterior expected number of false flags,
 ``sum(1 - p_departure)`` over the flagged links, is the column
-``expected_false_flags`` ("flags expected by chance"). Unflagged links are
-**consistent**; links no case informs are **no information** (no case observed
-both ends, or into an explicit table), **needs cases observed over rounds**
+``expected_false_flags`` ("flags expected by chance"). An unflagged link is
+**consistent** when the cases narrowed its interval by at least 20%
+(``sd_ratio <= 0.8``) and **prior-dominated** otherwise: "consistent" would
+credit the cases with what the prior alone says (issue 11). A flagged link
+keeps its direction even with little narrowing (the cases moved its mean;
+the ``dominance`` column still says prior-dominated). Links no case informs
+are **no information** (no case observed both ends, or into an explicit
+table), **needs cases observed over rounds**
 (lagged links: single-round cases cannot inform a next-round effect), or
 **undetermined** (the Laplace sd could not be computed). The earlier
 per-link interval rule (``verdict``) is kept as the ``interval_verdict`` column.
@@ -58,10 +63,11 @@ from ..theory.lint import prior_cases
 from .em import UpdateResult
 
 VERDICTS = (
-    "strengthened", "weakened", "reversed", "consistent", "undetermined", "no information",
+    "strengthened", "weakened", "reversed", "consistent", "prior-dominated", "undetermined", "no information",
     "needs cases observed over rounds",
 )
 LAGGED = "needs cases observed over rounds"
+PRIOR_DOMINATED = "prior-dominated"
 #: Practical margin (log-odds): half the verbal step moderate (1.0) -> strong (2.0).
 DEFAULT_MARGIN = 0.5
 #: Bayesian false discovery rate the verdict rule controls across links.
@@ -197,6 +203,7 @@ def refine(
     frame["flagged"] = flags
     names = np.array(["strengthened", "weakened", "reversed"])
     direction_of = names[np.argmax(np.stack([stronger, weaker, reversed_]), axis=0)]
+    dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING).to_numpy()  # NaN sd: nothing narrowed
     verdicts = []
     for i, row in enumerate(frame.itertuples()):
         if row.link in lagged:
@@ -206,9 +213,8 @@ def refine(
         elif not np.isfinite(row.posterior_sd):
             verdicts.append("undetermined")
         else:
-            verdicts.append(str(direction_of[i]) if flags[i] else "consistent")
+            verdicts.append(str(direction_of[i]) if flags[i] else PRIOR_DOMINATED if dominated[i] else "consistent")
     frame["verdict"] = verdicts
-    dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING)  # NaN sd: nothing narrowed
     frame["dominance"] = np.where(dominated, "prior-dominated", "informed")
     frame.loc[~informed, "dominance"] = ""
     theory = result.prior_theory
