@@ -123,6 +123,11 @@ def main() -> None:
         hits.append(sum(ok.values()))
         detail.append(ok)
     share = np.mean(np.array(hits) >= 3)
+    others = [int(t["flagged"].sum() - t.loc[list(CHANGED), "flagged"].sum()) for t, _ in runs]
+    total = sum(int(t["flagged"].sum()) for t, _ in runs)
+    wrong = sum(others) + sum(int(t.loc[link, "flagged"]) - int(d[link]) for (t, _), d in zip(runs, detail) for link in CHANGED)
+    print(f"four links changed: unchanged links flagged {np.mean(others):.2f} per run {others}; realised false-flag "
+          f"share {wrong / max(total, 1):.0%} of {total} flags (stated: {np.mean([t['expected_false_flags'].iloc[0] for t, _ in runs]):.2f} per run)")
     print(f"four links changed: >= 3 of 4 flagged in the right direction in {share:.0%} of seeds (target >= 70%); "
           f"hits per seed {hits}")
     for link in CHANGED:
