@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -79,7 +80,9 @@ def test_refine_on_the_toy_by_hand(toy_strong):
         reversed_ = _phi((-0.5 - d * m) / sd)
         assert row.p_stronger == pytest.approx(stronger, abs=1e-10)
         assert row.p_departure == pytest.approx(stronger + weaker + reversed_, abs=1e-10)
-        p[link] = stronger + weaker + reversed_
+        # the FDR rule works on the side a verdict claims: stronger, or weaker-or-reversed
+        p[link] = max(stronger, weaker + reversed_)
+        assert row.p_claim == pytest.approx(p[link], abs=1e-10)
     # the rule by hand: largest top set with mean (1 - p) <= 0.1
     ranked = sorted(p, key=p.get, reverse=True)
     chosen = [link for k, link in enumerate(ranked) if np.mean([1 - p[x] for x in ranked[: k + 1]]) <= 0.1]
@@ -89,9 +92,31 @@ def test_refine_on_the_toy_by_hand(toy_strong):
     assert table["expected_false_flags"].iloc[0] == pytest.approx(sum(1 - p[x] for x in flagged), abs=1e-10)
     assert int(table["flagged"].sum()) == len(flagged)
     for link in set(p) - flagged:
-        assert table.loc[link, "verdict"] == "consistent"
+        # unflagged: consistent if the cases narrowed the interval by >= 20%, else the prior decided
+        narrowed = table.loc[link, "posterior_sd"] <= 0.8 * table.loc[link, "prior_sd"]
+        assert table.loc[link, "verdict"] == ("consistent" if narrowed else "prior-dominated")
     # the old interval rule is kept alongside
     assert table.loc[LINK, "interval_verdict"] == "strengthened"
+
+
+def test_verdict_says_prior_dominated_when_the_cases_barely_narrowed_it(toy_theory, toy_model):
+    # 15 cases from the elicited toy: nothing moves; links the few cases barely inform are the prior's verdict
+    result = update_priors(toy_model, simulate_cases(toy_model, 15, missing=0.3, seed=5))
+    table = refine(result).set_index("link")
+    informed = table["p_departure"].notna() & ~table["flagged"]
+    assert informed.any()
+    for link, row in table[informed].iterrows():
+        expected = "prior-dominated" if row.sd_ratio > 0.8 else "consistent"
+        assert row.verdict == expected and row.dominance == ("prior-dominated" if row.sd_ratio > 0.8 else "informed")
+    # a stiff prior (sd 0.05) on one link: 200 cases cannot narrow it, so its verdict says so
+    link = toy_theory.link(LINK)
+    stiff = dataclasses.replace(
+        toy_theory, links=tuple(link.with_weight(link.weight, sd=0.05) if x is link else x for x in toy_theory.links)
+    )
+    frame = simulate_cases(toy_model, 200, missing=0.2, seed=6)
+    row = refine(update_priors(build_model(stiff), frame)).set_index("link").loc[LINK]
+    assert row.sd_ratio > 0.8 and not row.flagged and row.verdict == "prior-dominated"
+    assert row.interval_verdict == "consistent"  # the old column keeps the old rule
 
 
 def test_margin_and_fdr_are_checked(toy_strong):
@@ -124,8 +149,8 @@ def test_bayesian_fdr_with_truths_from_the_prior(toy_theory, toy_model):
         for link, row in table[table["flagged"]].iterrows():
             w0, truth = row.prior_weight, float(np.asarray(truths.weights[link])[r])
             d = 1.0 if w0 >= 0 else -1.0
-            right = {"strengthened": d * truth > abs(w0) + 0.5, "weakened": -0.5 <= d * truth < abs(w0) - 0.5,
-                     "reversed": d * truth < -0.5}[row.verdict]
+            # a flag claims a side: stronger, or weaker (weakened or reversed)
+            right = d * truth > abs(w0) + 0.5 if row.verdict == "strengthened" else d * truth < abs(w0) - 0.5
             false += not right
             total += 1
     assert total >= 5

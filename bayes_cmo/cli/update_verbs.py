@@ -193,7 +193,7 @@ def run_update(args: argparse.Namespace) -> int:
     print()
     sd = "joint" if joint is not None else "per-node Laplace"
     print(f"CMO links: prior vs posterior log-odds weight, {args.level:.0%} intervals ({sd} sd)")
-    shown = links[["link", "prior_weight", "prior_cases", "posterior_weight", "posterior_low", "posterior_high", "n_both", "p_departure", "verdict", "dominance"]]
+    shown = links[["link", "prior_weight", "prior_cases", "posterior_weight", "posterior_low", "posterior_high", "n_both", "p_claim", "verdict", "dominance"]]
     print(_common.format_table(shown, digits=2))
     counts = links["verdict"].value_counts()
     print("\n" + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts))

@@ -381,8 +381,9 @@ def sample_size(
     ``p_data_settles`` (assurance from the data alone: share of studies whose
     interval under a sceptical Normal(0, 2) prior on the weight excludes 0 on
     the true side); ``p_verdict_changes`` (share of studies after which the
-    link would be flagged on its own: posterior probability of a departure
-    beyond the refinement margin >= 1 - the default FDR); ``narrowing``
+    link would be flagged on its own: posterior probability of the side a
+    verdict would claim beyond the refinement margin, ``p_claim`` of
+    :func:`~bayes_cmo.update.refinement.refine`, >= 1 - the default FDR); ``narrowing``
     (1 - expected interval width / prior width); ``replicates``; the analysis
     ``level``, ``prior`` and ``fit``; the prior alone for reference: ``prior_ci_width``
     (its ``level`` interval width) and ``prior_p_sign_correct``; ``settled_by``
@@ -437,7 +438,8 @@ def _link_rows(studied: Link, a: np.ndarray, grid, z, level, prior, fit, prior_m
         width = 2.0 * z * sds[ok, i]
         a_ok = np.isfinite(alone_sds[:, i])
         settles = (np.abs(alone_means[a_ok, i]) > z * alone_sds[a_ok, i]) & (np.sign(alone_means[a_ok, i]) == true_sign[a_ok])
-        departure = sum(departure_probabilities(elicited, means[ok, i], sds[ok, i], DEFAULT_MARGIN))
+        stronger, weaker, reversed_ = departure_probabilities(elicited, means[ok, i], sds[ok, i], DEFAULT_MARGIN)
+        departure = np.maximum(stronger, weaker + reversed_)  # the side a verdict would claim (refine's p_claim)
         rows.append(
             {
                 "link": studied.id,

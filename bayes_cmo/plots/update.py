@@ -14,6 +14,7 @@ VERDICT_COLOURS = {
     "weakened": PALETTE[1],
     "reversed": PALETTE[3],
     "consistent": PALETTE[0],
+    "prior-dominated": PALETTE[9],
     "undetermined": PALETTE[4],
     "no information": PALETTE[7],
     "needs cases observed over rounds": PALETTE[5],

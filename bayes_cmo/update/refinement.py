@@ -12,16 +12,26 @@ strong), each link gets three posterior probabilities:
 * ``p_reversed`` = P(d * w < -margin);
 
 and ``p_departure`` their sum: the probability that the cases moved the link
-by more than the margin. The verdict rule controls the Bayesian false
-discovery rate across links (Mueller, Parmigiani & Rice 2004; Storey's
-q-values): sort the informed links by ``p_departure``, flag the largest set
-whose mean of ``1 - p_departure`` is at most ``fdr`` (default 10%). A flagged
-link is **strengthened**, **weakened** or **reversed**, whichever of the three
-probabilities is largest; the posterior expected number of false flags,
-``sum(1 - p_departure)`` over the flagged links, is the column
-``expected_false_flags`` ("flags expected by chance"). Unflagged links are
-**consistent**; links no case informs are **no information** (no case observed
-both ends, or into an explicit table), **needs cases observed over rounds**
+by more than the margin. A verdict names a side, so what it claims is
+``p_claim = max(p_stronger, p_weaker + p_reversed)``: the stronger side, or
+the weaker side (weaker or reversed); a flag is false unless the link lies
+on the side it names. (Ranking by ``p_departure`` counted both sides of a
+wide posterior as evidence for either, and understated the false flags.)
+The verdict rule controls the Bayesian false discovery rate across links
+(Mueller, Parmigiani & Rice 2004; Storey's q-values): sort the informed links
+by ``p_claim``, flag the largest set whose mean of ``1 - p_claim`` is at most
+``fdr`` (default 10%). A flagged link is **strengthened** (stronger side),
+or on the weaker side **reversed** if ``p_reversed > p_weaker``, else
+**weakened**; the posterior expected number of false flags,
+``sum(1 - p_claim)`` over the flagged links, is the column
+``expected_false_flags`` ("flags expected by chance"). An unflagged link is
+**consistent** when the cases narrowed its interval by at least 20%
+(``sd_ratio <= 0.8``) and **prior-dominated** otherwise: "consistent" would
+credit the cases with what the prior alone says (issue 11). A flagged link
+keeps its direction even with little narrowing (the cases moved its mean;
+the ``dominance`` column still says prior-dominated). Links no case informs
+are **no information** (no case observed both ends, or into an explicit
+table), **needs cases observed over rounds**
 (lagged links: single-round cases cannot inform a next-round effect), or
 **undetermined** (the Laplace sd could not be computed). The earlier
 per-link interval rule (``verdict``) is kept as the ``interval_verdict`` column.
@@ -58,10 +68,11 @@ from ..theory.lint import prior_cases
 from .em import UpdateResult
 
 VERDICTS = (
-    "strengthened", "weakened", "reversed", "consistent", "undetermined", "no information",
+    "strengthened", "weakened", "reversed", "consistent", "prior-dominated", "undetermined", "no information",
     "needs cases observed over rounds",
 )
 LAGGED = "needs cases observed over rounds"
+PRIOR_DOMINATED = "prior-dominated"
 #: Practical margin (log-odds): half the verbal step moderate (1.0) -> strong (2.0).
 DEFAULT_MARGIN = 0.5
 #: Bayesian false discovery rate the verdict rule controls across links.
@@ -152,8 +163,8 @@ def refine(
     ``sd_ratio`` (posterior sd / prior sd: below 1 = the cases were
     informative), ``p_same_sign`` (posterior probability the link has the
     elicited direction), ``n_both`` (cases observing both ends),
-    ``p_stronger``, ``p_weaker``, ``p_reversed``, ``p_departure`` (see the
-    module docstring), ``flagged`` (chosen by the FDR rule), ``verdict``, and
+    ``p_stronger``, ``p_weaker``, ``p_reversed``, ``p_departure``, ``p_claim``
+    (see the module docstring), ``flagged`` (chosen by the FDR rule on ``p_claim``), ``verdict``, and
     ``interval_verdict`` (the per-link interval rule, no multiplicity control).
     ``joint``: a :class:`bayes_cmo.update.joint.JointUncertainty`; its sds
     replace the per-node ones (the block sd is kept as ``block_sd``).
@@ -191,12 +202,14 @@ def refine(
     lagged = _lagged_ids(result)
     informed = (frame["updated"] & (frame["n_both"] > 0)).to_numpy() & np.isfinite(frame["posterior_sd"].to_numpy())
     departure = np.where(informed, stronger + weaker + reversed_, np.nan)
+    weaker_side = weaker + reversed_
+    claim = np.where(informed, np.maximum(stronger, weaker_side), np.nan)
     frame["p_stronger"], frame["p_weaker"], frame["p_reversed"] = stronger, weaker, reversed_
-    frame["p_departure"] = departure
-    flags = fdr_flags(departure, fdr)
+    frame["p_departure"], frame["p_claim"] = departure, claim
+    flags = fdr_flags(claim, fdr)
     frame["flagged"] = flags
-    names = np.array(["strengthened", "weakened", "reversed"])
-    direction_of = names[np.argmax(np.stack([stronger, weaker, reversed_]), axis=0)]
+    direction_of = np.where(stronger >= weaker_side, "strengthened", np.where(reversed_ > weaker, "reversed", "weakened"))
+    dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING).to_numpy()  # NaN sd: nothing narrowed
     verdicts = []
     for i, row in enumerate(frame.itertuples()):
         if row.link in lagged:
@@ -206,20 +219,19 @@ def refine(
         elif not np.isfinite(row.posterior_sd):
             verdicts.append("undetermined")
         else:
-            verdicts.append(str(direction_of[i]) if flags[i] else "consistent")
+            verdicts.append(str(direction_of[i]) if flags[i] else PRIOR_DOMINATED if dominated[i] else "consistent")
     frame["verdict"] = verdicts
-    dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING)  # NaN sd: nothing narrowed
     frame["dominance"] = np.where(dominated, "prior-dominated", "informed")
     frame.loc[~informed, "dominance"] = ""
     theory = result.prior_theory
     frame["prior_cases"] = [prior_cases(theory, theory.link(link)) for link in frame["link"]]
     frame["margin"], frame["fdr"] = float(margin), fdr
-    frame["expected_false_flags"] = float(np.sum(1.0 - departure[flags])) if flags.any() else 0.0
+    frame["expected_false_flags"] = float(np.sum(1.0 - claim[flags])) if flags.any() else 0.0
     columns = [
         "link", "source", "target", "prior_weight", "prior_sd", "prior_cases", "prior_low", "prior_high",
         "posterior_weight", "posterior_sd", "posterior_low", "posterior_high", "shift",
         "sd_ratio", "p_same_sign", "n_both", "p_stronger", "p_weaker", "p_reversed", "p_departure",
-        "flagged", "verdict", "dominance", "interval_verdict", "margin", "fdr", "expected_false_flags",
+        "p_claim", "flagged", "verdict", "dominance", "interval_verdict", "margin", "fdr", "expected_false_flags",
     ]
     if joint is not None:
         columns.insert(columns.index("posterior_sd") + 1, "block_sd")
