@@ -78,3 +78,18 @@ def test_dask_task_failing_twice_is_one_line():
     pytest.importorskip("distributed", reason="Dask is an optional extra: pip install '.[cluster]'")
     with pytest.raises(BayesCMOError, match=r"task 0 failed twice.*ValueError: broken task"):
         Runner(cluster="local:1").map(_always_fails, spawn_seeds(5, 1), desc="study")
+
+
+@pytest.mark.slow
+def test_a_seeded_plan_is_bit_identical_across_processes_hash_seeds_and_jobs(tmp_path):
+    """Same seed, same digits: a str's hash changes per process, so nothing may hang on set order (was 2e-11 off)."""
+    import os
+    import subprocess
+    import sys
+
+    cli = "import sys; from bayes_cmo.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", cli, "plan", "sample-size", "--n", "10", "--replicates", "2", "--json", "--quiet"]
+    runs = [subprocess.run([*argv, "--jobs", jobs], capture_output=True, text=True, check=True, cwd=tmp_path,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for jobs, seed in (("1", "1"), ("2", "2"))]
+    assert runs[0] == runs[1] and '"p_sign_correct"' in runs[0]

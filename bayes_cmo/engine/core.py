@@ -415,15 +415,18 @@ def ancestral_set(net: NetworkArrays, variables: Iterable[str]) -> list[str]:
 
 
 # Contractions whose greedy path costs more than this many flops (roughly
-# 10 ms and up) get a randomised-greedy search too, for at most _SEARCH_SECONDS
-# and never longer than the greedy path would take to run at 1e9 flops/s: on
-# alarm with 1,000 draws x 20 evidence sets the search makes the contraction
-# 5x faster, while on the 1,000-draw sweep (2e7 flops) an unbounded 0.3 s
-# search per plan cost a command more than it saved.
+# 10 ms and up) get a randomised-greedy search too, one trial per
+# _FLOPS_PER_TRIAL of the greedy path's cost, at most _MAX_TRIALS: on alarm
+# with 1,000 draws x 20 evidence sets the search makes the contraction 5x
+# faster, while on the 1,000-draw sweep (2e7 flops) a long search per plan
+# cost a command more than it saved. A count of trials, not a time budget:
+# opt_einsum seeds trial r with r, so the same query takes the same path (and
+# gives the same last digits) in every process, at any machine load.
 # Small contractions (up to _OPTIMAL_TERMS operands) get opt_einsum's exact
 # dynamic-programming path instead: it is found in milliseconds there.
 _SEARCH_ABOVE_FLOPS = 1e7
-_SEARCH_SECONDS = 0.3
+_FLOPS_PER_TRIAL = 2.5e7
+_MAX_TRIALS = 64
 _OPTIMAL_TERMS = 8
 
 
@@ -469,16 +472,20 @@ def _choose_path(terms: list[str], out: str, size: Mapping[str, int], search: bo
     """
     if len(terms) <= 2:
         return [tuple(range(len(terms)))]
+    # index labels as code points: opt_einsum breaks ties by iterating sets of labels, and a str's
+    # hash changes with every process (PYTHONHASHSEED) while an int's does not; same query, same path
+    terms, out = [[ord(c) for c in t] for t in terms], [ord(c) for c in out]
+    size = {ord(c): n for c, n in size.items()}
     inputs, output = [frozenset(t) for t in terms], frozenset(out)
-    if len(terms) <= _OPTIMAL_TERMS:
+    if len(inputs) <= _OPTIMAL_TERMS:
         return _oe_paths.get_path_fn("dp")(inputs, output, dict(size), None)
     path = _oe_paths.get_path_fn("greedy")(inputs, output, dict(size), None)
     if not search:
         return path
     cost = _flops(terms, out, size, path)
     if cost > _SEARCH_ABOVE_FLOPS:
-        budget = min(_SEARCH_SECONDS, float(cost) / 1e9)
-        search = opt_einsum.RandomGreedy(max_repeats=64, max_time=budget)
+        trials = int(min(_MAX_TRIALS, max(4, float(cost) / _FLOPS_PER_TRIAL)))
+        search = opt_einsum.RandomGreedy(max_repeats=trials)
         other = search(inputs, output, dict(size), None)
         if _flops(terms, out, size, other) < cost:
             path = other
