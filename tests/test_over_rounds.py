@@ -67,6 +67,9 @@ def test_a_lagged_link_is_recovered(prior, true_weight):
     assert abs(row.posterior_weight - true_weight) < 0.4 * abs(prior_w - true_weight)
     assert abs(row.posterior_weight - true_weight) < 3 * row.posterior_sd
     assert result.theory.link(LAGGED).weight == pytest.approx(row.posterior_weight)
+    # cases over rounds inform the lagged link, so it gets a verdict of its own, in the truth's direction
+    verdict = bc.refine(result).set_index("link").loc[LAGGED, "verdict"]
+    assert verdict == ("strengthened" if true_weight > prior_w else "reversed")
 
 
 def test_bad_long_files(prior):

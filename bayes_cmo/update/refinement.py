@@ -212,7 +212,7 @@ def refine(
     dominated = ~(frame["sd_ratio"] <= 1.0 - PRIOR_DOMINATED_NARROWING).to_numpy()  # NaN sd: nothing narrowed
     verdicts = []
     for i, row in enumerate(frame.itertuples()):
-        if row.link in lagged:
+        if row.link in lagged and not (row.updated and row.n_both > 0):  # cases over rounds inform it
             verdicts.append(LAGGED)
         elif not (row.updated and row.n_both > 0):
             verdicts.append("no information")
