@@ -255,3 +255,54 @@ def test_force_replaces_a_workbook_this_wrote_but_not_a_text_file_named_xlsx(tmp
     with pytest.raises(BayesCMOError, match="is not a workbook file"):
         check_output("--xlsx", target, "xlsx", force=True)
     assert target.read_text() == "my notes"
+
+
+TOY = str(DATA / "toy")
+#: One cheap call of every verb that takes --xlsx, on the toy theory.
+XLSX_VERBS = {
+    ("compare",): ["compare", TOY, TOY],
+    ("explain",): ["explain", "--model", TOY, "--evidence", "legal_agreements=present"],
+    ("links",): ["links", "--model", TOY],
+    ("plan", "calibration"): ["plan", "calibration", "--model", TOY, "--n", "20", "--replicates", "2", "--quiet"],
+    ("plan", "sample-size"): ["plan", "sample-size", "--model", TOY, "--link", "legal_agreements:initial_trust",
+                              "--n", "10", "--replicates", "2", "--quiet"],
+    ("plan", "sensitivity"): ["plan", "sensitivity", "--model", TOY, "--target", "synergy"],
+    ("plan", "voi"): ["plan", "voi", "--model", TOY, "--target", "synergy"],
+    ("query",): ["query", "--model", TOY, "--target", "synergy"],
+    ("rounds",): ["rounds", "--rounds", "2"],  # the shipped priors: the toy theories name no absorbing outcome
+    ("scenarios",): ["scenarios", "--model", TOY],
+    ("shift",): ["shift", "--model", TOY, "--context", "legal_agreements"],
+    ("sweep",): ["sweep", "--model", TOY],
+    ("update",): ["update", "CASES.csv", "--model", TOY, "--quiet"],  # the case file and --out made in the test
+}
+
+
+def _verbs_with(option: str) -> set[tuple[str, ...]]:
+    import argparse
+
+    from bayes_cmo.cli import build_parser
+
+    def walk(parser, prefix=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, (*prefix, name))
+        if any(option in a.option_strings for a in parser._actions):
+            yield prefix
+
+    return set(walk(build_parser()))
+
+
+def test_every_verb_with_xlsx_is_listed():
+    assert _verbs_with("--xlsx") == set(XLSX_VERBS)
+
+
+@pytest.mark.parametrize("verb", sorted(XLSX_VERBS), ids=" ".join)
+def test_xlsx_is_written_not_silently_ignored(tmp_path, verb, capsys):
+    target, argv = tmp_path / "out.xlsx", list(XLSX_VERBS[verb])
+    if verb == ("update",):
+        (tmp_path / "cases.csv").write_text("case_id,legal_agreements,initial_trust,synergy\nA,present,high,synergy\n"
+                                            "B,absent,low,inertia\nC,present,,synergy\n")
+        argv[1:2] = [str(tmp_path / "cases.csv"), "--out", str(tmp_path / "new")]
+    assert main([*argv, "--xlsx", str(target)]) == 0
+    assert target.read_bytes().startswith(b"PK\x03\x04")  # links and explain used to drop it

@@ -67,6 +67,8 @@ def run_explain(args: argparse.Namespace) -> int:
     result = explain(model, evidence, args.target, permutations=args.permutations, seed=args.seed)
     if args.csv:
         _common.write_table(args, "csv", result.contributions)
+    _common.write_xlsx(args, {"contributions": result.contributions, "mechanisms": result.mechanisms,
+                              "outcomes": result.outcomes})
     if args.plot:
         from ..plots.explain import contribution_plot
 

@@ -166,6 +166,7 @@ def run_links(args: argparse.Namespace) -> int:
     else:
         if args.csv:
             _common.write_table(args, "csv", table)
+        _common.write_xlsx(args, {"links": table})
         print(_common.format_table(table[["link", "sign", "strength", "confidence", "prior_cases", "studies", "moderator", "lag", "section"]]))
     if args.plot:
         from ..plots.theory import plot_theory
