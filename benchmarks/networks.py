@@ -14,6 +14,9 @@ Per network, in one run:
   ``--repeats`` times interleaved ours / pgmpy / pyAgrum; the table shows the
   median over queries of each query's median, the ratio pgmpy/ours and pyAgrum/ours
   (above 1: we are faster), and ours on first use of a query (plan compiled);
+* next to it, the fast path for many single queries on one model,
+  ``model.marginals([target], findings)`` (numpy arrays, no table: what a page or a
+  notebook loop calls), timed in the same interleaved loop ("fast ms", "pyAgrum/fast");
 * answers checked against both peers (max absolute difference);
 * our batched throughput: one ``engine.query`` over 1,000 evidence sets (1-5 of
   ten observable variables each), queries per second, median of 3;
@@ -161,12 +164,12 @@ def bench_network(name, args, pg, gum):
     agrum = agrum_engine(gum, pg_model, pg, net) if gum is not None else None
     rng = np.random.default_rng(args.seed)
     queries = random_queries(net, rng, args.queries)
-    ours_med, pg_med, ag_med, first = [], [], [], []
+    ours_med, fast_med, pg_med, ag_med, first = [], [], [], [], []
     worst_pg = worst_ag = 0.0
     pg_repeats = args.repeats
     peak_single = 0
     refused, capped_out = 0, set()
-    use_pg, use_ag = True, agrum is not None
+    use_pg, use_ag, use_ag_all = True, agrum is not None, True
     for n_done, (target, findings) in enumerate(queries):
         if n_done >= 3 and pg_med and statistics.median(pg_med) > 2.0:
             break  # pgmpy takes seconds a query here: three queries make the point
@@ -201,19 +204,25 @@ def bench_network(name, args, pg, gum):
                 use_ag, capped_out = False, capped_out | {"pyAgrum"}
         # pgmpy takes seconds per query on the largest networks: fewer repeats there
         pg_repeats = 0 if t_pg_once is None else args.repeats if t_pg_once < 0.05 else max(1, min(args.repeats, int(0.5 / t_pg_once)))
-        a, b, c, c_all = [], [], [], []
+        a, a_fast, b, c, c_all = [], [], [], [], []
         for r in range(args.repeats):
             a += timed(lambda: bc.what_if(model, target, evidence=findings), 1)
+            a_fast += timed(lambda: model.marginals([target], findings), 1)
             if r < pg_repeats:
                 b += timed(lambda: ve.query([target], evidence=findings, show_progress=False), 1)
             if use_ag:
                 c += timed(lambda: agrum_query(ie, bn, target, findings), 1)
-                c_all += timed(lambda: agrum_query_all(ie_all, bn, target, findings), 1)
+            if use_ag and use_ag_all:  # every node a target can be far slower (munin1's join tree): capped too
+                try:
+                    c_all += capped(lambda: timed(lambda: agrum_query_all(ie_all, bn, target, findings), 1), args.cap)
+                except _Cap:
+                    use_ag_all, capped_out = False, capped_out | {"pyAgrum (all targets)"}
         ours_med.append(statistics.median(a))
+        fast_med.append(statistics.median(a_fast))
         if b:
             pg_med.append(statistics.median(b))
         if c:  # pyAgrum's better way for this query
-            ag_med.append(min(statistics.median(c), statistics.median(c_all)))
+            ag_med.append(min(statistics.median(c), statistics.median(c_all)) if c_all else statistics.median(c))
 
     # batched throughput: 1,000 evidence sets over ten observable variables, one target
     pool = [str(v) for v in rng.choice(net.variables, size=min(10, len(net.variables) - 1), replace=False)]
@@ -237,6 +246,7 @@ def bench_network(name, args, pg, gum):
         "network": name,
         "nodes": len(net.variables),
         "ours": statistics.median(ours_med) if ours_med else None,
+        "fast": statistics.median(fast_med) if fast_med else None,
         "pgmpy": statistics.median(pg_med) if pg_med else None,
         "refused": refused,
         "answered": len(ours_med),
@@ -270,8 +280,8 @@ def main(argv=None) -> int:
         gum = None
         print("(pyAgrum not installed: its column is '-')")
     header = (
-        f"{'network':<11} {'nodes':>5} {'ours ms':>8} {'pgmpy ms':>9} {'pyAgrum ms':>10} {'pgmpy/ours':>10} "
-        f"{'pyAgrum/ours':>12} {'ours 1st ms':>11} {'max|d| pgmpy':>12} {'max|d| pyAgrum':>14} "
+        f"{'network':<11} {'nodes':>5} {'ours ms':>8} {'fast ms':>8} {'pgmpy ms':>9} {'pyAgrum ms':>10} {'pgmpy/ours':>10} "
+        f"{'pyAgrum/ours':>12} {'pyAgrum/fast':>12} {'ours 1st ms':>11} {'max|d| pgmpy':>12} {'max|d| pyAgrum':>14} "
         f"{'batched q/s':>11} {'peak MiB 1/batch':>16}"
     )
     print(f"{args.queries} queries per network, median of {args.repeats} runs each; batched: {args.sets} sets")
@@ -289,8 +299,9 @@ def main(argv=None) -> int:
         notes = [f"{r['answered']} answered, {r['refused']} refused in one line"] if r["refused"] else []
         notes += [f"{peer} past --cap {args.cap:g} s: left out" for peer in sorted(r["capped"])]
         print(
-            f"{r['network']:<11} {r['nodes']:>5} {fmt_ms(r['ours']):>8} {fmt_ms(r['pgmpy']):>9} "
+            f"{r['network']:<11} {r['nodes']:>5} {fmt_ms(r['ours']):>8} {fmt_ms(r['fast']):>8} {fmt_ms(r['pgmpy']):>9} "
             f"{fmt_ms(r['pyagrum']):>10} {ratio(r['pgmpy'], r['ours']):>10} {ratio(r['pyagrum'], r['ours']):>12} "
+            f"{ratio(r['pyagrum'], r['fast']):>12} "
             f"{fmt_ms(r['first']):>11} {d_pg:>12} {d_ag:>14} {r['qps']:>11,.0f} "
             f"{r['peak_single']:>7.1f}/{r['peak_batch']:<8.1f} {'; '.join(notes)} ({r['seconds']:.0f} s)",
             flush=True,
