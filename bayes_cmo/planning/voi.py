@@ -169,6 +169,27 @@ def _joint(net, background: Background, variables: list[str]) -> np.ndarray:
         raise impossible(background, net) from None
 
 
+def _pair_joints(net, background: Background, target: str, nodes: list[str]) -> dict[str, np.ndarray]:
+    """P(target, X | e) for every X in ``nodes``, shaped ``(*batch, KT, KX)``, from one backward pass.
+
+    With Z_t = P(T = t, e) (one evidence set per target state), summing
+    theta_X(x | u) dZ_t/dtheta_X(x | u) over the parents u gives P(T = t, X = x, e)
+    for every X at once: one plan per target instead of one per candidate.
+    """
+    sets = [{**background.evidence, target: t} for t in net.states[target]]
+    z, grads = _engine.differentiate(net, sets, wrt=nodes)  # (*batch, KT), {X: (*batch, KT, KX, *pa)}
+    total = z.sum(axis=-1)
+    if not np.all(total > 0):
+        raise impossible(background, net)
+    joints = {}
+    for x in nodes:
+        g, cpt = grads[x], net.cpts[x]
+        parents = tuple(range(g.ndim - len(net.parents[x]), g.ndim))
+        cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[x]) - 1)  # an E axis before the CPT's own
+        joints[x] = (cpt * g).sum(axis=parents) / total[..., np.newaxis, np.newaxis]
+    return joints
+
+
 def value_of_information(
     model: Model,
     target: str,
@@ -199,8 +220,9 @@ def value_of_information(
     target, candidates, costs, k_state = _setup(model, target, background, candidates, costs, state)
     net = background.network(model)
     rows = []
+    joints = _pair_joints(net, background, target, candidates)
     for node in candidates:
-        joint = _joint(net, background, [target, node])[..., 0, :, :]  # (*batch, KT, KX)
+        joint = joints[node]  # (*batch, KT, KX)
         row = {"target": target, "target_state": net.states[target][k_state], "node": node}
         row.update(summarise(mutual_information_bits(joint), level, "mutual_information_bits"))
         row.update(summarise(_expected_abs_change(joint, k_state), level, "expected_abs_change", main=False))
