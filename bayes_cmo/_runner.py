@@ -68,6 +68,13 @@ def _guarded(function: Callable[[Any], Any], argument: Any) -> tuple[bool, Any]:
         return False, traceback.format_exc(limit=3).strip().splitlines()[-1]
 
 
+_UNSHARED = object()
+
+
+def _with_shared(function: Callable[[Any], Any], shared: Any, argument: tuple) -> Any:
+    return function((shared, *argument))
+
+
 @dataclass(frozen=True)
 class Runner:
     """Where a study's tasks run: ``jobs`` local processes or a Dask ``cluster``."""
@@ -83,13 +90,22 @@ class Runner:
             if self.jobs != 1:
                 raise BayesCMOError("jobs and cluster: give one of them (a cluster brings its own workers)")
 
-    def map(self, function: Callable[[Any], Any], arguments: Sequence[Any], desc: str = "tasks") -> list[Any]:
-        """``[function(a) for a in arguments]``, run here, on local processes or on the cluster, in order."""
+    def map(
+        self, function: Callable[[Any], Any], arguments: Sequence[Any], desc: str = "tasks", *, shared: Any = _UNSHARED
+    ) -> list[Any]:
+        """``[function(a) for a in arguments]``, run here, on local processes or on the cluster, in order.
+
+        With ``shared`` (what every task needs, e.g. the study and its model), each
+        argument is a tuple and a task runs ``function((shared, *a))``; a cluster is
+        sent ``shared`` once (scattered to every worker), not once per task.
+        """
         arguments = list(arguments)
         if not arguments:
             return []
         if self.cluster is not None:
-            return _on_dask(self.cluster, function, arguments, desc, self._show)
+            return _on_dask(self.cluster, function, arguments, desc, self._show, shared)
+        if shared is not _UNSHARED:
+            arguments = [(shared, *a) for a in arguments]
         results: list[Any] = [None] * len(arguments)
         pending = list(range(len(arguments)))
         for attempt in range(RETRIES + 1):
@@ -158,7 +174,7 @@ def _import_distributed():
     return distributed
 
 
-def _on_dask(cluster: str, function, arguments, desc: str, show: bool) -> list[Any]:
+def _on_dask(cluster: str, function, arguments, desc: str, show: bool, shared: Any = _UNSHARED) -> list[Any]:
     distributed = _import_distributed()
     kind, value = _parse_cluster(cluster)
     from tqdm.auto import tqdm
@@ -176,7 +192,12 @@ def _on_dask(cluster: str, function, arguments, desc: str, show: bool) -> list[A
             except OSError as exc:
                 raise BayesCMOError(f"cluster: cannot reach the Dask scheduler at {value} ({exc})") from None
         with client:
-            futures = client.map(function, arguments, pure=False, retries=RETRIES)
+            if shared is _UNSHARED:
+                futures = client.map(function, arguments, pure=False, retries=RETRIES)
+            else:  # the shared part goes to every worker once; tasks carry only their own arguments
+                data = client.scatter(shared, broadcast=True, hash=False)
+                n = len(arguments)
+                futures = client.map(_with_shared, [function] * n, [data] * n, arguments, pure=False, retries=RETRIES)
             index = {f.key: i for i, f in enumerate(futures)}
             results: list[Any] = [None] * len(arguments)
             bar = tqdm(total=len(futures), desc=desc, disable=not show, leave=False)

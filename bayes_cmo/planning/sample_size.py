@@ -324,10 +324,10 @@ def _run(study: _Study, replicates: int, seed, runner: Runner) -> dict[str, np.n
     """``{link: (replicates, 5, sizes) array}``: every replicate task, run by ``runner``."""
     seeds = spawn_seeds(seed, replicates)
     if study.fit == "family":
-        results = runner.map(_family_task, [(study, s) for s in seeds], desc="replicate studies")
+        results = runner.map(_family_task, [(s,) for s in seeds], desc="replicate studies", shared=study)
         return {link: np.stack([r[link] for r in results]) for link in study.links}
-    tasks = [(study, s, size) for s in seeds for size in study.grid]
-    results = runner.map(_full_task, tasks, desc="replicate studies (full EM)")
+    tasks = [(s, size) for s in seeds for size in study.grid]
+    results = runner.map(_full_task, tasks, desc="replicate studies (full EM)", shared=study)
     g = len(study.grid)
     return {
         link: np.stack([np.stack([results[r * g + i][link] for i in range(g)], axis=1) for r in range(replicates)])

@@ -135,7 +135,7 @@ def _study(
     runner = Runner(jobs=jobs, cluster=cluster, progress=progress)
     study = _UpdateStudy(theory, truth, n, float(missing), coded, level, float(margin), float(fdr), bool(joint))
     seeds = spawn_seeds(seed, replicates)
-    parts = runner.map(_update_task, [(study, s) for s in seeds], desc=desc)
+    parts = runner.map(_update_task, [(s,) for s in seeds], desc=desc, shared=study)
     runs = pd.concat([p.assign(replicate=r) for r, p in enumerate(parts)], ignore_index=True)
     runs["level"], runs["n"], runs["missing"] = level, n, float(missing)
     columns = list(RUN_COLUMNS)
