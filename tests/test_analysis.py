@@ -82,4 +82,6 @@ def test_trust_loop_curves_start_below_one_and_never_rise(scripts, tmp_path, cap
     for _, one in curves.groupby("curve"):
         p = one.sort_values("round")["p_intact"].to_numpy()
         assert (p <= 1).all() and (p[1:] <= p[:-1] + 1e-12).all()  # dissolution is absorbing
+    assert set(curves["scenario"]) == {"voluntary_alliance_with_legal_agreement", "enforced_merger"}
     assert "one round = " in capsys.readouterr().out
+    assert scripts["trust_loop"].main(["--out", str(out), "--draws", "0", "--rounds", "3"]) == 2  # never without --force

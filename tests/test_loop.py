@@ -136,18 +136,3 @@ def test_survival_curves_per_context_state(tmp_path):
         survival_curves(model, 3, scenarios=["nope"])
     fig = plot_survival_curves(curves, unit="one toy cycle")
     assert "one round = one toy cycle" in fig.axes[0].get_xlabel()
-
-
-def test_trust_loop_script(tmp_path):
-    import runpy
-    import sys
-
-    script = Path(__file__).parents[1] / "analysis" / "trust_loop.py"
-    main = runpy.run_path(str(script))["main"]
-    assert main(["--out", str(tmp_path / "out"), "--draws", "0", "--rounds", "3"]) == 0
-    import pandas as pd
-
-    table = pd.read_csv(tmp_path / "out" / "trust_loop_survival.csv")
-    assert set(table.scenario) == {"voluntary_alliance_with_legal_agreement", "enforced_merger"}
-    assert (tmp_path / "out" / "trust_loop.png").stat().st_size > 0
-    assert main(["--out", str(tmp_path / "out"), "--draws", "0", "--rounds", "3"]) == 2  # never replaces without --force

@@ -123,6 +123,24 @@ def unroll(theory: Theory, rounds: int, parameters: Parameters | None = None) ->
     return build_model(unrolled, shared, source=f"{theory.path} unrolled over {rounds} rounds")
 
 
+def _survival_setup(model, rounds, evidence, do, scenario, level):
+    """What both survival estimators check first: a theory with an absorbing outcome downstream of a lagged link."""
+    theory = check_model(model).theory
+    if theory is None:
+        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
+    outcome, absorbed = _headline.absorbing(theory)
+    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
+    level = check.level(level)
+    background = Background.of(model, evidence, do, scenario)
+    for given, what in ((background.evidence, "evidence"), (background.do, "do")):
+        if outcome in given:
+            raise BayesCMOError(f"{what}: '{outcome}' is what the round-by-round view estimates; drop it from the {what}")
+    dynamic = set(dynamic_nodes(theory))
+    if outcome not in dynamic:
+        raise BayesCMOError(f"{theory.path}: the round-by-round view needs its absorbing outcome '{outcome}' downstream of a lagged link")
+    return theory, outcome, absorbed, rounds, level, background, dynamic
+
+
 def survival(
     model: Model,
     rounds: int = 5,
@@ -153,20 +171,8 @@ def survival(
     """
     from .loop import DEFAULT_SAMPLES, by_round
 
-    theory = check_model(model).theory
-    if theory is None:
-        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
-    outcome, absorbed = _headline.absorbing(theory)
-    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
+    theory, outcome, absorbed, rounds, level, background, dynamic = _survival_setup(model, rounds, evidence, do, scenario, level)
     samples = DEFAULT_SAMPLES if samples is None else check.integer(samples, "samples", MIN_SAMPLES)
-    level = check.level(level)
-    background = Background.of(model, evidence, do, scenario)
-    for given, what in ((background.evidence, "evidence"), (background.do, "do")):
-        if outcome in given:
-            raise BayesCMOError(f"{what}: '{outcome}' is what the round-by-round view estimates; drop it from the {what}")
-    dynamic = set(dynamic_nodes(theory))
-    if outcome not in dynamic:
-        raise BayesCMOError(f"{theory.path}: the round-by-round view needs its absorbing outcome '{outcome}' downstream of a lagged link")
     n_draws = (model.parameters.n_draws if model.parameters else 0) or 0
     if n_draws > samples:
         raise BayesCMOError(f"{samples} samples cannot cover {n_draws} parameter draws; use at least as many samples as draws")
@@ -219,20 +225,8 @@ def survival_monte_carlo(
     """
     from ..engine.sampling import forward_sample
 
-    theory = check_model(model).theory
-    if theory is None:
-        raise BayesCMOError(f"{model.source}: the round-by-round view needs a priors folder (its lag: 1 links), not a network file")
-    outcome, absorbed = _headline.absorbing(theory)
-    rounds = check.integer(rounds, "rounds", 1, MAX_ROUNDS)
+    theory, outcome, absorbed, rounds, level, background, dynamic = _survival_setup(model, rounds, evidence, do, scenario, level)
     samples = check.integer(samples, "samples", MIN_SAMPLES)
-    level = check.level(level)
-    background = Background.of(model, evidence, do, scenario)
-    for given, what in ((background.evidence, "evidence"), (background.do, "do")):
-        if outcome in given:
-            raise BayesCMOError(f"{what}: '{outcome}' is what the round-by-round view estimates; drop it from the {what}")
-    dynamic = set(dynamic_nodes(theory))
-    if outcome not in dynamic:
-        raise BayesCMOError(f"{theory.path}: the round-by-round view needs its absorbing outcome '{outcome}' downstream of a lagged link")
     parameters = model.parameters or elicited_parameters(theory)
     n_draws = parameters.n_draws or 0
     if n_draws > samples:
