@@ -22,7 +22,7 @@ would reach 1 - FDR (each case's information taken from the runs:
 ``(1/sd_post^2 - 1/sd_prior^2) / n``; posterior mean = precision-weighted
 prior and truth).
 
-Run: python benchmarks/verdicts.py [--seeds 10] [--n 200] [--missing 0.3] [--joint] [--out PREFIX]
+Run: python benchmarks/verdicts.py [--seeds 10] [--first-seed 1] [--n 200] [--missing 0.3] [--joint] [--out PREFIX]
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def _write(path, seeds, tables) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here (fresh seeds for a held-out check)")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--missing", type=float, default=0.3)
     parser.add_argument("--margin", type=float, default=0.5)
@@ -94,7 +95,7 @@ def main() -> None:
     parser.add_argument("--out", help="also write every run's refinement table to PREFIX_null.csv / PREFIX_changed.csv")
     args = parser.parse_args()
     theory = load_theory()
-    seeds = range(1, args.seeds + 1)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     changed = theory
     for link, w in CHANGED.items():
         changed = set_link_weight(changed, link, w)
