@@ -99,3 +99,26 @@ def test_a_round_on_a_context_names_the_claim(tmp_path):
     claims = CLAIMS.replace("given: {legal_agreements: present}", "given: {legal_agreements@2: present}")
     with pytest.raises(bc.BayesCMOError, match=r"claim 'trust_observed_in_round_2': .*the same in every round; drop '@2'"):
         bc.check_claims(bc.load_model(_folder(tmp_path, claims)))
+
+
+def test_trust_erodes_in_a_mandated_destructive_partnership(default_model):
+    # "as trust gradually reduces it may reach a threshold": at the reference partnership made mandated
+    # and destructive (every context fixed, so exact), trust falls round on round and the dissolution rate
+    # averaged over all partnerships rises -- while the rate among those still intact falls (survivor
+    # selection on persistent trust), which is why the "rate rises" claim is not shipped (claims.yaml).
+    from bayes_cmo.inference.loop import by_round
+
+    theory = default_model.theory
+    given = {n: s for n, s in theory.reference.items() if theory.nodes[n].role == "context"}
+    given.update(entry_point="policy_directive", constructive_conflict_resolution="destructive")
+    both = by_round(default_model, ["trust", "dissolution"], rounds=4, evidence=given)
+    assert (both.method == "exact").all()
+    low = both[(both.target == "trust") & (both.state == "low")].p.to_numpy()
+    rate = both[(both.target == "dissolution") & (both.state == "dissolved")].p.to_numpy()
+    assert np.all(np.diff(low) > 0) and low[-1] - low[0] > 0.03
+    assert np.all(np.diff(rate) > 0)
+    ended = by_round(default_model, "dissolution", rounds=4, evidence=given, absorbing=("dissolution", "dissolved"))
+    intact = np.concatenate([[1.0], 1 - ended[ended.state == "dissolved"].p.to_numpy()])
+    hazard = 1 - intact[1:] / intact[:-1]
+    np.testing.assert_allclose(hazard[0], rate[0], atol=1e-12)  # round 1: nothing to select yet
+    assert np.all(np.diff(hazard) < 0)

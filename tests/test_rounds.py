@@ -77,6 +77,47 @@ def test_one_round_equals_the_staged_network(loop):
         np.testing.assert_allclose(unrolled.network.cpts[name], one.network.cpts[node])
 
 
+def _at_lagged_midpoint(theory, unrolled_net, node, r):
+    """Round r's CPT of ``node`` with every lagged parent (round r - 1) at its score-0 state."""
+    cpt, parents = unrolled_net.cpts[round_name(node, r)], unrolled_net.parents[round_name(node, r)]
+    index = [slice(None)]
+    for p in parents:
+        if p.endswith(f"_r{r - 1}"):
+            lagged = [lk for lk in theory.links if lk.lag and lk.target == node and round_name(lk.source, r - 1) == p]
+            index.append(list(lagged[0].scores).index(0.0))
+        else:
+            index.append(slice(None))
+    return cpt[tuple(index)], tuple(p for p in parents if not p.endswith(f"_r{r - 1}"))
+
+
+def test_lagged_inputs_at_round_one_values_give_round_one_tables(tmp_path):
+    # Round 1 leaves a lagged parent at score 0; a later round whose lagged inputs sit there must have
+    # round 1's tables, also when the lagged source (an outcome) has no reference state: the reference
+    # centring of the node's other links must not be lost from round 2 on.
+    (tmp_path / "nodes.yaml").write_text(LOOP_NODES)
+    (tmp_path / "headline.yaml").write_text(LOOP_HEADLINE)
+    (tmp_path / "links.yaml").write_text(LOOP_LINKS.replace("lag: 1}", "lag: 1, scores: {low: 0.0, high: 1.0}}"))
+    (tmp_path / "reference.yaml").write_text("reference: {legal_agreements: present, trust: low}\n")
+    theory = load_theory(tmp_path)
+    assert "task_achievement" not in theory.reference
+    net = unroll(theory, 3).network
+    for r in (2, 3):
+        table, parents = _at_lagged_midpoint(theory, net, "trust", r)
+        assert parents == net.parents["trust_r1"]
+        np.testing.assert_allclose(table, net.cpts["trust_r1"], atol=1e-12)
+    # and the round-2 copy is still centred at the reference: legal agreements present -> the baseline
+    np.testing.assert_allclose(net.cpts["trust_r2"][:, 1, 0], theory.nodes["trust"].baseline, atol=1e-12)
+
+
+def test_shipped_round_tables_match_round_one_at_the_lagged_midpoint(default_theory):
+    net = unroll(default_theory, 2).network
+    lagged_targets = {lk.target for lk in default_theory.links if lk.lag}
+    assert {"trust", "conflict", "faith"} <= lagged_targets
+    for node in sorted(lagged_targets):
+        table, parents = _at_lagged_midpoint(default_theory, net, node, 2)
+        np.testing.assert_allclose(table, net.cpts[round_name(node, 1)], atol=1e-12, err_msg=node)
+
+
 def test_shared_weights_across_rounds(loop):
     from bayes_cmo import draw_parameters
 

@@ -8,7 +8,9 @@ same-round links connect nodes of the same round, and each lagged link connects
 round ``r - 1`` to round ``r`` (an outcome of round 1 feeds a mechanism of round 2).
 Contexts and entry-stage nodes are shared by all rounds. In round 1 a lagged
 link has no previous round and contributes nothing (its parent sits at the
-neutral midpoint).
+neutral midpoint, score 0); from round 2 on a lagged parent without a reference
+state is referenced at that same state, so that a round whose lagged inputs sit
+where round 1 assumes them has round 1's tables.
 
 The unrolled network is built by hand as an ordinary DAG (pgmpy's
 ``DBNInference`` was seen to give wrong answers from the second time slice on
@@ -53,6 +55,21 @@ def dynamic_nodes(theory: Theory) -> tuple[str, ...]:
     for seed in seeds:
         out |= nx.descendants(graph, seed)
     return tuple(n for n in theory.order() if n in out)
+
+
+def _lagged_midpoints(theory: Theory) -> dict[str, str]:
+    """Lagged-link sources without a reference state: the state scored 0 on all their lagged links (round 1's)."""
+    if not theory.reference:
+        return {}
+    out = {}
+    for link in theory.links:
+        if link.lag != 1 or link.source in theory.reference or link.source in out:
+            continue
+        lagged = [lk for lk in theory.links if lk.lag == 1 and lk.source == link.source]
+        zero = [k for k in range(theory.nodes[link.source].card) if all(lk.scores[k] == 0.0 for lk in lagged)]
+        if zero:
+            out[link.source] = theory.nodes[link.source].states[zero[0]]
+    return out
 
 
 def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], dict[str, str]]:
@@ -106,6 +123,11 @@ def unroll_theory(theory: Theory, rounds: int) -> tuple[Theory, dict[str, str], 
         )
     # Every round's copy keeps its node's reference state (baselines stay "in a partnership like this").
     reference = {new: theory.reference[old] for new, old in node_map.items() if old in theory.reference}
+    # A lagged source without one (an outcome such as task achievement) is referenced at the state where
+    # round 1 leaves it (score 0 on its lagged links): else its round-r children would lose their reference
+    # centring altogether and every link into them would shift their baseline from round 2 on.
+    for node_id, state in _lagged_midpoints(theory).items():
+        reference.update({new: state for new, old in node_map.items() if old == node_id})
     unrolled = Theory(nodes=nodes, links=tuple(links), path=theory.path, reference=reference)
     return unrolled, link_map, node_map
 
