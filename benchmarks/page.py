@@ -187,9 +187,9 @@ def main() -> None:
     def line(text, key, digits=1):
         return f"  {text:<46}{ms(key):9.{digits}f} ms wall {ms(key, 1):9.{digits}f} ms CPU"
 
-    def ratio(old, new):  # wall, and CPU in brackets
+    def ratio(old, new):  # wall and CPU
         wall, cpu = (statistics.median(t[k] for t in times[old]) / statistics.median(t[k] for t in times[new]) for k in (0, 1))
-        return f"{wall:.1f} ({cpu:.1f} CPU)"
+        return f"{wall:.1f} wall, {cpu:.1f} CPU"
 
     print(f"page compute per click, shipped priors, {args.draws} draws, {len(targets)} outcomes, "
           f"{len(page.controls)} controls ({len(caused)} with causes); medians over {len(ours)} clicks "

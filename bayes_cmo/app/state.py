@@ -327,8 +327,8 @@ def best_next(
     Value of information at the elicited values (``value_of_information``'s
     numbers, a test checks it) for every target and every candidate from one
     backward pass (:func:`bayes_cmo.planning.voi.pair_joints`), asked as the
-    page's fixed question: every candidate is differentiated and every
-    control given a row, so one plan serves every setting. ``{}`` when nothing
+    page's fixed question (:func:`_fixed_question`; every candidate
+    differentiated whether set or not), so one plan serves every setting. ``{}`` when nothing
     is left to measure or the setting is impossible; ``None`` when ``stop`` was
     set first (the setting changed meanwhile).
     """
