@@ -87,10 +87,35 @@ def test_one_fixed_plan_gives_posteriors_numbers(page, default_model):
             np.testing.assert_allclose(got[t], want[t], atol=1e-12)
     with pytest.raises(Exception, match="both observed"):
         outcome_draws(page, {"legal_agreements": "present"}, {"legal_agreements": "absent"})
-    # warming prepares one network per further intervention; a second call has nothing left to do
+    # do() is a point mass in the same network, not a cut one: a new set of interventions compiles no plan
+    from bayes_cmo.engine import core
+
+    before = set(core._PLAN_CACHE)
+    outcome_draws(page, {"entry_point": "policy_directive"}, {caused[2]: default_model.states(caused[2])[0],
+                                                               caused[3]: default_model.states(caused[3])[-1]})
+    assert set(core._PLAN_CACHE) == before
+    # warming compiles what to measure next's one plan; a second call has nothing left to do
     warm(page)
-    assert all(frozenset([n]) in page.networks for n in caused)
     assert warm(page) == 0
+
+
+def test_what_to_measure_next_equals_value_of_information_per_target(page, default_model):
+    """One backward pass for every target and candidate on the page = value_of_information one target at a time."""
+    caused = [n for n in page.controls if n not in page.roots]
+    controls = [n for g in page.groups.values() for n in g]
+    settings = [
+        ({"entry_point": "policy_directive", caused[1]: default_model.states(caused[1])[0]}, {}),
+        ({"legal_agreements": "absent"}, {caused[0]: default_model.states(caused[0])[-1]}),
+    ]
+    for evidence, do in settings:
+        how = {n: "do" for n in do}
+        best = next_factors(page, {**evidence, **do}, how)
+        assert set(best) == set(page.targets)
+        free = [n for n in controls if n not in evidence and n not in do]
+        for target, (node, change) in best.items():
+            voi = value_of_information(default_model, target, evidence=evidence, do=do, candidates=free)
+            assert change == pytest.approx(voi["expected_abs_change"].max(), abs=1e-12)
+            assert node == voi.loc[voi["expected_abs_change"].idxmax(), "node"]
 
 
 def test_what_to_measure_next_gives_way_when_stopped(page):
@@ -136,3 +161,21 @@ def test_serve_slips_are_one_line(capsys):
     assert "--draws must be at least 2" in capsys.readouterr().err
     assert main(["serve", "--good", "dissolution"]) == 2
     assert "NODE=STATE" in capsys.readouterr().err
+
+
+def test_point_masses_replace_cpts_as_with_cpts_does(page, monkeypatch):
+    """The page's cheap CPT replacement: same arrays and structure as engine.with_cpts, a cache of its own; else with_cpts."""
+    from bayes_cmo import engine
+    from bayes_cmo.app import state
+
+    base = state._base(page)
+    root = sorted(page.roots & set(page.controls))[0]
+    masses = {root: state._point_mass(base, root, 0)}
+    fast, slow = state._with_point_masses(base, masses), engine.with_cpts(base, **masses)
+    assert fast._structure == slow._structure and fast.batch_size == slow.batch_size == 60
+    assert all(np.array_equal(fast.cpts[v], slow.cpts[v]) for v in base.variables)
+    assert fast._cache is not base._cache and not fast._cache
+    # fields the page does not know: it falls back to with_cpts
+    monkeypatch.setattr(state, "_FAST_REPLACE", [])
+    monkeypatch.setattr(state, "_FIELDS", state._FIELDS | {"something_new"})
+    assert type(state._with_point_masses(base, masses)) is type(base) and state._FAST_REPLACE == [False]

@@ -257,3 +257,64 @@ def test_cli_voi_json_keys(capsys, tmp_path):
     assert main(["plan", "voi", "--model", str(TOY), "--target", "synergy", "--plot", str(plot)]) == 0
     assert plot.stat().st_size > 0
     assert main(["plan", "voi", "--model", str(TOY), "--target", "synergy", "--plot", str(plot)]) == 2  # no overwrite
+
+
+# one backward pass for every target (what the what-if page asks): the same numbers as one call per target,
+# and the joints P(T, X | e) those numbers come from equal pgmpy's VariableElimination and a forward query
+
+
+def _pgmpy_joint(ve, target, node, evidence, states):
+    """P(target, node | evidence) from pgmpy, axes (target, node) in our state order."""
+    f = ve.query([target, node], evidence=dict(evidence), joint=True, show_progress=False)
+    order = [f.variables.index(target), f.variables.index(node)]
+    values = np.transpose(f.values, order)
+    rows = [f.state_names[target].index(s) for s in states[target]]
+    cols = [f.state_names[node].index(s) for s in states[node]]
+    return values[np.ix_(rows, cols)]
+
+
+@pytest.mark.parametrize("evidence", [{}, {"mandated": "yes"}, {"legal_agreements": "present", "mandated": "no"}])
+def test_one_pass_for_every_target_equals_per_target_and_pgmpy(toy_model, evidence):
+    from bayes_cmo import engine, to_pgmpy
+    from bayes_cmo.network import _pgmpy
+    from bayes_cmo.planning.voi import expected_abs_change, mutual_information_bits, pair_joints
+
+    net = toy_model.network
+    targets = ["synergy", "initial_trust"]
+    nodes = [v for v in net.variables if v not in evidence]
+    rows = engine.evidence_likelihoods(net, [evidence]) if evidence else {}
+    p_e, joints = pair_joints(net, targets, nodes, rows)
+    ve = _pgmpy.VariableElimination(to_pgmpy(toy_model))
+    for target in targets:
+        assert p_e[target] == pytest.approx(float(engine.probability_of_evidence(net, [evidence])[0]), abs=1e-12)
+        frame = value_of_information(toy_model, target, evidence=evidence).set_index("node")
+        for node in nodes:
+            if node == target:
+                continue
+            joint = joints[target][node]
+            np.testing.assert_allclose(joint, _pgmpy_joint(ve, target, node, evidence, net.states), atol=1e-12)
+            row = frame.loc[node]
+            k = len(net.states[target]) - 1
+            assert float(mutual_information_bits(joint)) == pytest.approx(row["mutual_information_bits"], abs=1e-12)
+            assert float(expected_abs_change(joint, k)) == pytest.approx(row["expected_abs_change"], abs=1e-12)
+
+
+def test_one_pass_with_draws_and_soft_rows_equals_forward_queries(toy_model):
+    """Batched CPTs, a background given as rows of ones (no evidence) and a one-hot row: each draw's joint as a forward query."""
+    from bayes_cmo import engine
+    from bayes_cmo.planning.voi import pair_joints
+
+    net = toy_model.with_draws(7, seed=2).network
+    rows = {"mandated": np.array([[0.0, 1.0]]), "initial_trust": np.ones((1, 2))}
+    targets = ["synergy", "legal_agreements"]
+    nodes = list(net.variables)
+    p_e, joints = pair_joints(net, targets, nodes, rows)
+    for target in targets:
+        assert p_e[target].shape == (7,)
+        for node in nodes:
+            if node == target:
+                continue
+            want = engine.query(net, [target, node], [{"mandated": "yes"}])[:, 0]
+            want = want / want.sum(axis=(-2, -1), keepdims=True)
+            assert joints[target][node].shape == (7, 2, 2)
+            np.testing.assert_allclose(joints[target][node], want, atol=1e-12)

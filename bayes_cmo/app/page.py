@@ -16,7 +16,7 @@ from shiny import App, reactive, render, ui
 from ..inference.whatif import estimate_label
 from ..network.model import Model
 from ..plots.labels import BAD, DO_TEXT, GOOD, OBSERVE_TEXT, interval, node_label, pct, pp, state_text
-from .state import UNKNOWN, Page, answer, make_page, next_factors, same_either_way, split_settings, state_choices, warm
+from .state import UNKNOWN, Page, answer, make_page, next_factors, same_either_way, state_choices, warm
 from .svg import link_citation, network_svg
 
 _CSS = f"""
@@ -28,7 +28,7 @@ svg .arc:hover{{stroke-width:4;opacity:1}}
 """
 
 
-#: one worker compiles plans ahead of the clicks (start-up, then after each new set of interventions)
+#: one worker compiles the plan of what to measure next at start-up, while the first page loads
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bayes-cmo-warm")
 
 
@@ -153,10 +153,6 @@ def server_for(page: Page, controls: Sequence[str]):
             latest["stop"].set()  # a computation for an older setting gives way (returns None)
             latest["stop"] = stop = threading.Event()
             voi_task.invoke(chosen, toggles, stop)
-            _, do = split_settings(chosen, toggles)
-            surgery = frozenset(v for v in do if not same_either_way(page, v))
-            if surgery:  # the plans one more intervention away, before they are clicked
-                _WARMER.submit(warm, page, surgery)
 
         @render.ui
         def outcomes():
@@ -232,5 +228,5 @@ def make_app(
     """The Shiny app for ``model`` (a priors folder's model with point values)."""
     kwargs = {} if n_draws is None else {"n_draws": n_draws}
     page = make_page(model, targets=targets, good_direction=good_direction, seed=seed, **kwargs)
-    _WARMER.submit(warm, page)  # the plans for interventions, while the first page loads
+    _WARMER.submit(warm, page)  # what to measure next's one plan, while the first page loads
     return App(app_ui(page), server_for(page, _controls(page)))

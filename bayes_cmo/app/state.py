@@ -3,7 +3,8 @@
 Kept apart from the Shiny code so the benchmark (``benchmarks/page.py``) and
 the tests time and check exactly what the page runs. Everything goes through
 public functions: the engine's ``query`` on the drawn network for the
-outcomes, ``value_of_information`` for what to measure next.
+outcomes, ``planning.voi.pair_joints`` (what ``value_of_information`` runs)
+for what to measure next.
 
 Why the outcomes do not call ``posterior``: the engine plans a contraction per
 *pattern* of a query (which nodes are observed), and planning costs as much as
@@ -11,19 +12,23 @@ the query itself, so every first click on a new combination of factors would
 pay it. The page instead asks one fixed question for every setting: the joint
 of all targets (one plan, not one per target) with *every* control given as
 soft evidence -- a row of ones for "unknown" (exactly no evidence), a 0/1 row
-for a set state. One plan then serves every setting; it is compiled when the
-page starts. An intervention on a factor with causes changes the graph, so each
-*set* of such interventions has its own (mutilated) network and plan, warmed in
-the background (:func:`warm`).
+for a set state. A root's finding, and any ``do()``, replace that node's CPT by
+a point mass: ``do(X = x)`` is the truncated factorisation, every other CPT
+kept and all of X's mass on x whatever its parents, so the graph need not be
+cut and the network keeps its structure. One plan then serves every setting,
+interventions included; it is compiled when the page starts. What to measure
+next asks the same fixed question of the point model, every target and every
+candidate in one backward pass (:func:`bayes_cmo.planning.voi.pair_joints`);
+its one plan is compiled in the background at start-up (:func:`warm`).
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -31,7 +36,8 @@ from .. import engine
 from .._errors import BayesCMOError, ZeroProbabilityEvidence
 from ..inference.whatif import posterior
 from ..network.model import Model
-from ..planning.voi import value_of_information
+from ..inference.background import target_state
+from ..planning.voi import expected_abs_change, mutual_information_bits, pair_joints
 from ..plots.labels import good_states, goodness, group_of, node_label, outcome_text, reported_state, state_text
 
 #: Parameter draws behind the page's intervals (a stable 90% interval, and fast enough per click).
@@ -68,7 +74,8 @@ class Page:
     baseline: Mapping[str, np.ndarray] = field(default_factory=dict)
     #: every node the page can set: the paper's groups, then the scenarios' other factors
     controls: tuple[str, ...] = ()
-    #: set of nodes intervened on (with causes) -> the network the outcomes are computed on
+    #: what the page keeps between clicks: the drawn network laid out draws-last (its plan and constants are cached
+    #: on it), and whether what to measure next's plan is compiled
     networks: dict = field(default_factory=dict, repr=False)
 
     def label(self, node: str) -> str:
@@ -131,27 +138,17 @@ def _draws_last(net: engine.NetworkArrays) -> engine.NetworkArrays:
     return engine.with_cpts(net, **laid) if laid else net
 
 
-_NETWORK_LOCK = threading.Lock()
+_NETWORKS_LOCK = threading.Lock()
 
 
-def _network(page: Page, surgery: frozenset) -> engine.NetworkArrays:
-    """The drawn network, cut for ``do()`` on the nodes in ``surgery`` (each then a root with a uniform prior).
-
-    ``P(Q | do(X=x), e)`` is ``P'(Q | X=x, e)`` in the cut network: X's prior
-    cancels, so the do() state enters as a finding and every state reuses the plan.
-    One network per set of cut nodes, kept on the page, so the engine's plan
-    and constant parts cached on it are reused.
-    """
-    hit = page.networks.get(surgery)
+def _base(page: Page) -> engine.NetworkArrays:
+    """The drawn network, its batched CPTs stored draws-last (kept on the page: its plan and constants are cached on it)."""
+    hit = page.networks.get("drawn")
     if hit is None:
-        with _NETWORK_LOCK:
-            hit = page.networks.get(surgery)
+        with _NETWORKS_LOCK:
+            hit = page.networks.get("drawn")
             if hit is None:
-                net = page.networks.get(frozenset()) or _draws_last(page.drawn.network)
-                if surgery:
-                    cut = engine.intervene(net, {v: net.states[v][0] for v in surgery})
-                    net = engine.with_cpts(cut, **{v: np.full(len(net.states[v]), 1.0 / len(net.states[v])) for v in surgery})
-                hit = page.networks[surgery] = net
+                hit = page.networks["drawn"] = _draws_last(page.drawn.network)
     return hit
 
 
@@ -159,17 +156,96 @@ _POINT_MASSES: dict = {}
 
 
 def _point_mass(net: engine.NetworkArrays, v: str, k: int) -> np.ndarray:
-    """A root's prior replaced by all mass on state ``k``, shaped like its CPT (draws-last when batched)."""
-    shape = np.shape(net.cpts[v])
-    key = (shape, k)
+    """``v``'s CPT replaced by all mass on state ``k`` whatever its parents, shaped like its CPT (draws-last when batched).
+
+    For a root with prior > 0 at ``k`` this is conditioning on ``v = k``; for any
+    node it is ``do(v = k)``: the truncated factorisation keeps every other CPT
+    and puts all of ``v``'s mass on ``k``, so the graph need not be cut and the
+    network keeps its structure (and its plan).
+    """
+    shape, batched = np.shape(net.cpts[v]), net.is_batched(v)
+    key = (shape, batched, k)
     hit = _POINT_MASSES.get(key)
     if hit is None:
-        mass = np.zeros(shape[::-1])  # draws last in memory, as _draws_last stores them
-        mass[k] = 1.0
-        hit = mass.T
+        if batched:  # draws last in memory, as _draws_last stores them
+            mass = np.zeros((*shape[1:], shape[0]))
+            mass[k] = 1.0
+            hit = np.moveaxis(mass, -1, 0)
+        else:
+            hit = np.zeros(shape)
+            hit[k] = 1.0
         hit.setflags(write=False)
         _POINT_MASSES[key] = hit
     return hit
+
+
+def _fixed_question(
+    page: Page, net: engine.NetworkArrays, evidence: Mapping[str, str], do: Mapping[str, str]
+) -> tuple[engine.NetworkArrays, dict[str, np.ndarray]]:
+    """A setting as the page's one fixed question: ``(network with the same structure, a likelihood row per caused control)``.
+
+    Every control with causes gets a ``(1, card)`` row: ones for "unknown" (no
+    evidence), 0/1 for an observed state. A root's finding and any ``do()``
+    replace the node's CPT by a point mass (:func:`_point_mass`): same structure,
+    so the same plan serves every setting. An observed root state with prior 0
+    in some draw goes to a likelihood row instead, so the engine still raises.
+    """
+    both = sorted(set(evidence) & set(do))
+    if both:
+        raise BayesCMOError(f"'{both[0]}' is both observed (evidence) and intervened on (do); choose one")
+    folded, likelihoods = {}, {}
+    for v in dict.fromkeys((*page.controls, *evidence, *do)):
+        if v in do:
+            folded[v] = _point_mass(net, v, page.model.states(v).index(do[v]))
+            if net.parents[v]:
+                likelihoods[v] = np.ones((1, len(net.states[v])))
+            continue
+        k = page.model.states(v).index(evidence[v]) if v in evidence else None
+        if not net.parents[v]:
+            if k is not None:
+                if (np.asarray(net.cpts[v])[..., k] > 0).all():
+                    folded[v] = _point_mass(net, v, k)
+                else:
+                    likelihoods[v] = np.eye(len(net.states[v]))[[k]]
+            continue
+        row = np.ones((1, len(net.states[v])))
+        if k is not None:
+            row[:] = 0.0
+            row[0, k] = 1.0
+        likelihoods[v] = row
+    if folded:
+        net = _with_point_masses(net, folded)  # same structure: the same plan
+    return net, likelihoods
+
+
+#: what NetworkArrays.__post_init__ sets (the cached ``_structure`` aside); checked against the engine once
+_FIELDS = frozenset({"variables", "states", "parents", "cpts", "_batch_size", "_cache"})
+_FAST_REPLACE: list = []
+
+
+def _with_point_masses(net: engine.NetworkArrays, masses: Mapping[str, np.ndarray]) -> engine.NetworkArrays:
+    """``engine.with_cpts(net, **masses)`` without re-checking the CPTs that are not replaced.
+
+    ``with_cpts`` checks every CPT again (a third of a click: 200 draws of
+    this theory are 6.5 M cells); the point masses are valid by construction
+    and the rest is ``net``'s, already checked. The copy gets its own engine
+    cache (the constant parts of plans depend on the CPTs). If the engine's
+    instance fields are not the ones expected (checked once against a real
+    ``with_cpts``), this is ``with_cpts`` itself.
+    """
+    if not _FAST_REPLACE:
+        v, mass = next(iter(masses.items()))
+        _FAST_REPLACE.append(set(vars(engine.with_cpts(net, **{v: mass}))) - {"_structure"} == _FIELDS)
+    if not _FAST_REPLACE[0]:
+        return engine.with_cpts(net, **masses)
+    for v, mass in masses.items():
+        assert np.shape(mass) == np.shape(net.cpts[v]) and not mass.flags.writeable, v
+    new = object.__new__(type(net))
+    for name in ("variables", "states", "parents", "_batch_size"):
+        object.__setattr__(new, name, getattr(net, name))
+    object.__setattr__(new, "cpts", MappingProxyType({**net.cpts, **masses}))
+    object.__setattr__(new, "_cache", {})
+    return new
 
 
 def outcome_draws(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]) -> dict[str, np.ndarray]:
@@ -178,32 +254,7 @@ def outcome_draws(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]
     Same numbers as ``posterior(page.drawn, page.targets, evidence, do)`` (a
     test checks it); impossible settings raise its message.
     """
-    both = sorted(set(evidence) & set(do))
-    if both:
-        raise BayesCMOError(f"'{both[0]}' is both observed (evidence) and intervened on (do); choose one")
-    surgery = frozenset(v for v in do if v not in page.roots)  # do() on a root is observing it
-    net = _network(page, surgery)
-    findings = {**evidence, **do}
-    folded, likelihoods = {}, {}
-    for v in dict.fromkeys((*page.controls, *findings)):
-        k = page.model.states(v).index(findings[v]) if v in findings else None
-        if not net.parents[v]:
-            # a root (in this network): a finding replaces its prior by a point mass -- exactly
-            # P(. | v = state) -- so no evidence operand at all; an impossible state is left to the engine
-            if k is not None:
-                prior = np.asarray(net.cpts[v])
-                if not (prior[..., k] > 0).all():
-                    likelihoods[v] = np.eye(len(net.states[v]))[[k]]
-                else:
-                    folded[v] = _point_mass(net, v, k)
-            continue
-        row = np.ones((1, len(net.states[v])))
-        if k is not None:
-            row[:] = 0.0
-            row[0, k] = 1.0
-        likelihoods[v] = row
-    if folded:
-        net = engine.with_cpts(net, **folded)  # same structure: the same plan
+    net, likelihoods = _fixed_question(page, _base(page), evidence, do)
     targets = list(page.targets)
     try:
         joint = engine.query(net, targets, likelihoods=likelihoods)[:, 0]  # (D, K1, K2, ...)
@@ -214,26 +265,16 @@ def outcome_draws(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]
     return {t: joint.sum(axis=tuple(a for a in axes if a != i + 1)) for i, t in enumerate(targets)}
 
 
-def warm(page: Page, surgery: frozenset = frozenset(), *, stop: threading.Event | None = None) -> int:
-    """Compile, ahead of the click, the plans of the networks one more intervention away from ``surgery``.
+def warm(page: Page, *, stop: threading.Event | None = None) -> int:
+    """Compile, ahead of the first click, the one plan of what to measure next (the outcomes' plan is made with the page).
 
-    At start-up (``surgery`` empty): a plan per factor with causes that can be
-    made so, and per scenario's set of interventions. Run in a background
-    thread; ``stop`` ends it early. Returns how many networks it prepared.
+    Run in a background thread at start-up. Returns how many plans it prepared (0: already done or stopped).
     """
-    theory = page.model.theory
-    wanted = [surgery | {v} for v in page.controls if v not in page.roots and v not in surgery]
-    if not surgery:
-        wanted += [frozenset(v for v in s.do if v not in page.roots) for s in theory.scenarios]
-    done = 0
-    for cut in dict.fromkeys(wanted):
-        if stop is not None and stop.is_set():
-            break
-        if cut in page.networks:
-            continue
-        outcome_draws(page, {}, {v: page.model.states(v)[0] for v in cut})
-        done += 1
-    return done
+    if (stop is not None and stop.is_set()) or page.networks.get("voi_warm"):
+        return 0
+    best_next(page, {}, {}, stop=stop)
+    page.networks["voi_warm"] = True
+    return 1
 
 
 @dataclass(frozen=True)
@@ -273,12 +314,9 @@ def _quantiles(values: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _voi_supports_do() -> bool:
-    return "do" in inspect.signature(value_of_information).parameters
-
-
-#: candidates per value_of_information call: between calls a stale computation gives way to the next click
-_VOI_CHUNK = 6
+def _candidates(page: Page) -> list[str]:
+    """What the page may suggest measuring: every control in the paper's groups (the same list for every setting)."""
+    return [n for g in page.groups.values() for n in g]
 
 
 def best_next(
@@ -286,23 +324,35 @@ def best_next(
 ) -> dict[str, tuple[str, float]] | None:
     """For each target, the unset factor whose measurement would move it most (expected absolute change).
 
-    ``None`` when ``stop`` was set before it finished (the setting changed meanwhile).
+    Value of information at the elicited values (``value_of_information``'s
+    numbers, a test checks it) for every target and every candidate from one
+    backward pass (:func:`bayes_cmo.planning.voi.pair_joints`), asked as the
+    page's fixed question (:func:`_fixed_question`; every candidate
+    differentiated whether set or not), so one plan serves every setting. ``{}`` when nothing
+    is left to measure or the setting is impossible; ``None`` when ``stop`` was
+    set first (the setting changed meanwhile).
     """
+    nodes = _candidates(page)
+    free = [n for n in nodes if n not in evidence and n not in do]
+    if not free:
+        return {}
+    if stop is not None and stop.is_set():
+        return None
+    net, likelihoods = _fixed_question(page, page.model.network, evidence, do)
+    targets = list(page.targets)
+    p_evidence, joints = pair_joints(net, targets, nodes, likelihoods)
     out = {}
-    kwargs = {"do": dict(do)} if _voi_supports_do() else {}
-    given = dict(evidence) if kwargs else {**evidence, **do}  # older VOI: interventions as findings
-    candidates = [n for g in page.groups.values() for n in g if n not in evidence and n not in do]
-    for target in page.targets if candidates else ():
+    for target in targets:
+        if not np.all(p_evidence[target] > 0):
+            return {}
+        k = target_state(page.model, target)  # value_of_information's default: the highest state
         best = None
-        for start in range(0, len(candidates), _VOI_CHUNK):
-            if stop is not None and stop.is_set():
-                return None
-            chunk = candidates[start : start + _VOI_CHUNK]
-            frame = value_of_information(page.model, target, evidence=given, candidates=chunk, **kwargs)
-            top = frame.sort_values("expected_abs_change", ascending=False, kind="stable").iloc[0]
-            if best is None or float(top["expected_abs_change"]) > best[1]:
-                best = (str(top["node"]), float(top["expected_abs_change"]))
-        out[target] = best
+        for node in free:
+            joint = joints[target][node]
+            change, bits = float(expected_abs_change(joint, k)), float(mutual_information_bits(joint))
+            if best is None or (change, bits) > best[1:]:  # ties: more bits, then the earlier candidate
+                best = (node, change, bits)
+        out[target] = best[:2]
     return out
 
 

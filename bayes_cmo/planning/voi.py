@@ -10,8 +10,10 @@ measuring a node X is worth
   highest state). For a two-state target this
   equals the expected total-variation change of the whole distribution.
 
-Both come from P(T, X | e): one exact engine contraction per candidate. A
-node already in the evidence has value 0 (measuring it again tells nothing).
+Both come from P(T, X | e), every candidate's at once: one exact engine
+contraction and its backward pass (:func:`pair_joints`, which also serves
+several targets in one pass). A node already in the evidence has value 0
+(measuring it again tells nothing).
 
 The best *set* of k measurements is chosen greedily: each step adds the node
 with the largest gain I(T; S + X | e) - I(T; S | e) given the earlier picks S,
@@ -52,7 +54,9 @@ from ..theory import Scenario
 #: Largest joint P(T, picks, X | e) the greedy search builds (cells).
 MAX_JOINT_CELLS = 2_000_000
 
-__all__ = ["best_measurements", "entropy_bits", "mutual_information_bits", "read_costs", "value_of_information"]
+__all__ = [
+    "best_measurements", "entropy_bits", "expected_abs_change", "mutual_information_bits", "pair_joints", "read_costs", "value_of_information",
+]
 
 
 def entropy_bits(p: np.ndarray, axis: int | tuple[int, ...] = -1) -> np.ndarray:
@@ -73,7 +77,7 @@ def mutual_information_bits(joint: np.ndarray) -> np.ndarray:
     return np.maximum(entropy_bits(pa) + entropy_bits(pb) - h_ab, 0.0)
 
 
-def _expected_abs_change(joint: np.ndarray, state: int) -> np.ndarray:
+def expected_abs_change(joint: np.ndarray, state: int) -> np.ndarray:
     """E_x |P(t*|x) - P(t*)| from ``joint`` shaped ``(*batch, KT, KX)``."""
     pt = joint.sum(axis=-1)[..., state]  # (*batch,)
     # sum_x |P(t*, x) - P(t*) P(x)| = sum_x P(x) |P(t*|x) - P(t*)|
@@ -169,25 +173,61 @@ def _joint(net, background: Background, variables: list[str]) -> np.ndarray:
         raise impossible(background, net) from None
 
 
-def _pair_joints(net, background: Background, target: str, nodes: list[str]) -> dict[str, np.ndarray]:
-    """P(target, X | e) for every X in ``nodes``, shaped ``(*batch, KT, KX)``, from one backward pass.
+def pair_joints(
+    net: _engine.NetworkArrays,
+    targets: Sequence[str],
+    nodes: Sequence[str],
+    likelihoods: Mapping[str, np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+    """P(T, X | e) for every target T and every X in ``nodes``, from ONE backward pass over the network.
 
-    With Z_t = P(T = t, e) (one evidence set per target state), summing
-    theta_X(x | u) dZ_t/dtheta_X(x | u) over the parents u gives P(T = t, X = x, e)
-    for every X at once: one plan per target instead of one per candidate.
+    ``likelihoods`` is the background as soft evidence, one ``(1, card)`` row
+    per node (a row of ones is no evidence). The evidence sets are one per
+    state of each target -- its one-hot row, every other target's row of ones
+    -- each times the background: with Z_t = P(T = t, e), summing
+    theta_X(x | u) dZ_t/dtheta_X(x | u) over the parents u gives
+    P(T = t, X = x, e) for every X at once. One plan for every target and
+    candidate; a caller that gives the same nodes rows in every call (the
+    what-if page) reuses it for every setting.
+
+    Returns ``(evidence, joints)``: ``evidence[T]`` is P(e), ``(*batch,)``,
+    from T's own sets (zero: the background is impossible); ``joints[T][X]``
+    is shaped ``(*batch, KT, KX)``. Targets must not be in ``likelihoods``.
     """
-    sets = [{**background.evidence, target: t} for t in net.states[target]]
-    z, grads = _engine.differentiate(net, sets, wrt=nodes)  # (*batch, KT), {X: (*batch, KT, KX, *pa)}
-    total = z.sum(axis=-1)
-    if not np.all(total > 0):
+    cards = net.cards
+    n_sets = sum(cards[t] for t in targets)
+    rows = {v: np.broadcast_to(np.asarray(m, dtype=float).reshape(1, -1), (n_sets, cards[v])) for v, m in (likelihoods or {}).items()}
+    spans, start = {}, 0
+    for t in targets:
+        block = np.ones((n_sets, cards[t]))
+        block[start : start + cards[t]] = np.eye(cards[t])
+        rows[t] = block
+        spans[t] = slice(start, start + cards[t])
+        start += cards[t]
+    z, grads = _engine.differentiate(net, likelihoods=rows, wrt=list(nodes))  # (*batch, E), {X: (*batch, E, KX, *pa)}
+    evidence, joints = {}, {}
+    for t in targets:
+        span = spans[t]
+        total = z[..., span].sum(axis=-1)
+        evidence[t] = total
+        safe = np.where(total > 0, total, 1.0)[..., np.newaxis, np.newaxis]
+        joints[t] = {}
+        for x in nodes:
+            g, cpt, n_pa = grads[x], net.cpts[x], len(net.parents[x])
+            g = g[(slice(None),) * (g.ndim - 2 - n_pa) + (span,)]  # this target's evidence sets
+            parents = tuple(range(g.ndim - n_pa, g.ndim))
+            cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[x]) - 1)  # an E axis before the CPT's own
+            joints[t][x] = (cpt * g).sum(axis=parents) / safe
+    return evidence, joints
+
+
+def _pair_joints(net, background: Background, target: str, nodes: list[str]) -> dict[str, np.ndarray]:
+    """P(target, X | e) for every X in ``nodes``, shaped ``(*batch, KT, KX)`` (:func:`pair_joints` for one target)."""
+    hard = _engine.evidence_likelihoods(net, [dict(background.evidence)]) if background.evidence else {}
+    evidence, joints = pair_joints(net, [target], nodes, hard)
+    if not np.all(evidence[target] > 0):
         raise impossible(background, net)
-    joints = {}
-    for x in nodes:
-        g, cpt = grads[x], net.cpts[x]
-        parents = tuple(range(g.ndim - len(net.parents[x]), g.ndim))
-        cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[x]) - 1)  # an E axis before the CPT's own
-        joints[x] = (cpt * g).sum(axis=parents) / total[..., np.newaxis, np.newaxis]
-    return joints
+    return joints[target]
 
 
 def value_of_information(
@@ -225,7 +265,7 @@ def value_of_information(
         joint = joints[node]  # (*batch, KT, KX)
         row = {"target": target, "target_state": net.states[target][k_state], "node": node}
         row.update(summarise(mutual_information_bits(joint), level, "mutual_information_bits"))
-        row.update(summarise(_expected_abs_change(joint, k_state), level, "expected_abs_change", main=False))
+        row.update(summarise(expected_abs_change(joint, k_state), level, "expected_abs_change", main=False))
         if costs is not None:
             row["cost"] = costs[node]
             row["bits_per_cost"] = row["mutual_information_bits"] / costs[node]
