@@ -111,36 +111,43 @@ def _conditional(joint: np.ndarray, context: str, states: Sequence[str], backgro
 def _context_arrays(
     net: _engine.NetworkArrays,
     contexts: Sequence[str],
-    target: str,
+    targets: Sequence[str],
     background: Background,
     modes: Sequence[str],
-) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """{(mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for every context at once.
+) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+    """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for every target and context at once.
 
-    For each target state t, Z_t = P(T = t, background) and its gradient with
-    respect to a context's CPT theta_C(c | u) give
+    For each target T and state t, Z_t = P(T = t, background) and its gradient
+    with respect to a context's CPT theta_C(c | u) give
     P(T = t, C = c, background) = sum_u theta_C(c | u) dZ_t/dtheta_C(c | u) and
     P(T = t, background | do(C = c)) = sum_u dZ_t/dtheta_C(c | u).
+    Every target's states are evidence sets of one differentiation: the part of
+    the contraction no target touches is done once, not once per target.
     """
-    sets = [{**background.evidence, target: t} for t in net.states[target]]  # one evidence set per target state
-    base_joint, grads = _engine.differentiate(net, sets, wrt=contexts)  # (*batch, KT), (*batch, KT, KC, *pa)
-    total = base_joint.sum(axis=-1)
-    if not np.all(total > 0):
-        raise impossible(background, net)
-    base = base_joint / total[..., np.newaxis]
+    sets = [{**background.evidence, target: t} for target in targets for t in net.states[target]]
+    joint, grads = _engine.differentiate(net, sets, wrt=contexts)  # (*batch, E), (*batch, E, KC, *pa)
     out = {}
-    for c in contexts:
-        g = grads[c]
-        parents = tuple(range(g.ndim - len(net.parents[c]), g.ndim))
-        joints = {}
-        if "observe" in modes:
-            cpt = net.cpts[c]
-            cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
-            joints["observe"] = (cpt * g).sum(axis=parents)
-        if "do" in modes:
-            joints["do"] = g.sum(axis=parents)
-        for mode, joint in joints.items():
-            out[mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
+    start = 0
+    for target in targets:
+        part = slice(start, start + len(net.states[target]))
+        start = part.stop
+        base_joint = joint[..., part]
+        total = base_joint.sum(axis=-1)
+        if not np.all(total > 0):
+            raise impossible(background, net)
+        base = base_joint / total[..., np.newaxis]
+        for c in contexts:
+            g = grads[c][(Ellipsis, part) + (slice(None),) * (1 + len(net.parents[c]))]  # this target's sets
+            parents = tuple(range(g.ndim - len(net.parents[c]), g.ndim))
+            joints = {}
+            if "observe" in modes:
+                cpt = net.cpts[c]
+                cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
+                joints["observe"] = (cpt * g).sum(axis=parents)
+            if "do" in modes:
+                joints["do"] = g.sum(axis=parents)
+            for mode, j in joints.items():
+                out[target, mode, c] = (_conditional(j, c, net.states[c], background.describe(), mode), base)
     return out
 
 
@@ -166,18 +173,21 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
 
 
 def _frame(net, contexts, targets, background, modes, level, progress=False) -> pd.DataFrame:
-    """Rows of every context, in the order given; one differential pass per target state.
+    """Rows of every context, in the order given; one differential pass for every target state.
 
     Within a context, rows run state-major, then target, target state, mode. The
     numbers of every context are summarised over draws in one call and the table
     is built once (a frame per context and target cost more than the sweep).
     """
-    iterator: Iterable[str] = targets
-    if progress:
+    bar = None
+    if progress:  # one differentiation for every target: one step
         from tqdm.auto import tqdm
 
-        iterator = tqdm(targets, desc="sweep", unit="target", leave=False)
-    per_target = {t: _context_arrays(net, contexts, t, background, modes) for t in iterator}
+        bar = tqdm(total=1, desc="sweep", leave=False)
+    arrays = _context_arrays(net, contexts, targets, background, modes)
+    if bar is not None:
+        bar.update(1)
+        bar.close()
     batched = net.batch_size is not None
     ps, bases, keys, states, tstates = [], [], [], [], []
     for ci, c in enumerate(contexts):
@@ -187,7 +197,7 @@ def _frame(net, contexts, targets, background, modes, level, progress=False) -> 
             tnames = np.array(net.states[target], dtype=object)
             kt = len(tnames)
             for mi, mode in enumerate(modes):
-                p, base = per_target[target][mode, c]  # (*batch, KT, KC), (*batch, KT)
+                p, base = arrays[target, mode, c]  # (*batch, KT, KC), (*batch, KT)
                 # (*batch, KT, KC) -> (*batch, KC, KT): rows run state-major, target state minor
                 p = np.swapaxes(p, -1, -2)
                 base = np.broadcast_to(base[..., np.newaxis, :], p.shape)
