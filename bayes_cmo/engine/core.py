@@ -166,8 +166,9 @@ class NetworkArrays:
                 )
             axis = arr.ndim - len(core)
             sums = arr.sum(axis=axis)
-            # two reductions for the common case (a NaN fails both comparisons); the checks below word a failure
-            if arr.size and arr.min() >= 0 and np.abs(sums - 1.0).max() <= _SUM_TOL:
+            # reductions without temporaries for the common case (a NaN fails every comparison); the
+            # checks below word a failure
+            if arr.size and arr.min() >= 0 and sums.max() <= 1.0 + _SUM_TOL and sums.min() >= 1.0 - _SUM_TOL:
                 cpts[v] = arr
                 continue
             if not np.all(np.isfinite(arr)) or np.any(arr < 0):

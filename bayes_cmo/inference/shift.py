@@ -22,12 +22,14 @@ The last column, ``estimate``, says which number a row shows: ``point values``
 or ``mean of N draws`` (they differ: probabilities are not linear in the judgements).
 
 Speed: every context is done at once. For each target, one call to
-:func:`bayes_cmo._engine.differentiate` (one evidence set per target state t)
-gives Z_t = P(target = t, background) for every draw and the derivative of Z_t
-with respect to every context's CPT (Darwiche's differential approach), from
-which P(target = t, context = c, background) (observe) and
-P(target = t, background | do(context = c)) follow for every c. A sweep of 25
-contexts, two targets and 1,000 draws takes about a quarter of a second.
+:func:`bayes_cmo.engine.differentiate` (one evidence set per target state t;
+the other targets with as many states are evidence variables too, with all-ones
+likelihoods, so that they share one plan and its target-free part) gives Z_t = P(target = t, background) for every draw and the
+derivative of Z_t with respect to every context's CPT (Darwiche's differential
+approach), from which P(target = t, context = c, background) (observe) and
+P(target = t, background | do(context = c)) follow for every c. On the shipped
+priors (30 contexts, two targets, 1,000 draws: 262 MB of tables) the two
+calls take about 1 s of CPU, bound by memory traffic (README, Benchmarks).
 """
 
 from __future__ import annotations
@@ -111,36 +113,49 @@ def _conditional(joint: np.ndarray, context: str, states: Sequence[str], backgro
 def _context_arrays(
     net: _engine.NetworkArrays,
     contexts: Sequence[str],
-    target: str,
+    targets: Sequence[str],
     background: Background,
     modes: Sequence[str],
-) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """{(mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for every context at once.
+    all_targets: Sequence[str] | None = None,
+) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+    """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for ``targets`` and every context.
 
-    For each target state t, Z_t = P(T = t, background) and its gradient with
-    respect to a context's CPT theta_C(c | u) give
+    ``all_targets`` (default ``targets``): the targets of the whole sweep.
+
+    For each target T and state t, Z_t = P(T = t, background) and its gradient
+    with respect to a context's CPT theta_C(c | u) give
     P(T = t, C = c, background) = sum_u theta_C(c | u) dZ_t/dtheta_C(c | u) and
     P(T = t, background | do(C = c)) = sum_u dZ_t/dtheta_C(c | u).
+    One differentiation per target. Targets with as many states are evidence
+    variables of each other's differentiation (with all-ones likelihoods, which
+    change nothing): they then share one contraction plan, and the engine
+    computes the part of it no target touches once, not once per target. (Making
+    every target an evidence variable of every call, or one call over all
+    targets' states, was slower when the state counts differ.)
     """
-    sets = [{**background.evidence, target: t} for t in net.states[target]]  # one evidence set per target state
-    base_joint, grads = _engine.differentiate(net, sets, wrt=contexts)  # (*batch, KT), (*batch, KT, KC, *pa)
-    total = base_joint.sum(axis=-1)
-    if not np.all(total > 0):
-        raise impossible(background, net)
-    base = base_joint / total[..., np.newaxis]
     out = {}
-    for c in contexts:
-        g = grads[c]
-        parents = tuple(range(g.ndim - len(net.parents[c]), g.ndim))
-        joints = {}
-        if "observe" in modes:
-            cpt = net.cpts[c]
-            cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
-            joints["observe"] = (cpt * g).sum(axis=parents)
-        if "do" in modes:
-            joints["do"] = g.sum(axis=parents)
-        for mode, joint in joints.items():
-            out[mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
+    for target in targets:
+        sets = [{**background.evidence, target: t} for t in net.states[target]]  # one evidence set per target state
+        k = len(sets)
+        # the other targets with as many states: all-ones likelihoods make the plan the same for all of them
+        others = {u: np.ones((k, k)) for u in (all_targets or targets) if u != target and len(net.states[u]) == k}
+        base_joint, grads = _engine.differentiate(net, sets, likelihoods=others or None, wrt=contexts)
+        total = base_joint.sum(axis=-1)
+        if not np.all(total > 0):
+            raise impossible(background, net)
+        base = base_joint / total[..., np.newaxis]
+        for c in contexts:
+            g = grads[c]  # (*batch, KT, KC, *parents)
+            parents = tuple(range(g.ndim - len(net.parents[c]), g.ndim))
+            joints = {}
+            if "observe" in modes:
+                cpt = net.cpts[c]
+                cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
+                joints["observe"] = (cpt * g).sum(axis=parents)
+            if "do" in modes:
+                joints["do"] = g.sum(axis=parents)
+            for mode, joint in joints.items():
+                out[target, mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
     return out
 
 
@@ -166,18 +181,20 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
 
 
 def _frame(net, contexts, targets, background, modes, level, progress=False) -> pd.DataFrame:
-    """Rows of every context, in the order given; one differential pass per target state.
+    """Rows of every context, in the order given; one differential pass per target.
 
     Within a context, rows run state-major, then target, target state, mode. The
     numbers of every context are summarised over draws in one call and the table
     is built once (a frame per context and target cost more than the sweep).
     """
+    arrays = {}
     iterator: Iterable[str] = targets
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(targets, desc="sweep", unit="target", leave=False)
-    per_target = {t: _context_arrays(net, contexts, t, background, modes) for t in iterator}
+    for target in iterator:
+        arrays.update(_context_arrays(net, contexts, [target], background, modes, all_targets=targets))
     batched = net.batch_size is not None
     ps, bases, keys, states, tstates = [], [], [], [], []
     for ci, c in enumerate(contexts):
@@ -187,7 +204,7 @@ def _frame(net, contexts, targets, background, modes, level, progress=False) -> 
             tnames = np.array(net.states[target], dtype=object)
             kt = len(tnames)
             for mi, mode in enumerate(modes):
-                p, base = per_target[target][mode, c]  # (*batch, KT, KC), (*batch, KT)
+                p, base = arrays[target, mode, c]  # (*batch, KT, KC), (*batch, KT)
                 # (*batch, KT, KC) -> (*batch, KC, KT): rows run state-major, target state minor
                 p = np.swapaxes(p, -1, -2)
                 base = np.broadcast_to(base[..., np.newaxis, :], p.shape)

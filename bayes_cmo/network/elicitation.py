@@ -186,7 +186,8 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
 
 def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.ndarray], baseline: np.ndarray) -> np.ndarray:
     """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws (the same numbers to
-    rounding: eta is one matrix product, summed in BLAS's order), shaped ``(D, K, *parent cards)``:
+    rounding: eta is one matrix product, summed in einsum's order; with three or more states
+    ``exp(eta - c_j)`` is ``exp(eta) * exp(-c_j)``, a few ulp apart), shaped ``(D, K, *parent cards)``:
     a read-only view of a draws-last array.
 
     Draws last is the layout the engine contracts in (no copy of the tables per
@@ -197,10 +198,12 @@ def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.nda
     d, k = baseline.shape
     cards = tuple(theory.nodes[p].card for p in theory.parents(node))
     links = theory.links_into(node)
-    if links:  # eta = designs @ weights: one BLAS product instead of a pass over the grid per link
+    if links:  # eta = designs @ weights: one product instead of a pass over the grid per link
         designs = np.stack([link_design(theory, link).reshape(-1) for link in links], axis=1)  # (G, L)
         w = np.stack([np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,)) for link in links])  # (L, D)
-        eta = (designs @ w).reshape(*cards, d)
+        # numpy's own einsum, not BLAS: a BLAS product leaves its other threads spinning for a while
+        # after each call, which was ~0.4 s of CPU (not of wall time) in a 1,000-draw sweep command
+        eta = np.einsum("gl,ld->gd", designs, w).reshape(*cards, d)
     else:
         eta = np.zeros((*cards, d))
     cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
@@ -208,11 +211,15 @@ def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.nda
     # cumulative P(Y <= j) in rows 0..K-2, then differenced in place from the top down
     out = np.empty((k, *cards, d))
     x = out[:-1]
-    # -(cut - eta), exactly: round-to-nearest subtraction is antisymmetric
-    np.subtract(eta, cut.T.reshape(k - 1, *(1,) * len(cards), d), out=x)
-    del eta
+    shape = (k - 1, *(1,) * len(cards), d)
     with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives 0, as it should
-        np.exp(x, out=x)
+        if k > 2:  # exp(eta - cut_j) = exp(eta) * exp(-cut_j): one exp per cell and draw, not k - 1
+            np.exp(eta, out=eta)
+            np.multiply(eta, np.exp(-cut.T).reshape(shape), out=x)
+        else:  # -(cut - eta), exactly: round-to-nearest subtraction is antisymmetric
+            np.subtract(eta, cut.T.reshape(shape), out=x)
+            np.exp(x, out=x)
+    del eta
     x += 1.0
     np.divide(1.0, x, out=x)
     np.subtract(1.0, out[k - 2], out=out[k - 1])  # as np.diff over [0, cdf, 1]
