@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import _script  # noqa: E402
 import bayes_cmo as bc  # noqa: E402
 from bayes_cmo.inference.loop import by_round  # noqa: E402
-from bayes_cmo.inference.rounds import survival_curves  # noqa: E402
+from bayes_cmo.inference.survival import survival_curves  # noqa: E402
 from bayes_cmo.plots.rounds import plot_survival_curves  # noqa: E402
 
 SCENARIOS = ("voluntary_alliance_with_legal_agreement", "enforced_merger")

@@ -24,7 +24,6 @@ Answers are checked against each other before timing is reported.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import statistics

@@ -2,7 +2,7 @@
 
 Same run, same machine: 12 rounds, P(dissolution) and P(trust) by round on the shipped priors, without and
 with ``--draws 200``. The Monte Carlo (forward sampling of the whole unrolled network,
-:func:`bayes_cmo.inference.rounds.survival_monte_carlo`) is timed at 20000 samples and its time scaled to the
+:func:`bayes_cmo.inference.survival.survival_monte_carlo`) is timed at 20000 samples and its time scaled to the
 standard error of ``by_round`` at round 12 (variance ~ 1/samples). Medians of ``--repeats`` runs, wall and CPU
 seconds, and the load average at the start and the end.
 
@@ -18,7 +18,7 @@ import time
 
 import bayes_cmo as bc
 from bayes_cmo.inference.loop import by_round
-from bayes_cmo.inference.rounds import survival_monte_carlo
+from bayes_cmo.inference.survival import survival_monte_carlo
 
 ABSORBING = ("dissolution", "dissolved")
 ROUNDS = 12

@@ -117,7 +117,7 @@ def test_bad_round_findings(toy, kwargs, message):
 def test_survival_curves_per_context_state(tmp_path):
     import shutil
 
-    from bayes_cmo.inference.rounds import survival, survival_curves
+    from bayes_cmo.inference.survival import survival, survival_curves
     from bayes_cmo.plots.rounds import plot_survival_curves
 
     folder = tmp_path / "loop"

@@ -10,7 +10,8 @@ import pytest
 from bayes_cmo import BayesCMOError, build_model, load_theory, posterior
 from bayes_cmo.engine import core as _engine
 from bayes_cmo.cli import main
-from bayes_cmo.inference.rounds import dynamic_nodes, round_name, survival, survival_monte_carlo, unroll, unroll_theory
+from bayes_cmo.inference.rounds import dynamic_nodes, round_name, unroll, unroll_theory
+from bayes_cmo.inference.survival import survival, survival_monte_carlo
 
 LOOP_NODES = """
 nodes:

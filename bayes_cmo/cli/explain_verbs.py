@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
-from pathlib import Path
 
 from .._errors import BayesCMOError, did_you_mean
 from ..inference.explain import DEFAULT_PERMUTATIONS, MAX_EXACT, explain

@@ -184,7 +184,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_rounds(args: argparse.Namespace) -> int:
-    from ..inference.rounds import survival
+    from ..inference.survival import survival
 
     _common.check_outputs(args, csv=args.csv, plot=args.plot)
     if args.model is not None and Path(args.model).is_file():

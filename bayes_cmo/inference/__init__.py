@@ -7,7 +7,8 @@ and checked once (:class:`Background`), draws ride on the model.
 
 from .background import Background
 from .claims import check_claims
-from .rounds import survival, unroll
+from .rounds import unroll
+from .survival import survival
 from .shift import compare_scenarios, shift, sweep
 from .summary import DEFAULT_LEVEL
 from .whatif import mean_score, posterior, what_if

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._errors import BayesCMOError
 from ..engine import core as _engine
 from ..network.model import Model
 from .. import _validate as check
@@ -165,7 +164,6 @@ def explain(
     net = model.network
     pairs = [(t, len(net.states[t]) - 1) for t in targets]
     items = list(evidence.items())
-    n = len(items)
 
     # mechanisms: most probable state given the findings vs before them
     mechanisms = _mechanism_nodes(model, evidence, targets)

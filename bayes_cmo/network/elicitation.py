@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate
-from .._errors import BayesCMOError
 from ..theory import Theory
 
 

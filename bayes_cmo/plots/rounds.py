@@ -56,7 +56,7 @@ def plot_by_round(frame: pd.DataFrame, ax=None, *, unit: str = "", labels: dict 
 
 @plain_text
 def plot_survival_curves(frame: pd.DataFrame, ax=None, *, unit: str = "", title: str | None = None):
-    """Survival-style curves, one per ``curve`` of :func:`bayes_cmo.inference.rounds.survival_curves`: ``p_intact``
+    """Survival-style curves, one per ``curve`` of :func:`bayes_cmo.inference.survival.survival_curves`: ``p_intact``
     (percent) by ``round`` with its credible band (draws) or ±2 standard errors; the x axis in rounds of ``unit``."""
     fig, ax = new_axes(ax, width=7.0, height=4.2)
     banded = {"ci_low", "ci_high"} <= set(frame.columns)

@@ -21,7 +21,8 @@ from .._errors import BayesCMOError
 from ..inference import headline as _headline
 from ..inference.background import check_targets
 from ..inference.claims import check_claims
-from ..inference.rounds import MAX_ROUNDS, dynamic_nodes, survival
+from ..inference.rounds import MAX_ROUNDS, dynamic_nodes
+from ..inference.survival import survival
 from ..inference.shift import compare_scenarios, shift, sweep
 from ..network.describe import summary
 from ..network.model import Model, build_model

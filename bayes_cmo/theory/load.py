@@ -12,7 +12,6 @@ import graphlib
 import importlib.resources
 import math
 from collections.abc import Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 

@@ -122,7 +122,6 @@ def joint_uncertainty(result: UpdateResult, *, step: float = _STEP) -> JointUnce
     if not specs:
         return JointUncertainty((), mode, np.zeros((0, 0)), {}, {}, True)
     likelihoods = cases_mod.case_likelihoods(result.cases, result.model) if len(result.cases) else {}
-    size = mode.size
     steps = step * np.maximum(1.0, np.abs(mode))
     settings = np.concatenate([mode[None], mode + np.diag(steps)])
     with one_blas_thread():
