@@ -80,7 +80,7 @@ def old_best_next(page, evidence, do):
 
 def old_do(page, base, evidence, do):
     """The outcomes as main computed them: a cut network per set of do() on factors with causes (uniform priors,
-    do() as findings, a plan compiled per set), roots' findings folded with ``engine.with_cpts`` (every CPT checked)."""
+    do() as findings, a plan compiled per set), roots' findings folded with ``engine.with_cpts``."""
     surgery = [v for v in do if v not in page.roots]
     net = base
     if surgery:
@@ -129,13 +129,12 @@ def main() -> None:
     def two_do(v, w, i):
         return {v: model.states(v)[i], w: model.states(w)[i]}, {v: "do", w: "do"}
 
-    times = {k: [] for k in ("new", "known", "new_old", "do1", "do2", "do2_old", "cached", "voi_new", "voi_known", "voi_do",
+    times = {k: [] for k in ("new", "known", "do1", "do2", "do2_old", "cached", "voi_new", "voi_known", "voi_do",
                              "voi_old_new", "voi_old_known", "voi_old_do", "posterior_new", "posterior_known", "pgmpy")}
     base = state._base(page)
     for a, b in ours:
         times["new"].append(timed(lambda: answer(page, setting(a, b, -1, 0), voi=False)))
         times["known"].append(timed(lambda: answer(page, setting(a, b, 0, -1), voi=False)))
-        times["new_old"].append(timed(lambda: old_do(page, base, setting(a, b, -1, -1), {})))
     for i, v in enumerate(caused[: args.repeats]):
         times["do1"].append(timed(lambda: answer(page, {v: model.states(v)[-1]}, {v: "do"}, voi=False)))
     # a new set of two interventions per click, interleaved with main's cut-network path on another new set
@@ -207,7 +206,6 @@ def main() -> None:
     print(line("known pattern:", "voi_known"))
     print(line("do() on two factors with causes:", "voi_do"))
     print("before/after, same run (main's earlier paths):")
-    print(line("outcomes, findings folded by engine.with_cpts:", "new_old") + f"  (ratio to now: {ratio('new_old', 'new')})")
     print(line("do() on two factors, cut network per set:", "do2_old") + f"  (ratio to now: {ratio('do2_old', 'do2')})")
     print(line("what to measure next, per target, new pattern:", "voi_old_new")
           + f"  (ratio to now: {ratio('voi_old_new', 'voi_new')})")

@@ -163,19 +163,16 @@ def test_serve_slips_are_one_line(capsys):
     assert "NODE=STATE" in capsys.readouterr().err
 
 
-def test_point_masses_replace_cpts_as_with_cpts_does(page, monkeypatch):
-    """The page's cheap CPT replacement: same arrays and structure as engine.with_cpts, a cache of its own; else with_cpts."""
+def test_point_masses_replace_cpts_as_a_checked_network_does(page):
+    """engine.with_cpts checks only the replaced CPTs: same arrays and structure as a network checked whole, a cache of its own."""
     from bayes_cmo import engine
     from bayes_cmo.app import state
 
     base = state._base(page)
     root = sorted(page.roots & set(page.controls))[0]
     masses = {root: state._point_mass(base, root, 0)}
-    fast, slow = state._with_point_masses(base, masses), engine.with_cpts(base, **masses)
+    fast = engine.with_cpts(base, **masses)
+    slow = engine.NetworkArrays(base.variables, base.states, base.parents, {**base.cpts, **masses})
     assert fast._structure == slow._structure and fast.batch_size == slow.batch_size == 60
     assert all(np.array_equal(fast.cpts[v], slow.cpts[v]) for v in base.variables)
     assert fast._cache is not base._cache and not fast._cache
-    # fields the page does not know: it falls back to with_cpts
-    monkeypatch.setattr(state, "_FAST_REPLACE", [])
-    monkeypatch.setattr(state, "_FIELDS", state._FIELDS | {"something_new"})
-    assert type(state._with_point_masses(base, masses)) is type(base) and state._FAST_REPLACE == [False]

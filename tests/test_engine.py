@@ -433,6 +433,10 @@ def test_network_validation():
         with_cpts(net, sprinkler=np.array([0.5, 0.5]))
     with pytest.raises(BayesCMOError, match="disagree on the number of draws"):
         with_cpts(net, rain=np.full((3, 2), 0.5), sprinkler=np.full((4, 2, 2), 0.5))
+    batched = with_cpts(net, rain=np.full((3, 2), 0.5))  # only the replaced tables are checked: against the kept ones too
+    with pytest.raises(BayesCMOError, match="'rain' has 3, 'sprinkler' has 4"):
+        with_cpts(batched, sprinkler=np.full((4, 2, 2), 0.5))
+    assert batched.batch_size == 3 and with_cpts(batched, rain=np.array([0.5, 0.5])).batch_size is None
     with pytest.raises(BayesCMOError, match="topological"):
         NetworkArrays(
             variables=("wet", "rain"),

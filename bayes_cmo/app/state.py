@@ -28,7 +28,6 @@ import threading
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
@@ -214,38 +213,9 @@ def _fixed_question(
             row[0, k] = 1.0
         likelihoods[v] = row
     if folded:
-        net = _with_point_masses(net, folded)  # same structure: the same plan
+        net = engine.with_cpts(net, **folded)  # same structure: the same plan
     return net, likelihoods
 
-
-#: what NetworkArrays.__post_init__ sets (the cached ``_structure`` aside); checked against the engine once
-_FIELDS = frozenset({"variables", "states", "parents", "cpts", "_batch_size", "_cache"})
-_FAST_REPLACE: list = []
-
-
-def _with_point_masses(net: engine.NetworkArrays, masses: Mapping[str, np.ndarray]) -> engine.NetworkArrays:
-    """``engine.with_cpts(net, **masses)`` without re-checking the CPTs that are not replaced.
-
-    ``with_cpts`` checks every CPT again (a third of a click: 200 draws of
-    this theory are 6.5 M cells); the point masses are valid by construction
-    and the rest is ``net``'s, already checked. The copy gets its own engine
-    cache (the constant parts of plans depend on the CPTs). If the engine's
-    instance fields are not the ones expected (checked once against a real
-    ``with_cpts``), this is ``with_cpts`` itself.
-    """
-    if not _FAST_REPLACE:
-        v, mass = next(iter(masses.items()))
-        _FAST_REPLACE.append(set(vars(engine.with_cpts(net, **{v: mass}))) - {"_structure"} == _FIELDS)
-    if not _FAST_REPLACE[0]:
-        return engine.with_cpts(net, **masses)
-    for v, mass in masses.items():
-        assert np.shape(mass) == np.shape(net.cpts[v]) and not mass.flags.writeable, v
-    new = object.__new__(type(net))
-    for name in ("variables", "states", "parents", "_batch_size"):
-        object.__setattr__(new, name, getattr(net, name))
-    object.__setattr__(new, "cpts", MappingProxyType({**net.cpts, **masses}))
-    object.__setattr__(new, "_cache", {})
-    return new
 
 
 def outcome_draws(page: Page, evidence: Mapping[str, str], do: Mapping[str, str]) -> dict[str, np.ndarray]:

@@ -75,6 +75,44 @@ def _frozen_array(values: Any) -> np.ndarray:
     return arr
 
 
+def _checked_cpt(
+    v: str, values: Any, states: Mapping[str, tuple], parents: Mapping[str, tuple], batch: tuple[int, str] | None
+) -> tuple[np.ndarray, tuple[int, str] | None]:
+    """``v``'s CPT as a frozen float64 array, checked; ``batch`` = (D, the variable it came from) seen so far."""
+    arr = _frozen_array(values)
+    core = (len(states[v]), *(len(states[p]) for p in parents[v]))
+    if arr.shape == core:
+        pass
+    elif arr.ndim == len(core) + 1 and arr.shape[1:] == core:
+        if batch is None:
+            batch = (arr.shape[0], v)
+        elif arr.shape[0] != batch[0]:
+            raise BayesCMOError(
+                f"batched CPTs disagree on the number of draws: '{batch[1]}' has "
+                f"{batch[0]}, '{v}' has {arr.shape[0]}"
+            )
+    else:
+        raise BayesCMOError(
+            f"CPT of '{v}' has shape {arr.shape}; expected {core} "
+            f"(card of '{v}', then parents {list(parents[v])}) or (D, *{core})"
+        )
+    axis = arr.ndim - len(core)
+    sums = arr.sum(axis=axis)
+    # reductions without temporaries for the common case (a NaN fails every comparison); the
+    # checks below word a failure
+    if arr.size and arr.min() >= 0 and sums.max() <= 1.0 + _SUM_TOL and sums.min() >= 1.0 - _SUM_TOL:
+        return arr, batch
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise BayesCMOError(f"CPT of '{v}' has negative or non-finite entries")
+    dev = np.abs(sums - 1.0)
+    if dev.size and dev.max() > _SUM_TOL:
+        raise BayesCMOError(
+            f"CPT of '{v}' does not sum to 1 over the states of '{v}' "
+            f"(off by up to {dev.max():.3g})"
+        )
+    return arr, batch
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class NetworkArrays:
     """A discrete Bayesian network as numpy arrays.
@@ -142,50 +180,17 @@ class NetworkArrays:
             parents[v] = ps
 
         cpts: dict[str, np.ndarray] = {}
-        batch: int | None = None
-        batch_from = ""
+        batch: tuple[int, str] | None = None
         for v in variables:
             if v not in self.cpts:
                 raise BayesCMOError(f"no CPT given for variable '{v}'")
-            arr = _frozen_array(self.cpts[v])
-            core = (len(states[v]), *(len(states[p]) for p in parents[v]))
-            if arr.shape == core:
-                pass
-            elif arr.ndim == len(core) + 1 and arr.shape[1:] == core:
-                if batch is None:
-                    batch, batch_from = arr.shape[0], v
-                elif arr.shape[0] != batch:
-                    raise BayesCMOError(
-                        f"batched CPTs disagree on the number of draws: '{batch_from}' has "
-                        f"{batch}, '{v}' has {arr.shape[0]}"
-                    )
-            else:
-                raise BayesCMOError(
-                    f"CPT of '{v}' has shape {arr.shape}; expected {core} "
-                    f"(card of '{v}', then parents {list(parents[v])}) or (D, *{core})"
-                )
-            axis = arr.ndim - len(core)
-            sums = arr.sum(axis=axis)
-            # reductions without temporaries for the common case (a NaN fails every comparison); the
-            # checks below word a failure
-            if arr.size and arr.min() >= 0 and sums.max() <= 1.0 + _SUM_TOL and sums.min() >= 1.0 - _SUM_TOL:
-                cpts[v] = arr
-                continue
-            if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-                raise BayesCMOError(f"CPT of '{v}' has negative or non-finite entries")
-            dev = np.abs(sums - 1.0)
-            if dev.size and dev.max() > _SUM_TOL:
-                raise BayesCMOError(
-                    f"CPT of '{v}' does not sum to 1 over the states of '{v}' "
-                    f"(off by up to {dev.max():.3g})"
-                )
-            cpts[v] = arr
+            cpts[v], batch = _checked_cpt(v, self.cpts[v], states, parents, batch)
 
         object.__setattr__(self, "variables", variables)
         object.__setattr__(self, "states", MappingProxyType(states))
         object.__setattr__(self, "parents", MappingProxyType(parents))
         object.__setattr__(self, "cpts", MappingProxyType(cpts))
-        object.__setattr__(self, "_batch_size", batch)
+        object.__setattr__(self, "_batch_size", batch[0] if batch else None)
         object.__setattr__(self, "_cache", {})  # plans' constant parts etc., per instance
 
     @property
@@ -217,13 +222,28 @@ class NetworkArrays:
 
 
 def with_cpts(net: NetworkArrays, **replacements: Any) -> NetworkArrays:
-    """A copy of ``net`` with some CPTs replaced (batched or not)."""
-    for v in replacements:
+    """A copy of ``net`` with some CPTs replaced (batched or not).
+
+    Only the replaced tables are checked (the rest are ``net``'s, checked when
+    it was made); the copy has the same structure and an engine cache of its own.
+    """
+    batch = None
+    for v in net.variables:  # the draws of the tables that stay
+        if v not in replacements and net.is_batched(v):
+            batch = (net.batch_size, v)
+            break
+    cpts = dict(net.cpts)
+    for v, values in replacements.items():
         if v not in net.cpts:
             raise BayesCMOError(f"unknown variable '{v}'{did_you_mean(v, net.variables)}")
-    cpts = dict(net.cpts)
-    cpts.update(replacements)
-    return dataclasses.replace(net, cpts=cpts)
+        cpts[v], batch = _checked_cpt(v, values, net.states, net.parents, batch)
+    new = object.__new__(NetworkArrays)
+    for name in ("variables", "states", "parents"):
+        object.__setattr__(new, name, getattr(net, name))
+    object.__setattr__(new, "cpts", MappingProxyType(cpts))
+    object.__setattr__(new, "_batch_size", batch[0] if batch else None)
+    object.__setattr__(new, "_cache", {})
+    return new
 
 
 def intervene(net: NetworkArrays, do: Mapping[str, str]) -> NetworkArrays:
