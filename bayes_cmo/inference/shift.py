@@ -113,14 +113,14 @@ def _conditional(joint: np.ndarray, context: str, states: Sequence[str], backgro
 def _context_arrays(
     net: _engine.NetworkArrays,
     contexts: Sequence[str],
-    targets: Sequence[str],
+    target: str,
     background: Background,
     modes: Sequence[str],
-    all_targets: Sequence[str] | None = None,
+    all_targets: Sequence[str],
 ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
-    """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for ``targets`` and every context.
+    """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for ``target`` and every context.
 
-    ``all_targets`` (default ``targets``): the targets of the whole sweep.
+    ``all_targets``: the targets of the whole sweep.
 
     For each target T and state t, Z_t = P(T = t, background) and its gradient
     with respect to a context's CPT theta_C(c | u) give
@@ -134,28 +134,27 @@ def _context_arrays(
     targets' states, was slower when the state counts differ.)
     """
     out = {}
-    for target in targets:
-        sets = [{**background.evidence, target: t} for t in net.states[target]]  # one evidence set per target state
-        k = len(sets)
-        # the other targets with as many states: all-ones likelihoods make the plan the same for all of them
-        others = {u: np.ones((k, k)) for u in (all_targets or targets) if u != target and len(net.states[u]) == k}
-        base_joint, grads = _engine.differentiate(net, sets, likelihoods=others or None, wrt=contexts)
-        total = base_joint.sum(axis=-1)
-        if not np.all(total > 0):
-            raise impossible(background, net)
-        base = base_joint / total[..., np.newaxis]
-        for c in contexts:
-            g = grads[c]  # (*batch, KT, KC, *parents)
-            parents = tuple(range(g.ndim - len(net.parents[c]), g.ndim))
-            joints = {}
-            if "observe" in modes:
-                cpt = net.cpts[c]
-                cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
-                joints["observe"] = (cpt * g).sum(axis=parents)
-            if "do" in modes:
-                joints["do"] = g.sum(axis=parents)
-            for mode, joint in joints.items():
-                out[target, mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
+    sets = [{**background.evidence, target: t} for t in net.states[target]]  # one evidence set per target state
+    k = len(sets)
+    # the other targets with as many states: all-ones likelihoods make the plan the same for all of them
+    others = {u: np.ones((k, k)) for u in all_targets if u != target and len(net.states[u]) == k}
+    base_joint, grads = _engine.differentiate(net, sets, likelihoods=others or None, wrt=contexts)
+    total = base_joint.sum(axis=-1)
+    if not np.all(total > 0):
+        raise impossible(background, net)
+    base = base_joint / total[..., np.newaxis]
+    for c in contexts:
+        g = grads[c]  # (*batch, KT, KC, *parents)
+        parents = tuple(range(g.ndim - len(net.parents[c]), g.ndim))
+        joints = {}
+        if "observe" in modes:
+            cpt = net.cpts[c]
+            cpt = np.expand_dims(cpt, cpt.ndim - len(net.parents[c]) - 1)  # an E axis before the CPT's own
+            joints["observe"] = (cpt * g).sum(axis=parents)
+        if "do" in modes:
+            joints["do"] = g.sum(axis=parents)
+        for mode, joint in joints.items():
+            out[target, mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
     return out
 
 
@@ -194,7 +193,7 @@ def _frame(net, contexts, targets, background, modes, level, progress=False) -> 
 
         iterator = tqdm(targets, desc="sweep", unit="target", leave=False)
     for target in iterator:
-        arrays.update(_context_arrays(net, contexts, [target], background, modes, all_targets=targets))
+        arrays.update(_context_arrays(net, contexts, target, background, modes, targets))
     batched = net.batch_size is not None
     ps, bases, keys, states, tstates = [], [], [], [], []
     for ci, c in enumerate(contexts):
