@@ -464,6 +464,29 @@ def test_zero_probability_evidence_names_the_findings():
         shift(model, "a", ["c"], evidence={"b": "yes"}, modes="do")
 
 
+@pytest.mark.parametrize("evidence", [{}, {"b": "hi"}])
+def test_a_rare_first_target_state_keeps_its_digits(evidence):
+    """The first target state's numbers come from a subtraction; a tiny one is computed directly instead."""
+    rare = 1e-14  # P(t = rare | a = yes): the subtraction alone would leave ~1e-16 of absolute error
+    net = NetworkArrays(
+        variables=("a", "b", "t"),
+        states={"a": ("yes", "no"), "b": ("lo", "hi"), "t": ("rare", "common")},
+        parents={"a": (), "b": (), "t": ("a", "b")},
+        cpts={
+            "a": np.array([0.4, 0.6]),
+            "b": np.array([0.5, 0.5]),
+            "t": np.array([[[rare, rare], [0.3, 0.6]], [[1 - rare, 1 - rare], [0.7, 0.4]]]),  # (t, a, b)
+        },
+    )
+    frame = sweep(Model(network=net), ["t"], evidence=evidence, contexts=["a"])
+    for mode in ("observe", "do"):
+        got = frame[(frame["mode"] == mode) & (frame["state"] == "yes") & (frame["target_state"] == "rare")]
+        assert got["p"].item() == pytest.approx(rare, rel=1e-9, abs=0)
+        expected = query(net, ["t"], [evidence or {}])[0, 0]  # P(t = rare | background)
+        assert got["p_baseline"].item() == pytest.approx(expected, rel=1e-12, abs=0)
+        assert got["ratio"].item() == pytest.approx(rare / expected, rel=1e-9, abs=0)
+
+
 def test_network_file_contexts_default_to_root_nodes():
     frame = sweep(deterministic_model(), ["c"])
     assert set(frame["context"]) == {"a"}
