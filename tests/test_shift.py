@@ -487,6 +487,29 @@ def test_a_rare_first_target_state_keeps_its_digits(evidence):
         assert got["ratio"].item() == pytest.approx(rare / expected, rel=1e-9, abs=0)
 
 
+def test_a_rare_first_target_state_in_some_draws_keeps_its_digits():
+    """Only the draws where the first state is rare are computed again; every draw is exact."""
+    rare = 1e-14
+    t_cpt = np.empty((3, 2, 2, 2))  # (draw, t, a, b)
+    t_cpt[:, 0] = [[[0.2, 0.3], [0.3, 0.6]], [[rare, rare], [0.3, 0.6]], [[0.5, 0.4], [0.1, 0.2]]]
+    t_cpt[:, 1] = 1 - t_cpt[:, 0]
+    net = NetworkArrays(
+        variables=("a", "b", "t"),
+        states={"a": ("yes", "no"), "b": ("lo", "hi"), "t": ("rare", "common")},
+        parents={"a": (), "b": (), "t": ("a", "b")},
+        cpts={"a": np.array([[0.4, 0.6], [0.5, 0.5], [0.9, 0.1]]), "b": np.array([0.5, 0.5]), "t": t_cpt},
+    )
+    frame = sweep(Model(network=net), ["t"], contexts=["a"], modes="observe")
+    base = query(net, ["t"], [{}])[:, 0, 0]  # P(t = rare) per draw, no subtraction
+    for state in ("yes", "no"):
+        p = query(net, ["t"], [{"a": state}])[:, 0, 0]
+        got = frame[(frame["state"] == state) & (frame["target_state"] == "rare")]
+        assert got["p"].item() == pytest.approx(p.mean(), rel=1e-12, abs=0)
+        # the log-odds change weighs the rare draw's digits: logit(1e-14) ~ -32
+        logodds = (np.log(p) - np.log1p(-p)) - (np.log(base) - np.log1p(-base))
+        assert got["delta_logodds"].item() == pytest.approx(logodds.mean(), rel=1e-9, abs=0)
+
+
 def test_network_file_contexts_default_to_root_nodes():
     frame = sweep(deterministic_model(), ["c"])
     assert set(frame["context"]) == {"a"}

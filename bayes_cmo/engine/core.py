@@ -536,6 +536,11 @@ def _ascii(eq: str) -> str:
 
 _STRUCTURE_IDS: dict[tuple, int] = {}
 
+# the most factors an adjoint may be left as (numpy's einsum multiplies them in one loop)
+_MAX_FACTORS = 2
+# ... and only an adjoint at least this large (float64 elements): below, writing it out is cheaper
+_FACTORS_ABOVE = 2**21
+
 
 def _structure_id(net: NetworkArrays) -> int:
     """A small int per distinct structure, so plan keys hash fast on big networks."""
@@ -559,7 +564,8 @@ class _Plan:
     forward: tuple[tuple[tuple[int, ...], int, str], ...]  # (input ids, output id, einsum subscripts)
     final: int
     final_eq: str | None  # a lone leaf with indices left to sum
-    # reverse steps: (output id, ((input id, subscripts, other input ids, reshape or None, shape), ...))
+    # reverse steps: (output id, ((input id, subscripts, other input ids, reshape or None, shape), ...));
+    # subscripts None: the input's adjoint is left as the factors (the output's, then the others')
     backward: tuple[tuple[int, tuple[tuple[int, str, tuple[int, ...], tuple | None, tuple], ...]], ...]
     wanted: tuple[int, ...]  # leaf ids of the differentiated CPTs, in ``wrt`` order
     largest: int  # elements of the largest intermediate (or adjoint)
@@ -648,23 +654,37 @@ def _compile(
         below[new] = any(below[i] for i in ids)
     backward = []
     by_output = {new: ids for ids, new in steps}
+    # a node's adjoint as factors to multiply: an adjoint that only multiplies its factors
+    # together (no index summed) is left as those factors, and the step that consumes it
+    # contracts them directly, so the largest tables' adjoints are never written out
+    factors = {final: (adjoint(index[final]),)} if final in index else {}
     for new in sorted(by_output, reverse=True):  # outputs before their inputs
         ids = by_output[new]
         if not below[new]:
             continue
-        grad_new = adjoint(index[new])
         ops = []
         for i in ids:
             if not below[i]:
                 continue
             others = tuple(j for j in ids if j != i)
+            terms_i = (*factors[new], *(index[j] for j in others))
             target = adjoint(index[i])
-            have = set(grad_new).union(*(index[j] for j in others))
+            have = set("".join(terms_i))
+            if (
+                i >= n_leaves
+                and have <= set(target)
+                and len(terms_i) <= _MAX_FACTORS
+                and n_elements(target) >= _FACTORS_ABOVE
+            ):
+                factors[i] = terms_i
+                ops.append((i, None, others, None, ()))
+                continue
+            factors[i] = (target,)
             present = "".join(c for c in target if c in have)
             reshape = None
             if present != target:  # indices summed within this operand alone: broadcast back
                 reshape = tuple(size[c] if c in have else 1 for c in target)
-            eq = ",".join([grad_new, *(index[j] for j in others)]) + "->" + present
+            eq = ",".join(terms_i) + "->" + present
             ops.append((i, _ascii(eq), others, reshape, tuple(size[c] for c in target)))
             largest = max(largest, n_elements(target))
             largest_one = max(largest_one, n_elements(target, True))
@@ -1133,14 +1153,19 @@ def _differentiate(
     values = _forward(net, plan, likelihoods)
     z = _result(net, plan, values)
     # the final node carries every output index (a lone leaf: also indices to sum)
-    grads: dict[int, np.ndarray] = {plan.final: np.ones(values[plan.final].shape)}
+    # each node's adjoint as the factors whose product it is (one array, unless the plan leaves it unmultiplied)
+    grads: dict[int, tuple[np.ndarray, ...]] = {plan.final: (np.ones(values[plan.final].shape),)}
     for new, ops in plan.backward:
         g = grads.pop(new)
         for i, eq, others, reshape, shape in ops:
-            res = _einsum(eq, g, *(values[j] for j in others))
-            grads[i] = res if reshape is None else np.broadcast_to(res.reshape(reshape), shape)
+            operands = (*g, *(values[j] for j in others))
+            if eq is None:
+                grads[i] = operands
+                continue
+            res = _einsum(eq, *operands)
+            grads[i] = (res if reshape is None else np.broadcast_to(res.reshape(reshape), shape),)
     out = {
-        v: _public(net, plan, grads[i], n_sets, 1 + len(net.parents[v]))
+        v: _public(net, plan, grads[i][0], n_sets, 1 + len(net.parents[v]))
         for v, i in zip(wrt, plan.wanted, strict=True)
     }
     return _public(net, plan, z, n_sets, 0), out

@@ -21,18 +21,19 @@ interval of ``p`` and ``delta_ci_low`` / ``delta_ci_high`` that of ``delta``.
 The last column, ``estimate``, says which number a row shows: ``point values``
 or ``mean of N draws`` (they differ: probabilities are not linear in the judgements).
 
-Speed: every context and target is done at once. One call to
-:func:`bayes_cmo.engine.differentiate` with one evidence set per target state
-but the first (each set fixes one target's state; the other targets get all-ones
-likelihoods, so all sets share one plan) gives Z_i = P(set i, background) for
-every draw and its derivative with respect to every context's CPT (Darwiche's
-differential approach), from which P(target = t, context = c, background)
-(observe) and P(target = t, background | do(context = c)) follow for every c.
-The first state's numbers are the background's minus the others' (with no
-findings, the background's are the contexts' marginals). On the shipped priors
-(30 contexts, two binary targets, 1,000 draws: 262 MB of tables) that is two
-evidence sets instead of four, about 0.5 s of CPU, bound by memory traffic
-(README, Benchmarks).
+Speed: every context is done at once. For the targets with as many states,
+one call to :func:`bayes_cmo.engine.differentiate` with one evidence set per
+target state but the first (each set fixes one target's state; the other
+targets get all-ones likelihoods, so all sets share one plan) gives Z_i =
+P(set i, background) for every draw and its derivative with respect to every
+context's CPT (Darwiche's differential approach), from which P(target = t,
+context = c, background) (observe) and P(target = t, background | do(context =
+c)) follow for every c. The first state's numbers are the background's minus
+the others' (with no findings, the background's are the contexts' marginals);
+draws where that difference is too small to keep its digits are computed again
+directly. On the shipped priors (30 contexts, two binary targets, 1,000 draws:
+262 MB of tables) that is two evidence sets instead of four, about 0.4 s of
+CPU warm, bound by memory traffic (README, Benchmarks).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def _conditional(joint: np.ndarray, context: str, states: Sequence[str], backgro
 
 
 # A left-out target state's joint is the background's minus the other states': below this share
-# of the background's it could lose digits to the subtraction, and the target is done directly.
+# of the background's it could lose digits to the subtraction (relative error up to ~1e-13 at
+# the floor), and those draws are done directly.
 _COMPLEMENT_FLOOR = 1e-3
 
 
@@ -180,6 +182,11 @@ def _background_joints(
     return np.ones(z.shape[:-1]), totals
 
 
+def _draws(net: _engine.NetworkArrays, draws: np.ndarray) -> _engine.NetworkArrays:
+    """The network of some of ``net``'s parameter draws."""
+    return _engine.with_cpts(net, **{v: net.cpts[v][draws] for v in net.variables if net.is_batched(v)})
+
+
 def _context_arrays(
     net: _engine.NetworkArrays,
     contexts: Sequence[str],
@@ -189,24 +196,41 @@ def _context_arrays(
 ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
     """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for every target and context.
 
-    One differentiation for all targets: one evidence set per target state but
-    the first (plus the background alone, when it has findings). The first
-    state's joint is the background's minus the other states' (the law of total
-    probability), so a sweep over two binary targets runs two evidence sets
-    instead of four. Where that difference falls below ``_COMPLEMENT_FLOOR`` of
-    the background's (digits could be lost), the target is differentiated with
-    every state as its own set instead.
+    One differentiation for the targets with as many states: one evidence set
+    per target state but the first (plus the background alone, when it has
+    findings). The first state's joint is the background's minus the other
+    states' (the law of total probability), so a sweep over two binary targets
+    runs two evidence sets instead of four. Where that difference falls below
+    ``_COMPLEMENT_FLOOR`` of the background's (digits could be lost), those
+    draws are differentiated again with every state as its own set. (Targets with
+    other numbers of states in the same call made the part of the plan that the
+    evidence reaches, and the sweep, up to twice as slow.)
     """
+    groups: dict[int, list[str]] = {}
+    for t in targets:
+        groups.setdefault(len(net.states[t]), []).append(t)
+    out = {}
+    for group in groups.values():
+        out.update(_group_arrays(net, contexts, group, background, modes))
+    return out
+
+
+def _group_arrays(
+    net: _engine.NetworkArrays,
+    contexts: Sequence[str],
+    targets: Sequence[str],
+    background: Background,
+    modes: Sequence[str],
+) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+    """:func:`_context_arrays` for targets with as many states, in one differentiation."""
     sets = [{t: k} for t in targets for k in range(1, len(net.states[t]))]
     z, joints = _set_joints(net, contexts, sets + ([{}] if background.evidence else []), background, targets, modes)
     z_background, totals = _background_joints(net, contexts, background, modes, z, joints)
     if not np.all(z_background > 0):
         raise impossible(background, net)
     out = {}
-    start = 0
-    for t in targets:
-        rows = slice(start, start + len(net.states[t]) - 1)
-        start = rows.stop
+    for n, t in enumerate(targets):
+        rows = slice(n * (len(net.states[t]) - 1), (n + 1) * (len(net.states[t]) - 1))
         others = z[..., rows]
         first = z_background - others.sum(axis=-1)
         target_joints = {}
@@ -214,14 +238,17 @@ def _context_arrays(
             rest = j[..., rows, :]
             left = totals[key] - rest.sum(axis=-2)
             target_joints[key] = np.concatenate([left[..., np.newaxis, :], rest], axis=-2)
-        exact = np.all(first >= _COMPLEMENT_FLOOR * z_background) and all(
-            np.all(j[..., 0, :] >= _COMPLEMENT_FLOOR * totals[key]) for key, j in target_joints.items()
-        )
-        if exact:
-            base_joint = np.concatenate([first[..., np.newaxis], others], axis=-1)
-        else:  # every state its own set: no subtraction
+        base_joint = np.concatenate([first[..., np.newaxis], others], axis=-1)
+        exact = first >= _COMPLEMENT_FLOOR * z_background  # per draw
+        for key, j in target_joints.items():
+            exact &= np.all(j[..., 0, :] >= _COMPLEMENT_FLOOR * totals[key], axis=-1)
+        if not np.all(exact):  # those draws again, every state its own set: no subtraction
+            draws = np.flatnonzero(~exact) if net.batch_size is not None else Ellipsis
+            again = net if draws is Ellipsis else _draws(net, draws)
             all_states = [{t: k} for k in range(len(net.states[t]))]
-            base_joint, target_joints = _set_joints(net, contexts, all_states, background, targets, modes)
+            base_joint[draws], direct = _set_joints(again, contexts, all_states, background, [t], modes)
+            for key, j in direct.items():
+                target_joints[key][draws] = j
         base = base_joint / base_joint.sum(axis=-1, keepdims=True)
         for (mode, c), joint in target_joints.items():
             out[t, mode, c] = (_conditional(joint, c, net.states[c], background.describe(), mode), base)
