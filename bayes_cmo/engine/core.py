@@ -565,7 +565,8 @@ class _Plan:
     final: int
     final_eq: str | None  # a lone leaf with indices left to sum
     # reverse steps: (output id, ((input id, subscripts, other input ids, reshape or None, shape), ...));
-    # subscripts None: the input's adjoint is left as the factors (the output's, then the others')
+    # subscripts None: the input's adjoint is left as the factors (the output's, then the others'),
+    # and reshape is then None or (positions, subscripts) of the factors to multiply into one first
     backward: tuple[tuple[int, tuple[tuple[int, str, tuple[int, ...], tuple | None, tuple], ...]], ...]
     wanted: tuple[int, ...]  # leaf ids of the differentiated CPTs, in ``wrt`` order
     largest: int  # elements of the largest intermediate (or adjoint)
@@ -670,15 +671,12 @@ def _compile(
             terms_i = (*factors[new], *(index[j] for j in others))
             target = adjoint(index[i])
             have = set("".join(terms_i))
-            if (
-                i >= n_leaves
-                and have <= set(target)
-                and len(terms_i) <= _MAX_FACTORS
-                and n_elements(target) >= _FACTORS_ABOVE
-            ):
-                factors[i] = terms_i
-                ops.append((i, None, others, None, ()))
-                continue
+            if i >= n_leaves and have <= set(target) and n_elements(target) >= _FACTORS_ABOVE:
+                lazy = _as_factors(terms_i, n_elements, n_elements(target))
+                if lazy is not None:
+                    factors[i], combine = lazy
+                    ops.append((i, None, others, combine, ()))
+                    continue
             factors[i] = (target,)
             present = "".join(c for c in target if c in have)
             reshape = None
@@ -708,6 +706,21 @@ def _compile(
     if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
         _PLAN_CACHE.popitem(last=False)
     return plan
+
+
+def _as_factors(terms: tuple[str, ...], n_elements, target_elements: int):
+    """An adjoint left as factors: (their subscripts, None) when few enough, else the small ones
+    multiplied into one first ((their subscripts, (positions, einsum subscripts))); None when
+    that product would itself be large."""
+    if len(terms) <= _MAX_FACTORS:
+        return terms, None
+    big = max(range(len(terms)), key=lambda k: n_elements(terms[k]))
+    rest = tuple(k for k in range(len(terms)) if k != big)
+    union = "".join(dict.fromkeys("".join(terms[k] for k in rest)))
+    if n_elements(union) * 8 > target_elements:
+        return None
+    eq = _ascii(",".join(terms[k] for k in rest) + "->" + union)
+    return (terms[big], union), (rest, eq)
 
 
 def _plan(net: NetworkArrays, qvars: tuple[str, ...], evars: tuple[str, ...], n_sets: int, search: bool = True) -> _Plan:
@@ -1159,7 +1172,11 @@ def _differentiate(
         g = grads.pop(new)
         for i, eq, others, reshape, shape in ops:
             operands = (*g, *(values[j] for j in others))
-            if eq is None:
+            if eq is None:  # left as factors, the small ones multiplied together first if asked
+                if reshape is not None:
+                    rest, combine = reshape
+                    small = _einsum(combine, *(operands[k] for k in rest))
+                    operands = (*(o for k, o in enumerate(operands) if k not in rest), small)
                 grads[i] = operands
                 continue
             res = _einsum(eq, *operands)
