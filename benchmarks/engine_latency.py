@@ -12,8 +12,8 @@
    synergy --target dissolution`` (start-up, model build, sweep, output; median
    of --runs whole processes, wall and CPU, next to the imports alone) against a pgmpy VariableElimination
    loop over the same queries (every context state and the baseline, both
-   targets, per draw, network build included), timed on a few draws and scaled
-   to 1,000, in the same run; and ``bayes-cmo query --target synergy`` against
+   targets, per draw, network build included), one draw timed beside each
+   command run and scaled to 1,000; ratios pair by pair, then the median; and ``bayes-cmo query --target synergy`` against
    ``python -c "import pandas"`` (whole processes, interleaved).
 
 Answers are checked against each other before timing is reported.
@@ -109,44 +109,46 @@ def end_to_end(runs: int, pgmpy_draws: int) -> None:
         p_wall.append(w), p_cpu.append(c)
     # the floor under any sweep command: the interpreter and what the sweep verb imports before any work
     imports_cmd = [sys.executable, "-c", "import pandas, bayes_cmo.cli.whatif_verbs"]
-    t_cmd, c_cmd, t_imp, c_imp = [], [], [], []
-    for _ in range(runs):  # interleaved, as above
-        w, c = whole_process(sweep_cmd, 1)
-        t_cmd.append(w), c_cmd.append(c)
-        w, c = whole_process(imports_cmd, 1)
-        t_imp.append(w), c_imp.append(c)
-    t_cmd, c_cmd, t_imp, c_imp = map(statistics.median, (t_cmd, c_cmd, t_imp, c_imp))
-
-    model = bc.load_model().with_draws(pgmpy_draws, seed=0)
+    model = bc.load_model().with_draws(max(runs, pgmpy_draws), seed=0)
     contexts = model.theory.by_role("context")
-    per_draw, per_draw_cpu = [], []
-    for i in range(pgmpy_draws):
+    t_cmd, c_cmd, t_imp, c_imp, t_pg, c_pg = [], [], [], [], [], []
+    for i in range(max(runs, pgmpy_draws)):
+        # interleaved: the command, its imports alone, one draw of the pgmpy loop, so drift in the
+        # machine's speed hits all three; the ratio is taken pair by pair
+        if i < runs:
+            w, c = whole_process(sweep_cmd, 1)
+            t_cmd.append(w), c_cmd.append(c)
+            w, c = whole_process(imports_cmd, 1)
+            t_imp.append(w), c_imp.append(c)
         net_i = one_draw(model.network, i)
         t, c = time.perf_counter(), time.process_time()
         pgmpy_sweep_one_draw(net_i, contexts, TARGETS)
-        per_draw.append(time.perf_counter() - t)
-        per_draw_cpu.append(time.process_time() - c)
-    t_pg = statistics.median(per_draw) * 1000
-    c_pg = statistics.median(per_draw_cpu) * 1000
+        t_pg.append((time.perf_counter() - t) * 1000)  # seconds for 1,000 draws
+        c_pg.append((time.process_time() - c) * 1000)
     med = statistics.median
+    pairs = min(runs, len(c_pg))
+    cpu_ratio = med([c_pg[i] / c_cmd[i] for i in range(pairs)])
+    wall_ratio = med([t_pg[i] / t_cmd[i] for i in range(pairs)])
+    ceiling = med([c_pg[i] / c_imp[i] for i in range(pairs)])
     print(f"\nend to end (whole processes, median of {runs}):")
     print(f"  bayes-cmo query --target synergy   {med(q_wall):.3f} s wall, {med(q_cpu):.3f} s CPU")
     print(f"  python -c 'import pandas'          {med(p_wall):.3f} s wall, {med(p_cpu):.3f} s CPU")
     ratios = [a / b for a, b in zip(q_wall, p_wall)]
     print(f"  query / import pandas: {med(ratios):.2f}x wall (pair by pair), {med(q_cpu) / med(p_cpu):.2f}x CPU")
-    print(f"  {' '.join(['bayes-cmo', *sweep_cmd[1:]])}: {t_cmd:.3f} s wall, {c_cmd:.3f} s CPU")
-    print(f"  its imports alone ({imports_cmd[-1]}): {t_imp:.3f} s wall, {c_imp:.3f} s CPU;"
-          f" the command's own work {c_cmd - c_imp:.3f} s CPU")
-    print(f"  pgmpy VE loop, same queries, 1,000 draws (scaled from {pgmpy_draws}): {t_pg:.1f} s wall, {c_pg:.1f} s CPU")
+    print(f"  {' '.join(['bayes-cmo', *sweep_cmd[1:]])}: {med(t_cmd):.3f} s wall, {med(c_cmd):.3f} s CPU")
+    print(f"  its imports alone ({imports_cmd[-1]}): {med(t_imp):.3f} s wall, {med(c_imp):.3f} s CPU;"
+          f" the command's own work {med(c_cmd) - med(c_imp):.3f} s CPU")
+    print(f"  pgmpy VE loop, same queries, 1,000 draws (scaled from {len(c_pg)} draws, one beside each command run):"
+          f" {med(t_pg):.1f} s wall, {med(c_pg):.1f} s CPU (range {min(c_pg):.0f}-{max(c_pg):.0f} s)")
     # CPU against CPU is the figure that holds on a loaded machine (wall times there include waiting)
-    print(f"  whole command vs pgmpy loop: {t_pg / t_cmd:,.0f}x (wall/wall), {c_pg / c_cmd:,.0f}x (CPU/CPU)")
-    print(f"  ceiling with no work after the imports: {c_pg / c_imp:,.0f}x (CPU/CPU)")
+    print(f"  whole command vs pgmpy loop, pair by pair: {wall_ratio:,.0f}x (wall/wall), {cpu_ratio:,.0f}x (CPU/CPU)")
+    print(f"  ceiling with no work after the imports: {ceiling:,.0f}x (CPU/CPU)")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each command")
-    parser.add_argument("--pgmpy-draws", type=int, default=3)
+    parser.add_argument("--pgmpy-draws", type=int, default=3, help="pgmpy draws timed (end to end: at least --runs)")
     parser.add_argument("--end-to-end", action="store_true", help="only part 3 (whole commands)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
