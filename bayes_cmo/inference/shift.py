@@ -194,7 +194,7 @@ def _context_arrays(
     background: Background,
     modes: Sequence[str],
 ) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
-    """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for every target and context.
+    """{(target, mode, context): (p (*batch, KT, KC), p_baseline (*batch, KT))} for targets with as many states.
 
     One differentiation for the targets with as many states: one evidence set
     per target state but the first (plus the background alone, when it has
@@ -206,23 +206,6 @@ def _context_arrays(
     other numbers of states in the same call made the part of the plan that the
     evidence reaches, and the sweep, up to twice as slow.)
     """
-    groups: dict[int, list[str]] = {}
-    for t in targets:
-        groups.setdefault(len(net.states[t]), []).append(t)
-    out = {}
-    for group in groups.values():
-        out.update(_group_arrays(net, contexts, group, background, modes))
-    return out
-
-
-def _group_arrays(
-    net: _engine.NetworkArrays,
-    contexts: Sequence[str],
-    targets: Sequence[str],
-    background: Background,
-    modes: Sequence[str],
-) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
-    """:func:`_context_arrays` for targets with as many states, in one differentiation."""
     sets = [{t: k} for t in targets for k in range(1, len(net.states[t]))]
     z, joints = _set_joints(net, contexts, sets + ([{}] if background.evidence else []), background, targets, modes)
     z_background, totals = _background_joints(net, contexts, background, modes, z, joints)
@@ -277,20 +260,23 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
 
 
 def _frame(net, contexts, targets, background, modes, level, progress=False) -> pd.DataFrame:
-    """Rows of every context, in the order given; one differentiation for every target.
+    """Rows of every context, in the order given; one differentiation per group of targets with as many states.
 
     Within a context, rows run state-major, then target, target state, mode. The
     numbers of every context are summarised over draws in one call and the table
     is built once (a frame per context and target cost more than the sweep).
     """
-    if progress:  # one differentiation: the bar shows that it runs, and for how long
+    groups: dict[int, list[str]] = {}  # one differentiation for the targets with as many states
+    for t in targets:
+        groups.setdefault(len(net.states[t]), []).append(t)
+    iterator: Iterable[list[str]] = groups.values()
+    if progress:
         from tqdm.auto import tqdm
 
-        with tqdm(total=1, desc="sweep", unit="differentiation", leave=False) as bar:
-            arrays = _context_arrays(net, contexts, targets, background, modes)
-            bar.update()
-    else:
-        arrays = _context_arrays(net, contexts, targets, background, modes)
+        iterator = tqdm(iterator, desc="sweep", unit="differentiation", leave=False)
+    arrays = {}
+    for group in iterator:
+        arrays.update(_context_arrays(net, contexts, group, background, modes))
     batched = net.batch_size is not None
     ps, bases, keys, states, tstates = [], [], [], [], []
     for ci, c in enumerate(contexts):
