@@ -42,6 +42,18 @@ def test_cpts_over_draws_match_the_general_ordered_logit(shipped):
         np.testing.assert_array_equal(net.cpts[v], built[v])
 
 
+def test_cpts_over_draws_do_not_depend_on_the_block_size(shipped, monkeypatch):
+    """The tables are filled a block of parent configurations at a time: any block size, same numbers."""
+    theory = shipped.theory
+    params = el.draw_parameters(theory, 7, seed=3)
+    whole = el.build_cpts(theory, params)
+    monkeypatch.setattr(el, "_BLOCK_ELEMENTS", 50)  # 2-3 configurations a block, a short last block
+    blocked = el.build_cpts(theory, params)
+    assert sum(1 for v in whole if theory.parents(v)) >= 10
+    for v in whole:
+        np.testing.assert_array_equal(blocked[v], whole[v])
+
+
 def test_paths_are_those_contract_path_finds(shipped):
     net = shipped.network
     rng = np.random.default_rng(0)

@@ -23,6 +23,7 @@ each baseline and explicit-table row is Dirichlet(ess * probabilities).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -183,6 +184,10 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
     return cpts
 
 
+# numbers a block of the draws' tables holds while it is filled (~1 MB: within a core's cache)
+_BLOCK_ELEMENTS = 2**17
+
+
 def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.ndarray], baseline: np.ndarray) -> np.ndarray:
     """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws (the same numbers to
     rounding: eta is one matrix product, summed in einsum's order; with three or more states
@@ -202,29 +207,36 @@ def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.nda
         w = np.stack([np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,)) for link in links])  # (L, D)
         # numpy's own einsum, not BLAS: a BLAS product leaves its other threads spinning for a while
         # after each call, which was ~0.4 s of CPU (not of wall time) in a 1,000-draw sweep command
-        eta = np.einsum("gl,ld->gd", designs, w).reshape(*cards, d)
+        eta = np.einsum("gl,ld->gd", designs, w)
     else:
-        eta = np.zeros((*cards, d))
+        eta = np.zeros((math.prod(cards), d))
     cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
-    # one fresh array (first touches of new memory cost as much as the arithmetic here): the
+    scale = np.exp(-cut.T)[:, np.newaxis, :] if k > 2 else None  # (K-1, 1, D)
+    cuts = cut.T[:, np.newaxis, :]
+    # one fresh array (first touches of new memory cost as much as the arithmetic here), filled a
+    # block of parent configurations at a time so each block's steps run in the CPU's cache: the
     # cumulative P(Y <= j) in rows 0..K-2, then differenced in place from the top down
-    out = np.empty((k, *cards, d))
-    x = out[:-1]
-    shape = (k - 1, *(1,) * len(cards), d)
+    out = np.empty((k, eta.shape[0], d))
+    rows = max(1, _BLOCK_ELEMENTS // (k * d))
     with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives 0, as it should
-        if k > 2:  # exp(eta - cut_j) = exp(eta) * exp(-cut_j): one exp per cell and draw, not k - 1
-            np.exp(eta, out=eta)
-            np.multiply(eta, np.exp(-cut.T).reshape(shape), out=x)
-        else:  # -(cut - eta), exactly: round-to-nearest subtraction is antisymmetric
-            np.subtract(eta, cut.T.reshape(shape), out=x)
-            np.exp(x, out=x)
+        for start in range(0, eta.shape[0], rows):
+            block = out[:, start : start + rows]
+            x = block[:-1]
+            e = eta[start : start + rows]
+            if k > 2:  # exp(eta - cut_j) = exp(eta) * exp(-cut_j): one exp per cell and draw, not k - 1
+                np.exp(e, out=e)
+                np.multiply(e, scale, out=x)
+            else:  # -(cut - eta), exactly: round-to-nearest subtraction is antisymmetric
+                np.subtract(e, cuts, out=x)
+                np.exp(x, out=x)
+            x += 1.0
+            np.divide(1.0, x, out=x)
+            np.subtract(1.0, block[k - 2], out=block[k - 1])  # as np.diff over [0, cdf, 1]
+            for j in range(k - 2, 0, -1):
+                np.subtract(block[j], block[j - 1], out=block[j])
+            np.clip(block, 0.0, 1.0, out=block)
     del eta
-    x += 1.0
-    np.divide(1.0, x, out=x)
-    np.subtract(1.0, out[k - 2], out=out[k - 1])  # as np.diff over [0, cdf, 1]
-    for j in range(k - 2, 0, -1):
-        np.subtract(out[j], out[j - 1], out=out[j])
-    np.clip(out, 0.0, 1.0, out=out)
+    out = out.reshape(k, *cards, d)
     view = np.moveaxis(out, -1, 0)
     view.setflags(write=False)  # nothing else holds ``out``: the network takes the view without a copy
     return view
