@@ -20,6 +20,7 @@ from bayes_cmo.engine.core import (
     marginals,
     probability_of_evidence,
     query,
+    select_draws,
     with_cpts,
 )
 from bayes_cmo._errors import BayesCMOError, ZeroProbabilityEvidence
@@ -752,3 +753,16 @@ def test_ancestral_set():
     assert ancestral_set(net, {"wet"}) == ["rain", "sprinkler", "wet"]
     with pytest.raises(BayesCMOError, match="did you mean"):
         ancestral_set(net, ["wett"])
+
+
+def test_select_draws_keeps_those_draws():
+    a = np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])  # 3 draws
+    b = np.array([[0.3, 0.6], [0.7, 0.4]])  # shared (b, a)
+    net = NetworkArrays(("a", "b"), {"a": ("x", "y"), "b": ("lo", "hi")}, {"a": (), "b": ("a",)}, {"a": a, "b": b})
+    some = select_draws(net, np.array([2, 0]))
+    assert some.batch_size == 2
+    np.testing.assert_array_equal(some.cpts["a"], a[[2, 0]])
+    np.testing.assert_array_equal(query(some, ["b"]), query(net, ["b"])[[2, 0]])
+    one = select_draws(net, 1)  # an int: that draw, unbatched
+    assert one.batch_size is None
+    np.testing.assert_allclose(query(one, ["b"])[0], query(net, ["b"])[1, 0], atol=1e-15)

@@ -55,6 +55,7 @@ __all__ = [
     "marginals",
     "probability_of_evidence",
     "query",
+    "select_draws",
     "single_marginals",
     "with_cpts",
 ]
@@ -245,6 +246,10 @@ def with_cpts(net: NetworkArrays, **replacements: Any) -> NetworkArrays:
     object.__setattr__(new, "_cache", {})
     return new
 
+
+def select_draws(net: NetworkArrays, draws: Any) -> NetworkArrays:
+    """``net`` with only some parameter draws: an index array keeps the batch, an int gives that draw unbatched."""
+    return with_cpts(net, **{v: net.cpts[v][draws] for v in net.variables if net.is_batched(v)})
 
 def intervene(net: NetworkArrays, do: Mapping[str, str]) -> NetworkArrays:
     """Graph surgery for ``do(X=x)``: ``X`` loses its parents and becomes a point mass on ``x``."""
@@ -905,7 +910,7 @@ def _conflicting_subset(
 
     items = sorted(findings.items())
     if draw is not None:
-        net = with_cpts(net, **{v: net.cpts[v][draw] for v in net.variables if net.is_batched(v)})
+        net = select_draws(net, draw)
     for size in (1, 2, 3):
         subsets = [dict(c) for c in combinations(items, size)]
         if not subsets or len(subsets) > 2000 or (size >= len(items) and not (whole and size == len(items))):

@@ -182,11 +182,6 @@ def _background_joints(
     return np.ones(z.shape[:-1]), totals
 
 
-def _draws(net: _engine.NetworkArrays, draws: np.ndarray) -> _engine.NetworkArrays:
-    """The network of some of ``net``'s parameter draws."""
-    return _engine.with_cpts(net, **{v: net.cpts[v][draws] for v in net.variables if net.is_batched(v)})
-
-
 def _context_arrays(
     net: _engine.NetworkArrays,
     contexts: Sequence[str],
@@ -227,7 +222,7 @@ def _context_arrays(
             exact &= np.all(j[..., 0, :] >= _COMPLEMENT_FLOOR * totals[key], axis=-1)
         if not np.all(exact):  # those draws again, every state its own set: no subtraction
             draws = np.flatnonzero(~exact) if net.batch_size is not None else Ellipsis
-            again = net if draws is Ellipsis else _draws(net, draws)
+            again = net if draws is Ellipsis else _engine.select_draws(net, draws)
             all_states = [{t: k} for k in range(len(net.states[t]))]
             base_joint[draws], direct = _set_joints(again, contexts, all_states, background, [t], modes)
             for key, j in direct.items():

@@ -211,8 +211,8 @@ def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.nda
     else:
         eta = np.zeros((math.prod(cards), d))
     cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
-    scale = np.exp(-cut.T)[:, np.newaxis, :] if k > 2 else None  # (K-1, 1, D)
-    cuts = cut.T[:, np.newaxis, :]
+    cuts = cut.T[:, np.newaxis, :]  # (K-1, 1, D): against a block of (configurations, D)
+    scale = np.exp(-cuts) if k > 2 else None
     # one fresh array (first touches of new memory cost as much as the arithmetic here), filled a
     # block of parent configurations at a time so each block's steps run in the CPU's cache: the
     # cumulative P(Y <= j) in rows 0..K-2, then differenced in place from the top down
