@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from ._errors import BayesCMOError
+from ._lazy import pandas as pd
 
 
 class _Loader(yaml.SafeLoader):

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ._errors import BayesCMOError, did_you_mean
 from ._files import decode_text, read_csv
+from ._lazy import pandas as pd
 
 #: Spreadsheet files someone may give instead of a CSV export.
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")

@@ -19,10 +19,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
 
 from ._errors import BayesCMOError
 from ._files import spreadsheet_safe, write_atomically
+from ._lazy import pandas as pd
 
 #: Units by column id (exact), then by pattern; unlisted columns have none.
 _UNITS = {

@@ -85,11 +85,34 @@ def whole_process(argv: list[str], runs: int) -> tuple[float, float]:
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # run outside the repository: ``python -c`` would import the checkout, not the installed package
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def _interpreter(cli: str) -> str:
+    """The Python that runs the command (its script's first line), so the imports alone are timed there too."""
+    try:
+        first = Path(cli).read_text(errors="replace").splitlines()[0]
+    except (OSError, IndexError):
+        return sys.executable
+    return first[2:].strip() if first.startswith("#!") and "python" in first else sys.executable
+
+
+def _bytecode_note(python: str) -> str:
+    """Whether the command starts from compiled modules: an editable install under
+    PYTHONDONTWRITEBYTECODE compiles every module at every start (~0.1-0.2 s); a pip install does not."""
+    code = (
+        "import importlib.util, os, sys, bayes_cmo.engine.core as m; "
+        "print(os.path.exists(importlib.util.cache_from_source(m.__file__)), sys.dont_write_bytecode)"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd="/").stdout.split()
+    if out[:1] == ["True"]:
+        return "modules compiled: the start a pip install gives"
+    return "modules NOT compiled (editable install without bytecode?): start-up is slower than a user's"
 
 
 def end_to_end(runs: int, pgmpy_draws: int) -> None:
@@ -98,9 +121,11 @@ def end_to_end(runs: int, pgmpy_draws: int) -> None:
     import bayes_cmo as bc
 
     cli = shutil.which("bayes-cmo") or "bayes-cmo"
+    python = _interpreter(cli)
     sweep_cmd = [cli, "sweep", "--json", "--draws", "1000", *(a for t in TARGETS for a in ("--target", t))]
     query_cmd = [cli, "query", "--target", "synergy"]
-    pandas_cmd = [sys.executable, "-c", "import pandas"]
+    pandas_cmd = [python, "-c", "import pandas"]
+    print(f"\nthe command: {cli} ({_bytecode_note(python)})")
     q_wall, q_cpu, p_wall, p_cpu = [], [], [], []
     for _ in range(runs):  # interleaved, so drift in the machine's speed hits both
         w, c = whole_process(query_cmd, 1)
@@ -108,7 +133,8 @@ def end_to_end(runs: int, pgmpy_draws: int) -> None:
         w, c = whole_process(pandas_cmd, 1)
         p_wall.append(w), p_cpu.append(c)
     # the floor under any sweep command: the interpreter and what the sweep verb imports before any work
-    imports_cmd = [sys.executable, "-c", "import pandas, bayes_cmo.cli.whatif_verbs"]
+    # (the JSON-only sweep never imports pandas)
+    imports_cmd = [python, "-c", "import bayes_cmo.cli.whatif_verbs, bayes_cmo.cli._common"]
     model = bc.load_model().with_draws(max(runs, pgmpy_draws), seed=0)
     contexts = model.theory.by_role("context")
     t_cmd, c_cmd, t_imp, c_imp, t_pg, c_pg = [], [], [], [], [], []

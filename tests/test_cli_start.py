@@ -33,7 +33,7 @@ def _loaded_after(argv: list[str]) -> set[str]:
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    try: main({argv!r})\n"
         "    except SystemExit: pass\n"
-        "print(','.join(sorted(m for m in sys.modules if m.startswith(('bayes_cmo.', 'scipy', 'pgmpy', 'matplotlib')))))"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('bayes_cmo.', 'scipy', 'pgmpy', 'matplotlib', 'pandas.')))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return set(out.stdout.strip().split(","))
@@ -47,6 +47,15 @@ def test_a_query_loads_no_other_verb_and_no_scipy_pgmpy_or_matplotlib():
     heavy = {m for m in loaded if m.split(".")[0] in ("scipy", "pgmpy", "matplotlib")}
     assert not heavy, heavy
     assert not {m for m in loaded if m.startswith(("bayes_cmo.update", "bayes_cmo.planning", "bayes_cmo.report", "bayes_cmo.elicit"))}
+
+
+def test_a_json_sweep_never_imports_pandas():
+    """JSON alone is written from the sweep's columns: pandas' start-up is most of a sweep command's imports."""
+    loaded = _loaded_after(["sweep", "--json", "--draws", "5", "--target", "synergy", "--target", "dissolution"])
+    assert "bayes_cmo.inference.shift" in loaded
+    assert not {m for m in loaded if m.startswith("pandas.")}
+    # a table for the terminal does need it (the scan sees pandas when it is there)
+    assert "pandas.core.frame" in _loaded_after(["sweep", "--draws", "5", "--target", "synergy", "--top", "2"])
 
 
 def test_a_verbs_help_loads_only_its_group():

@@ -216,6 +216,50 @@ def test_sweep_is_ranked_by_impact(default_model):
     assert blocks == frame["context"].nunique()
 
 
+@pytest.mark.parametrize("draws", [None, 7])
+def test_sweep_as_columns_is_the_frame(toy_model, default_model, draws):
+    model, targets = (default_model, ["synergy", "dissolution"]) if draws is None else (toy_model.with_draws(draws, seed=3), ["synergy"])
+    frame = sweep(model, targets, modes=("observe", "do"))
+    columns = sweep(model, targets, modes=("observe", "do"), as_frame=False)
+    assert list(columns) == list(frame.columns)
+    for name, values in columns.items():
+        assert isinstance(values, np.ndarray) and values.shape == (len(frame),)
+        if values.dtype == object:  # labels: str objects (pandas holds them as its str dtype)
+            assert all(isinstance(v, str) for v in values) and list(values) == list(frame[name]), name
+        else:
+            assert values.dtype == frame[name].dtype and np.array_equal(values, frame[name].to_numpy()), name
+
+
+def test_sweep_top_keeps_the_most_influential_contexts(default_model):
+    full = sweep(default_model, ["synergy", "dissolution"], modes="observe")
+    first = list(dict.fromkeys(full["context"]))[:4]
+    # pandas' own selection of the same rows as the reference
+    expected = full[full["context"].isin(first)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sweep(default_model, ["synergy", "dissolution"], modes="observe", top=4), expected)
+    assert len(sweep(default_model, "synergy", modes="observe", top=1000)) == len(sweep(default_model, "synergy", modes="observe"))
+
+
+def test_sweep_ranking_equals_pandas_with_ties_and_nan():
+    """The numpy ranking against pandas' groupby + stable sort on made-up rows (ties, a NaN delta, an all-NaN context)."""
+    from bayes_cmo.inference.shift import _ranked
+
+    context = np.array(["a", "a", "b", "b", "c", "d", "d", "e"], dtype=object)
+    delta = np.array([0.1, -0.3, 0.3, np.nan, np.nan, -0.05, 0.2, 0.3])
+    columns = {"context": context, "delta": delta, "row": np.arange(8)}
+    frame = pd.DataFrame(columns)
+    impact = frame["delta"].abs().groupby(frame["context"], sort=False).max()
+    rank = {c: i for i, c in enumerate(impact.sort_values(ascending=False, kind="stable").index)}
+    expected = frame.assign(_rank=frame["context"].map(rank)).sort_values("_rank", kind="stable")
+    ranked = _ranked(columns, None)
+    assert list(ranked["row"]) == list(expected["row"]) == [0, 1, 2, 3, 7, 5, 6, 4]
+    assert list(_ranked(columns, 2)["context"]) == ["a", "a", "b", "b"]
+
+
+def test_sweep_bad_top(toy_model):
+    with pytest.raises(BayesCMOError, match=r"top: expected a positive integer, got 0"):
+        sweep(toy_model, "synergy", top=0)
+
+
 # ---------------------------------------------------------------------------
 # random networks: the differential pass equals brute-force enumeration
 
@@ -554,6 +598,34 @@ def test_cli_errors_are_one_line(toy_path, capsys):
     assert err.count("\n") == 1 and "did you mean 'legal_agreements'" in err
     assert main(["scenarios", "--model", str(toy_path), "-t", "synergy", "-s", "enforce"]) == 2
     assert "did you mean 'enforced'" in capsys.readouterr().err
+
+
+def test_json_rows_of_columns_equal_pandas_records():
+    """The one JSON writer: a DataFrame and the same columns as numpy arrays give pandas' records, NaN as null."""
+    from bayes_cmo.cli._common import json_rows
+
+    frame = pd.DataFrame(
+        {"name": ["x", "y", "z"], "n": [1, 2, 3], "p": [0.25, np.nan, 1e-300], "ok": [True, False, True]}
+    )
+    records = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    for table in (frame, {name: frame[name].to_numpy() for name in frame.columns}):
+        rows = json_rows(table)
+        assert rows == records
+        assert json.dumps(rows) == json.dumps(records)
+        assert [type(v) for v in rows[0].values()] == [str, int, float, bool]
+
+
+def test_cli_sweep_json_is_the_frame_s_rows(toy_path, capsys):
+    """--json alone goes through the columns, with --csv through the frame: the same rows."""
+    argv = ["sweep", "--model", str(toy_path), "-t", "synergy", "--draws", "20", "--json", "--top", "2", "--mode", "both"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    frame = sweep(load_model(toy_path).with_draws(20, seed=0), "synergy", modes=("observe", "do"), top=2)
+    expected = json.loads(frame.to_json(orient="records", double_precision=15))  # pandas' own JSON writer
+    assert [list(r) for r in rows] == [list(r) for r in expected]
+    for row, want in zip(rows, expected):
+        for key, value in want.items():
+            assert row[key] == (pytest.approx(value, rel=1e-13, abs=1e-300) if isinstance(value, float) else value), key
 
 
 def test_cli_scenarios_json(toy_path, capsys):

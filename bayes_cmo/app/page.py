@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from shiny import App, reactive, render, ui
 
+from .. import _lazy
 from ..inference.whatif import estimate_label
 from ..network.model import Model
 from ..plots.labels import BAD, DO_TEXT, GOOD, OBSERVE_TEXT, interval, node_label, pct, pp, state_text
@@ -27,6 +28,8 @@ _CSS = f"""
 svg .arc:hover{{stroke-width:4;opacity:1}}
 """
 
+
+_lazy.now(_lazy.pandas)  # the page computes in threads
 
 #: one worker compiles the plan of what to measure next at start-up, while the first page loads
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bayes-cmo-warm")

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from .._outputs import Output, plan_outputs
 from ..network.model import Model, load_model
 from ..theory import SHIPPED, priors_path
@@ -155,6 +155,13 @@ def _jsonable(value):
     return value
 
 
+def json_rows(table) -> list[dict]:
+    """One dict per row of a DataFrame or of a dict of equal-length columns (numpy arrays or lists); NaN as null."""
+    names = list(table.keys())
+    columns = [table[name].tolist() for name in names]
+    return [{k: _jsonable(v) for k, v in zip(names, row)} for row in zip(*columns)]
+
+
 def write_xlsx(args: argparse.Namespace, tables: dict[str, pd.DataFrame]) -> None:
     """--xlsx: every table of the verb, a sheet each, noting the command and the model (through the output guard)."""
     if not getattr(args, "xlsx", None):
@@ -168,13 +175,12 @@ def write_xlsx(args: argparse.Namespace, tables: dict[str, pd.DataFrame]) -> Non
 
 
 def emit(frame: pd.DataFrame, args: argparse.Namespace, *, digits: int = 4) -> None:
-    """Print a table (or JSON rows) and write --csv / --xlsx when asked."""
+    """Print a table (or JSON rows) and write --csv / --xlsx when asked (JSON alone: ``frame`` may be a dict of columns)."""
     if getattr(args, "csv", None):
         write_table(args, "csv", frame)
     write_xlsx(args, {getattr(args, "verb", None) or "table": frame})
     if getattr(args, "json", False):
-        rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(json_rows(frame), indent=2))
     else:
         print(format_table(frame, digits))
 

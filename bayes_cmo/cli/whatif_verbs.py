@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
 
 from .._format import interval, percent, points
+from .._lazy import pandas as pd
 from ..inference import headline as _headline
 from ..inference.shift import compare_scenarios, shift, sweep
 from . import _common
@@ -174,14 +174,13 @@ def run_shift(args: argparse.Namespace) -> int:
 def run_sweep(args: argparse.Namespace) -> int:
     _common.check_outputs(args, csv=args.csv, plot=args.plot, heatmap=args.heatmap)
     model, targets, background = _query(args)
+    # JSON alone needs no DataFrame (nor pandas' start-up): the columns go straight to the writer
+    json_only = args.json and not (args.csv or getattr(args, "xlsx", None) or args.plot or args.heatmap)
     frame = sweep(
         model, targets, **background, scenario=args.scenario, contexts=args.context,
         include_mechanisms=args.mechanisms, modes=_MODES[args.mode], level=args.level,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=sys.stderr.isatty() and not args.quiet, top=args.top, as_frame=not json_only,
     )
-    if args.top is not None:
-        keep = list(dict.fromkeys(frame["context"]))[: args.top]
-        frame = frame[frame["context"].isin(keep)].reset_index(drop=True)
     header = (
         f"shift of each context vs baseline ({_describe_background(args, **background)}), "
         f"most influential first{_draws_note(args)}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from .._lazy import pandas as pd
 
 
 def disagreement_heatmap(frame: pd.DataFrame, ax=None, *, top: int | None = None):

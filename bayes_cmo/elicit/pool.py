@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .._errors import BayesCMOError, did_you_mean
 from .._files import read_csv
+from .._lazy import pandas as pd
 from ..theory import Theory, scales
 from ..update.write import write_priors
 from .answers import Questionnaire, read_questionnaire

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .._errors import BayesCMOError
 from .._files import write_atomically
+from .._lazy import pandas as pd
 from ..theory import Theory
 from .answers import Questionnaire
 from .pool import PooledTheory, as_questionnaires, pool_experts

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 
 from .._errors import BayesCMOError, did_you_mean
 from .._files import csv_header, read_csv, write_atomically
+from .._lazy import pandas as pd
 from ..theory import scales
 from .questions import DIRECTIONS
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from ..theory import Theory, scales
 from .questions import baseline_questions, link_questions
 from .sheets import BASELINE_COLUMNS, LINK_COLUMNS, about_frame, check_suffix, write_questionnaire

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 
 import numpy as np
 
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from ..network.model import Model
 from ..theory import Claim
 from .whatif import mean_score, posterior

@@ -34,8 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from ..network.model import Model
 from .. import _validate as check

@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from ..engine.sampling import forward_sample
 from ..network.model import Model

@@ -42,10 +42,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError, ZeroProbabilityEvidence
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from .whatif import estimate_label
 from ..network.model import Model
@@ -254,12 +254,12 @@ def _effects(p: np.ndarray, base: np.ndarray, batched: bool, level: float) -> di
     return out
 
 
-def _frame(net, contexts, targets, background, modes, level, progress=False) -> pd.DataFrame:
-    """Rows of every context, in the order given; one differentiation per group of targets with as many states.
+def _table(net, contexts, targets, background, modes, level, progress=False) -> dict[str, np.ndarray]:
+    """Columns of every context's rows, in the order given; one differentiation per group of targets with as many states.
 
     Within a context, rows run state-major, then target, target state, mode. The
     numbers of every context are summarised over draws in one call and the table
-    is built once (a frame per context and target cost more than the sweep).
+    is built once (a frame per context and target cost more than the sweep); no pandas.
     """
     groups: dict[int, list[str]] = {}  # one differentiation for the targets with as many states
     for t in targets:
@@ -296,17 +296,32 @@ def _frame(net, contexts, targets, background, modes, level, progress=False) -> 
     key = np.concatenate(keys, axis=1)
     order = np.lexsort(key[::-1])  # context, state, target, target state, mode
     key = key[:, order]
-    frame = pd.DataFrame(
-        {
-            "context": np.array(contexts, dtype=object)[key[0]],
-            "state": np.concatenate(states)[order],
-            "target": np.array(targets, dtype=object)[key[2]],
-            "target_state": np.concatenate(tstates)[order],
-            "mode": np.array(modes, dtype=object)[key[4]],
-            **{name: values[order] for name, values in cols.items()},
-        }
-    )
-    return frame
+    columns = {
+        "context": np.array(contexts, dtype=object)[key[0]],
+        "state": np.concatenate(states)[order],
+        "target": np.array(targets, dtype=object)[key[2]],
+        "target_state": np.concatenate(tstates)[order],
+        "mode": np.array(modes, dtype=object)[key[4]],
+        **{name: values[order] for name, values in cols.items()},
+    }
+    names = _columns(batched)
+    columns["estimate"] = np.full(len(order), estimate_label(net), dtype=object)
+    return {name: columns[name] for name in names}
+
+
+def _ranked(columns: dict[str, np.ndarray], top: int | None) -> dict[str, np.ndarray]:
+    """Contexts' rows (grouped, as :func:`_table` gives them) by impact, most influential first; the first ``top``.
+
+    Impact is a context's largest ``|delta|`` (NaN skipped); ties keep the given order.
+    """
+    context = columns["context"]
+    starts = np.flatnonzero(np.r_[True, context[1:] != context[:-1]])
+    ends = np.r_[starts[1:], len(context)]
+    with np.errstate(invalid="ignore"):
+        impact = np.fmax.reduceat(np.abs(columns["delta"]), starts)
+    chosen = np.argsort(-impact, kind="stable")[:top]
+    rows = np.concatenate([np.arange(starts[i], ends[i]) for i in chosen])
+    return {name: values[rows] for name, values in columns.items()}
 
 
 def _columns(batched: bool) -> list[str]:
@@ -355,8 +370,7 @@ def shift(
     """
     targets, modes, level, background, net = _prepare(model, targets, evidence, do, scenario, modes, level)
     context = _check_context(model, context, targets, background)
-    frame = _frame(net, [context], targets, background, modes, level, progress)
-    return frame.assign(estimate=estimate_label(net))[_columns(net.batch_size is not None)].reset_index(drop=True)
+    return pd.DataFrame(_table(net, [context], targets, background, modes, level, progress))
 
 
 def default_contexts(model: Model, include_mechanisms: bool = False) -> tuple[str, ...]:
@@ -383,7 +397,9 @@ def sweep(
     modes: Sequence[str] | str = MODES,
     level: float = DEFAULT_LEVEL,
     progress: bool = False,
-) -> pd.DataFrame:
+    top: int | None = None,
+    as_frame: bool = True,
+) -> pd.DataFrame | dict[str, np.ndarray]:
     """:func:`shift` for every context at once, ranked by impact.
 
     ``contexts`` defaults to every node with role ``context`` in the theory
@@ -391,7 +407,11 @@ def sweep(
     file without roles, every root node. Default contexts that are targets or
     already fixed by the background are skipped; explicitly named ones are an
     error. Rows are grouped by context, contexts ordered by impact (the
-    largest ``|delta|`` over their rows), most influential first.
+    largest ``|delta|`` over their rows; ties keep the given order), most
+    influential first; ``top=N`` keeps the first N contexts. ``as_frame=False``
+    returns the same columns as a dict of 1-d numpy arrays instead of a
+    DataFrame (no pandas is imported: a command that only writes JSON starts
+    faster).
     """
     targets, modes, level, background, net = _prepare(model, targets, evidence, do, scenario, modes, level)
     if contexts is None:
@@ -403,12 +423,10 @@ def sweep(
         chosen = check.distinct(contexts, "contexts")
         for c in chosen:
             _check_context(model, c, targets, background)
-    frame = _frame(net, chosen, targets, background, modes, level, progress)
-    impact = frame["delta"].abs().groupby(frame["context"], sort=False).max()
-    order = impact.sort_values(ascending=False, kind="stable").index
-    rank = {c: i for i, c in enumerate(order)}
-    frame = frame.assign(_rank=frame["context"].map(rank)).sort_values("_rank", kind="stable")
-    return frame.assign(estimate=estimate_label(net))[_columns(net.batch_size is not None)].reset_index(drop=True)
+    if top is not None:
+        top = check.integer(top, "top")
+    columns = _ranked(_table(net, chosen, targets, background, modes, level, progress), top)
+    return pd.DataFrame(columns) if as_frame else columns
 
 
 def compare_scenarios(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError, did_you_mean
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from ..engine.sampling import forward_sample
 from ..network.elicitation import elicited_parameters

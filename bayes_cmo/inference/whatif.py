@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import ZeroProbabilityEvidence
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from ..network.model import Model
 from ..theory import Scenario

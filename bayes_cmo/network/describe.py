@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 
 from .._errors import BayesCMOError, did_you_mean
+from .._lazy import pandas as pd
 from .model import Model
 from ..theory import Theory
 from ..theory.lint import prior_cases

@@ -52,10 +52,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from .._runner import Runner, child_seeds, spawn_seeds
 from ..engine import core as _engine
 from ..inference import headline as _headline

@@ -32,10 +32,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError, ZeroProbabilityEvidence
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from ..inference.background import Background, check_model, check_targets, free_targets, impossible, target_state
 from ..network.elicitation import Parameters, build_cpts, elicited_parameters

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from .._runner import Runner, child_seeds, spawn_seeds
 from ..inference.summary import DEFAULT_LEVEL
 from ..network.model import Model, build_model

@@ -40,10 +40,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError, ZeroProbabilityEvidence, did_you_mean
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from .. import _tables
 from ..inference.background import Background, check_model, check_targets, free_targets, impossible, target_state

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ._style import PALETTE, label, new_axes
 
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
 
+from .._lazy import pandas as pd
 from ._style import PALETTE, label, new_axes, plain_text
 from .labels import judgement_text, state_text
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ._style import PALETTE, escape, new_axes, plain_text
 from .labels import judgement_text
 

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import Patch
@@ -24,6 +23,7 @@ from matplotlib.patches import Patch
 from .. import _validate
 from .._errors import BayesCMOError
 from . import _style  # noqa: F401  (headless backend)
+from .._lazy import pandas as pd
 from ._style import escape, label, plain_text
 from .labels import BAD, GOOD, NEUTRAL, estimate_text, goodness
 

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate as check
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from ..inference import headline as _headline
 from ..inference.background import check_targets
 from ..inference.claims import check_claims

@@ -7,7 +7,7 @@ import html
 import re
 from collections.abc import Mapping
 
-import pandas as pd
+from .._lazy import pandas as pd
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from .._lazy import pandas as pd
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ..plots.labels import (
     DO_TEXT,
     OBSERVE_TEXT,

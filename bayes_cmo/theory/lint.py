@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 
 from . import scales
+from .._lazy import pandas as pd
 from .objects import Link, Theory
 
 STRONG_WORDS = ("drastically", "fatally", "essential", "at the heart")

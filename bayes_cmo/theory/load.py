@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from . import scales
 from .._errors import BayesCMOError, bounded, did_you_mean
+from .._lazy import pandas as pd
 from .objects import ROLES, _ID, Claim, Link, Node, Headline, Scenario, Theory, known_node, known_state
 from .. import _tables
 from .._files import read_yaml

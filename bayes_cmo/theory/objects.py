@@ -16,11 +16,11 @@ from typing import Any
 import graphlib
 import heapq
 
-import pandas as pd
 
 from . import scales
 from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
+from .._lazy import pandas as pd
 
 ROLES = ("context", "mechanism", "outcome")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -45,11 +45,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import _tables
 from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
+from .._lazy import pandas as pd
 from ..network.model import Model
 
 #: Columns that are not nodes.

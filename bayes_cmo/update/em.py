@@ -54,9 +54,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import _validate
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from . import cases as cases_mod
 from .._errors import BayesCMOError, ZeroProbabilityEvidence

@@ -33,8 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from .._errors import BayesCMOError
 from . import cases as cases_mod

@@ -27,10 +27,10 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import _tables
 from .._errors import BayesCMOError
+from .._lazy import pandas as pd
 from ..inference.rounds import MAX_ROUNDS, dynamic_nodes, round_name, unroll_theory
 from ..network.model import Model, build_model
 from . import cases as cases_mod

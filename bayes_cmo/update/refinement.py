@@ -52,8 +52,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ..engine import core as _engine
 from ..engine.sampling import forward_sample
 from . import cases as cases_mod

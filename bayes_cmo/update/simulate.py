@@ -21,8 +21,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pandas as pd
 from ..engine.sampling import forward_sample
 from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
