@@ -19,7 +19,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-
 from ._errors import BayesCMOError
 from ._files import spreadsheet_safe, write_atomically
 from ._lazy import pandas as pd

@@ -106,11 +106,11 @@ def _bytecode_note(python: str) -> str:
     """Whether the command starts from compiled modules: an editable install under
     PYTHONDONTWRITEBYTECODE compiles every module at every start (~0.1-0.2 s); a pip install does not."""
     code = (
-        "import importlib.util, os, sys, bayes_cmo.engine.core as m; "
-        "print(os.path.exists(importlib.util.cache_from_source(m.__file__)), sys.dont_write_bytecode)"
+        "import importlib.util, os, bayes_cmo.engine.core as m; "
+        "print(os.path.exists(importlib.util.cache_from_source(m.__file__)))"
     )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd="/").stdout.split()
-    if out[:1] == ["True"]:
+    if out == ["True"]:
         return "modules compiled: the start a pip install gives"
     return "modules NOT compiled (editable install without bytecode?): start-up is slower than a user's"
 

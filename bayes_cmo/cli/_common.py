@@ -156,7 +156,7 @@ def _jsonable(value):
 
 
 def json_rows(table) -> list[dict]:
-    """One dict per row of a DataFrame or of a dict of equal-length columns (numpy arrays or lists); NaN as null."""
+    """One dict per row of a DataFrame or of a dict of equal-length columns (numpy arrays); NaN as null."""
     names = list(table.keys())
     columns = [table[name].tolist() for name in names]
     return [{k: _jsonable(v) for k, v in zip(names, row)} for row in zip(*columns)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 from .._format import interval, percent, points
 from .._lazy import pandas as pd
 from ..inference import headline as _headline

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from .._errors import BayesCMOError, did_you_mean
 from .._files import csv_header, read_csv, write_atomically
 from .._lazy import pandas as pd

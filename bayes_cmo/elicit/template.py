@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from .._errors import BayesCMOError
 from .._lazy import pandas as pd
 from ..theory import Theory, scales

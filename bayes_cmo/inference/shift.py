@@ -304,9 +304,8 @@ def _table(net, contexts, targets, background, modes, level, progress=False) -> 
         "mode": np.array(modes, dtype=object)[key[4]],
         **{name: values[order] for name, values in cols.items()},
     }
-    names = _columns(batched)
     columns["estimate"] = np.full(len(order), estimate_label(net), dtype=object)
-    return {name: columns[name] for name in names}
+    return {name: columns[name] for name in _columns(batched)}
 
 
 def _ranked(columns: dict[str, np.ndarray], top: int | None) -> dict[str, np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from .._errors import BayesCMOError, did_you_mean
 from .._lazy import pandas as pd
 from .model import Model

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-
 from .._lazy import pandas as pd
 from ..plots.labels import (
     DO_TEXT,

@@ -16,7 +16,6 @@ from typing import Any
 import graphlib
 import heapq
 
-
 from . import scales
 from .. import _validate
 from .._errors import BayesCMOError, did_you_mean
