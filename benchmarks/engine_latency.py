@@ -24,6 +24,7 @@ Answers are checked against each other before timing is reported.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -79,14 +80,14 @@ SINGLE = {
 }
 
 
-def whole_process(argv: list[str], runs: int) -> tuple[float, float]:
+def whole_process(argv: list[str], runs: int, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(median wall seconds, median CPU seconds) of ``runs`` runs of a command, output discarded."""
     walls, cpus = [], []
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         # run outside the repository: ``python -c`` would import the checkout, not the installed package
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", env=env)
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -135,6 +136,7 @@ def end_to_end(runs: int, pgmpy_draws: int) -> None:
     # the floor under any sweep command: the interpreter and what the sweep verb imports before any work
     # (the JSON-only sweep never imports pandas)
     imports_cmd = [python, "-c", "import bayes_cmo.cli.whatif_verbs, bayes_cmo.cli._common"]
+    one_blas_thread = {"OPENBLAS_NUM_THREADS": "1", **os.environ}  # as the command runs (bayes_cmo.cli.main)
     model = bc.load_model().with_draws(max(runs, pgmpy_draws), seed=0)
     contexts = model.theory.by_role("context")
     t_cmd, c_cmd, t_imp, c_imp, t_pg, c_pg = [], [], [], [], [], []
@@ -144,7 +146,7 @@ def end_to_end(runs: int, pgmpy_draws: int) -> None:
         if i < runs:
             w, c = whole_process(sweep_cmd, 1)
             t_cmd.append(w), c_cmd.append(c)
-            w, c = whole_process(imports_cmd, 1)
+            w, c = whole_process(imports_cmd, 1, one_blas_thread)
             t_imp.append(w), c_imp.append(c)
         net_i = one_draw(model.network, i)
         t, c = time.perf_counter(), time.process_time()

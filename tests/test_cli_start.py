@@ -62,3 +62,32 @@ def test_a_verbs_help_loads_only_its_group():
     loaded = _loaded_after(["update", "--help"])
     assert "bayes_cmo.cli.update_verbs" in loaded
     assert not {m for m in loaded if m.startswith("bayes_cmo.cli.") and m.endswith("_verbs") and m != "bayes_cmo.cli.update_verbs"}
+
+
+def _blas_threads_after_a_command(env_value: str | None) -> tuple[str | None, list[int]]:
+    """OPENBLAS_NUM_THREADS and OpenBLAS's own thread counts (read by threadpoolctl) in a process that ran a command."""
+    import os
+
+    code = (
+        "import contextlib, io, os\n"
+        "from bayes_cmo.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['query', '--target', 'synergy'])\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        "print(','.join(str(i['num_threads']) for i in threadpool_info() if i['internal_api'] == 'openblas'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if env_value is not None:
+        env["OPENBLAS_NUM_THREADS"] = env_value
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    setting, counts = out.stdout.strip().split("\n")
+    return setting, [int(n) for n in counts.split(",") if n]
+
+
+def test_a_command_runs_one_openblas_thread_unless_the_user_set_the_count():
+    """No verb multiplies matrices; OpenBLAS's idle threads would only spin (CPU, not wall time)."""
+    setting, counts = _blas_threads_after_a_command(None)
+    assert setting == "1"
+    assert all(n == 1 for n in counts)  # where numpy's BLAS is OpenBLAS (pip's wheels): one thread
+    assert _blas_threads_after_a_command("2")[0] == "2"  # the user's setting stays

@@ -15,6 +15,7 @@ from bayes_cmo.engine.core import (
     NetworkArrays,
     ancestral_set,
     differentiate,
+    draw_blocks,
     evidence_likelihoods,
     intervene,
     marginals,
@@ -753,6 +754,62 @@ def test_ancestral_set():
     assert ancestral_set(net, {"wet"}) == ["rain", "sprinkler", "wet"]
     with pytest.raises(BayesCMOError, match="did you mean"):
         ancestral_set(net, ["wett"])
+
+
+def _drawn_sprinkler(d: int, seed: int = 0) -> NetworkArrays:
+    """The sprinkler net with ``d`` Dirichlet draws of every CPT (rain's stored draws-last, as the network stage does)."""
+    net, rng = sprinkler_net(), np.random.default_rng(seed)
+    cpts = {}
+    for v, cpt in net.cpts.items():
+        flat = cpt.reshape(cpt.shape[0], -1).T  # one row per parent configuration
+        drawn = np.stack([rng.dirichlet(50 * row + 0.5, size=d) for row in flat], axis=-1)  # (D, K, configs)
+        cpts[v] = drawn.reshape(d, *cpt.shape)
+    cpts["rain"] = np.moveaxis(np.ascontiguousarray(cpts["rain"].T), -1, 0)
+    return with_cpts(net, **cpts)
+
+
+def test_select_draws_of_a_slice_are_read_only_views_of_those_draws():
+    net = _drawn_sprinkler(7)
+    some = select_draws(net, slice(2, 5))
+    assert some.batch_size == 3 and some.variables == net.variables
+    for v in net.variables:
+        assert np.shares_memory(some.cpts[v], net.cpts[v]) and not some.cpts[v].flags.writeable
+        np.testing.assert_array_equal(some.cpts[v], net.cpts[v][2:5])
+    np.testing.assert_allclose(query(some, ["rain"], [{"wet": "yes"}]), query(net, ["rain"], [{"wet": "yes"}])[2:5], rtol=1e-13)
+    assert select_draws(net, slice(5, 99)).batch_size == 2  # a slice past the end stops at the last draw
+    assert select_draws(sprinkler_net(), slice(0, 1)).batch_size is None  # no draws: the network as it is
+
+
+@pytest.mark.parametrize("d, elements, sizes", [
+    (10, 10**9, [10]),  # small enough: one block, the network itself
+    (10, 14 * 5, [5, 5]),  # 14 numbers of tables per draw
+    (10, 14 * 3, [3, 3, 3, 1]),  # equal blocks but the last
+    (3, 1, [1, 1, 1]),  # never less than a draw
+])
+def test_draw_blocks_cover_every_draw_in_order(d, elements, sizes):
+    net = _drawn_sprinkler(d)
+    blocks = list(draw_blocks(net, elements=elements))
+    assert [b.batch_size for b in blocks] == sizes
+    if len(blocks) == 1:
+        assert blocks[0] is net
+    evidence = [{"wet": "yes"}, {"sprinkler": "on"}]
+    whole = query(net, ["rain"], evidence)
+    np.testing.assert_allclose(np.concatenate([query(b, ["rain"], evidence) for b in blocks]), whole, rtol=1e-13)
+    z, grads = differentiate(net, evidence)
+    parts = [differentiate(b, evidence) for b in blocks]
+    np.testing.assert_allclose(np.concatenate([p[0] for p in parts]), z, rtol=1e-13)
+    for v in grads:
+        np.testing.assert_allclose(np.concatenate([p[1][v] for p in parts]), grads[v], rtol=1e-13)
+
+
+def test_draw_blocks_kept_on_the_network_or_made_as_reached():
+    net = _drawn_sprinkler(10)
+    kept = list(draw_blocks(net, elements=70))
+    assert [b is c for b, c in zip(kept, draw_blocks(net, elements=70))] == [True, True]  # with their caches
+    fresh = draw_blocks(net, keep=False, elements=42)
+    first = next(fresh)
+    assert first.batch_size == 3 and not any(first is b for b in draw_blocks(net, keep=False, elements=42))
+    assert list(draw_blocks(sprinkler_net())) and next(draw_blocks(sprinkler_net())).batch_size is None
 
 
 def test_select_draws_keeps_those_draws():

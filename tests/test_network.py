@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import numpy as np
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,50 @@ def test_cli_check_fails_naming_the_claim(toy_copy, capsys):
     (toy_copy / "claims.yaml").write_text(text)
     assert main(["check", "--model", str(toy_copy)]) == 1
     assert "1 of 2 claims fail: legal_raises_trust" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# a drawn model makes its tables when first needed (bayes_cmo.engine.deferred)
+
+
+def _unmade(network) -> bool:
+    from bayes_cmo.engine import core
+
+    return network.__dict__["_tables"] is core._DEFERRED
+
+
+def test_drawn_tables_made_later_are_the_tables_made_at_once(default_model):
+    import numpy as np
+
+    from bayes_cmo.engine import draw_blocks
+    from bayes_cmo.network.elicitation import draw_parameters
+    from bayes_cmo.network.model import build_model
+
+    drawn = default_model.with_draws(40, seed=2)
+    assert _unmade(drawn.network) and drawn.network.batch_size == 40
+    blocks = list(draw_blocks(drawn.network, keep=False, elements=9 * 32821))  # blocks of 8 draws, made one by one
+    assert [b.batch_size for b in blocks] == [8] * 5 and _unmade(drawn.network)
+    at_once = build_model(default_model.theory, draw_parameters(default_model.theory, 40, 2)).network
+    for v in at_once.variables:  # the same arithmetic per draw: the same numbers
+        np.testing.assert_array_equal(np.concatenate([b.cpts[v] for b in blocks]), at_once.cpts[v])
+        np.testing.assert_array_equal(drawn.network.cpts[v], at_once.cpts[v])
+    assert not _unmade(drawn.network)
+
+
+def test_a_sweep_never_makes_every_draw_s_tables(default_model, monkeypatch):
+    from bayes_cmo import sweep
+    from bayes_cmo.engine import core
+
+    drawn = default_model.with_draws(30, seed=4)
+    monkeypatch.setattr(core, "_BLOCK_ELEMENTS", 32821 * 10)  # three blocks
+    columns = sweep(drawn, ["synergy", "dissolution"], as_frame=False)
+    assert _unmade(drawn.network)
+    again = default_model.with_draws(30, seed=4)
+    monkeypatch.setattr(core, "_BLOCK_ELEMENTS", 2**40)  # all draws at once, from the made tables
+    whole = sweep(again, ["synergy", "dissolution"], as_frame=False)
+    assert not _unmade(again.network)
+    for name, values in whole.items():
+        if values.dtype == object:
+            assert list(values) == list(columns[name])
+        else:
+            np.testing.assert_allclose(values, columns[name], rtol=1e-12, atol=1e-15, err_msg=name)

@@ -209,7 +209,7 @@ def test_sweep_with_background_equals_pgmpy(default_model):
 
 def test_sweep_is_ranked_by_impact(default_model):
     frame = sweep(default_model, ["synergy", "dissolution"], modes="observe")
-    impact = frame["delta"].abs().groupby(frame["context"], sort=False).max()
+    impact = frame["delta"].abs().groupby(frame["context"], sort=False).max().round(12)  # rounding ties
     assert list(impact) == sorted(impact, reverse=True)
     # one block per context
     blocks = (frame["context"] != frame["context"].shift()).sum()
@@ -253,6 +253,17 @@ def test_sweep_ranking_equals_pandas_with_ties_and_nan():
     ranked = _ranked(columns, None)
     assert list(ranked["row"]) == list(expected["row"]) == [0, 1, 2, 3, 7, 5, 6, 4]
     assert list(_ranked(columns, 2)["context"]) == ["a", "a", "b", "b"]
+
+
+def test_sweep_ranking_ties_contexts_that_differ_only_by_rounding():
+    """A context that moves nothing shows 0 or a few 1e-17 by the order of summation: such rounding
+    (below 1e-12) is a tie and keeps the given order; a real difference, however small, still ranks."""
+    from bayes_cmo.inference.shift import _ranked
+
+    context = np.array(["a", "b", "c", "d"], dtype=object)
+    delta = np.array([0.0, 5.6e-17, 2e-12, -1e-13])
+    ranked = _ranked({"context": context, "delta": delta}, None)
+    assert list(ranked["context"]) == ["c", "a", "b", "d"]
 
 
 def test_sweep_bad_top(toy_model):
@@ -531,18 +542,23 @@ def test_a_rare_first_target_state_keeps_its_digits(evidence):
         assert got["ratio"].item() == pytest.approx(rare / expected, rel=1e-9, abs=0)
 
 
-def test_a_rare_first_target_state_in_some_draws_keeps_its_digits():
-    """Only the draws where the first state is rare are computed again; every draw is exact."""
+def _rare_first_state_in_one_draw() -> NetworkArrays:
+    """t's first state has probability 1e-14 in the second of three draws (a, b -> t)."""
     rare = 1e-14
     t_cpt = np.empty((3, 2, 2, 2))  # (draw, t, a, b)
     t_cpt[:, 0] = [[[0.2, 0.3], [0.3, 0.6]], [[rare, rare], [0.3, 0.6]], [[0.5, 0.4], [0.1, 0.2]]]
     t_cpt[:, 1] = 1 - t_cpt[:, 0]
-    net = NetworkArrays(
+    return NetworkArrays(
         variables=("a", "b", "t"),
         states={"a": ("yes", "no"), "b": ("lo", "hi"), "t": ("rare", "common")},
         parents={"a": (), "b": (), "t": ("a", "b")},
         cpts={"a": np.array([[0.4, 0.6], [0.5, 0.5], [0.9, 0.1]]), "b": np.array([0.5, 0.5]), "t": t_cpt},
     )
+
+
+def test_a_rare_first_target_state_in_some_draws_keeps_its_digits():
+    """Only the draws where the first state is rare are computed again; every draw is exact."""
+    net = _rare_first_state_in_one_draw()
     frame = sweep(Model(network=net), ["t"], contexts=["a"], modes="observe")
     base = query(net, ["t"], [{}])[:, 0, 0]  # P(t = rare) per draw, no subtraction
     for state in ("yes", "no"):
@@ -552,6 +568,76 @@ def test_a_rare_first_target_state_in_some_draws_keeps_its_digits():
         # the log-odds change weighs the rare draw's digits: logit(1e-14) ~ -32
         logodds = (np.log(p) - np.log1p(-p)) - (np.log(base) - np.log1p(-base))
         assert got["delta_logodds"].item() == pytest.approx(logodds.mean(), rel=1e-9, abs=0)
+
+
+# ---------------------------------------------------------------------------
+# draws block by block (bayes_cmo.engine.draw_blocks)
+
+
+def _blocks_of(monkeypatch, net: NetworkArrays, draws_per_block: int) -> list[int]:
+    """Make the engine's blocks ``draws_per_block`` draws of ``net``; returns the block sizes the verbs then use."""
+    from bayes_cmo.engine import core
+
+    cells = sum(int(np.prod(c.shape[1:])) for v, c in net.cpts.items() if net.is_batched(v))
+    monkeypatch.setattr(core, "_BLOCK_ELEMENTS", cells * draws_per_block)
+    seen: list[int] = []
+    real = core.draw_blocks
+
+    def spy(*args, **kwargs):
+        for block in real(*args, **kwargs):
+            seen.append(block.batch_size)
+            yield block
+
+    monkeypatch.setattr(core, "draw_blocks", spy)
+    return seen
+
+
+def _same_columns(a: dict, b: dict) -> None:
+    assert list(a) == list(b)
+    for name in a:
+        if a[name].dtype == object:
+            assert list(a[name]) == list(b[name]), name
+        else:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def test_sweep_block_by_block_equals_all_draws_at_once(default_model, monkeypatch):
+    model = default_model.with_draws(30, seed=5)
+    whole = sweep(model, ["synergy", "dissolution"], as_frame=False)
+    seen = _blocks_of(monkeypatch, model.network, 7)
+    _same_columns(sweep(model, ["synergy", "dissolution"], as_frame=False), whole)
+    assert seen == [6, 6, 6, 6, 6]  # blocks as equal as they go; one differentiation (the targets are both binary), each block once
+    evidence = {"legal_agreements": "present"}
+    blocked = shift(model, "entry_point", ["synergy"], evidence=evidence)
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(blocked, shift(model, "entry_point", ["synergy"], evidence=evidence), rtol=1e-12)
+
+
+def test_a_rare_first_state_is_computed_again_within_its_block(monkeypatch):
+    """The draws computed again directly are found per block: here the second of three, in a block of its own."""
+    net = _rare_first_state_in_one_draw()
+    whole = sweep(Model(network=net), ["t"], contexts=["a"], as_frame=False)
+    seen = _blocks_of(monkeypatch, net, 1)
+    _same_columns(sweep(Model(network=net), ["t"], contexts=["a"], as_frame=False), whole)
+    assert seen == [1, 1, 1]
+    p = query(net, ["t"], [{"a": "yes"}])[:, 0, 0]  # no subtraction anywhere
+    row = (whole["state"] == "yes") & (whole["target_state"] == "rare") & (whole["mode"] == "observe")
+    assert whole["p"][row].item() == pytest.approx(p.mean(), rel=1e-12, abs=0)
+
+
+def test_what_if_block_by_block_equals_all_draws_at_once(default_model, monkeypatch):
+    from bayes_cmo import what_if
+
+    model = default_model.with_draws(30, seed=5)
+    evidence = {"legal_agreements": "present"}
+    whole = what_if(model, ["synergy", "dissolution"], evidence=evidence, do={"unequal_resources": "present"})
+    seen = _blocks_of(monkeypatch, model.network, 8)
+    blocked = what_if(model, ["synergy", "dissolution"], evidence=evidence, do={"unequal_resources": "present"})
+    assert seen == [8, 8, 8, 6]
+    pd.testing.assert_frame_equal(blocked, whole, rtol=1e-12)
+    again = what_if(model, ["synergy", "dissolution"], evidence=evidence, do={"unequal_resources": "present"})
+    assert seen == [8, 8, 8, 6] * 2  # the same blocks (kept on the network, with what they cache)
+    pd.testing.assert_frame_equal(again, whole, rtol=1e-12)
 
 
 def test_network_file_contexts_default_to_root_nodes():

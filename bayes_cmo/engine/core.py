@@ -28,7 +28,7 @@ import dataclasses
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -49,7 +49,9 @@ except ImportError:  # pragma: no cover - another numpy layout
 __all__ = [
     "NetworkArrays",
     "ancestral_set",
+    "deferred",
     "differentiate",
+    "draw_blocks",
     "evidence_likelihoods",
     "intervene",
     "marginals",
@@ -114,6 +116,22 @@ def _checked_cpt(
     return arr, batch
 
 
+_DEFERRED = object()  # the tables of a deferred network before their first use
+
+
+class _Tables:
+    """The ``cpts`` field: the tables as given or, for a :func:`deferred` network, made on first use."""
+
+    def __get__(self, net: "NetworkArrays | None", owner: type | None = None) -> Mapping[str, np.ndarray]:
+        if net is None:
+            raise AttributeError("cpts")  # the field has no default
+        tables = net.__dict__["_tables"]
+        return _make_all(net) if tables is _DEFERRED else tables
+
+    def __set__(self, net: "NetworkArrays", tables: Mapping[str, np.ndarray]) -> None:
+        net.__dict__["_tables"] = tables
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class NetworkArrays:
     """A discrete Bayesian network as numpy arrays.
@@ -124,13 +142,14 @@ class NetworkArrays:
     the ``card[v]`` axis.  All batched CPTs must share the same ``D``.
 
     Instances are immutable: mappings are read-only views and arrays are
-    read-only float64 copies.
+    read-only float64 copies. (A :func:`deferred` network makes its tables
+    when they are first read.)
     """
 
     variables: tuple[str, ...]
     states: Mapping[str, tuple[str, ...]]
     parents: Mapping[str, tuple[str, ...]]
-    cpts: Mapping[str, np.ndarray]
+    cpts: Mapping[str, np.ndarray] = _Tables()
 
     def __post_init__(self) -> None:
         variables = tuple(str(v) for v in self.variables)
@@ -192,6 +211,7 @@ class NetworkArrays:
         object.__setattr__(self, "parents", MappingProxyType(parents))
         object.__setattr__(self, "cpts", MappingProxyType(cpts))
         object.__setattr__(self, "_batch_size", batch[0] if batch else None)
+        object.__setattr__(self, "_batched", _batched(parents, cpts))
         object.__setattr__(self, "_cache", {})  # plans' constant parts etc., per instance
 
     @property
@@ -204,7 +224,7 @@ class NetworkArrays:
         return {v: len(self.states[v]) for v in self.variables}
 
     def is_batched(self, variable: str) -> bool:
-        return self.cpts[variable].ndim == len(self.parents[variable]) + 2
+        return variable in self._batched  # type: ignore[attr-defined]
 
     @cached_property
     def _structure(self) -> tuple:
@@ -238,18 +258,121 @@ def with_cpts(net: NetworkArrays, **replacements: Any) -> NetworkArrays:
         if v not in net.cpts:
             raise BayesCMOError(f"unknown variable '{v}'{did_you_mean(v, net.variables)}")
         cpts[v], batch = _checked_cpt(v, values, net.states, net.parents, batch)
+    return _same_structure(net, cpts, batch[0] if batch else None)
+
+
+def _batched(parents: Mapping[str, tuple], cpts: Mapping[str, np.ndarray]) -> frozenset[str]:
+    return frozenset(v for v, c in cpts.items() if c.ndim == len(parents[v]) + 2)
+
+
+def _same_structure(net: NetworkArrays, cpts: Any, batch_size: int | None, batched: frozenset[str] | None = None) -> NetworkArrays:
+    """``net``'s structure with these (already checked, read-only) tables and an engine cache of its own."""
     new = object.__new__(NetworkArrays)
     for name in ("variables", "states", "parents"):
         object.__setattr__(new, name, getattr(net, name))
-    object.__setattr__(new, "cpts", MappingProxyType(cpts))
-    object.__setattr__(new, "_batch_size", batch[0] if batch else None)
+    object.__setattr__(new, "cpts", cpts if cpts is _DEFERRED else MappingProxyType(cpts))
+    object.__setattr__(new, "_batch_size", batch_size)
+    object.__setattr__(new, "_batched", _batched(net.parents, cpts) if batched is None else batched)
     object.__setattr__(new, "_cache", {})
     return new
 
 
+def deferred(
+    variables: Sequence[str],
+    states: Mapping[str, Sequence[str]],
+    parents: Mapping[str, Sequence[str]],
+    n_draws: int,
+    tables: Callable[[slice], Mapping[str, Any]],
+) -> NetworkArrays:
+    """A network with ``n_draws`` parameter draws whose tables are made when they are needed.
+
+    ``tables(draws)`` gives every CPT for a slice of the draws, shaped as for
+    :class:`NetworkArrays` (every one with its draw axis). Reading ``cpts``
+    makes (and keeps) all of them; :func:`draw_blocks` with ``keep=False``
+    makes one block's at a time, so one-off work over many draws never holds
+    them all. The first draw's tables are made and checked here.
+    """
+    first = NetworkArrays(variables, states, parents, tables(slice(0, 1)))
+    if first.batch_size != 1 or len(first._batched) != len(first.variables):  # type: ignore[attr-defined]
+        raise BayesCMOError("deferred tables must each carry a draw axis")
+    net = _same_structure(first, _DEFERRED, int(n_draws), first._batched)  # type: ignore[attr-defined]
+    object.__setattr__(net, "_make", tables)
+    return net
+
+
+def _make_all(net: NetworkArrays) -> Mapping[str, np.ndarray]:
+    """A deferred network's tables, made once (two threads at once would both make them, the same numbers)."""
+    made = _made(net, slice(0, net.batch_size))
+    net.__dict__["_tables"] = made.cpts
+    return made.cpts
+
+
+def _made(net: NetworkArrays, draws: slice) -> NetworkArrays:
+    """A deferred network's tables for some draws, checked, as a network of their own."""
+    made = NetworkArrays(net.variables, net.states, net.parents, net._make(draws))  # type: ignore[attr-defined]
+    expected = len(range(net.batch_size)[draws])  # type: ignore[arg-type]
+    if made.batch_size != expected or made._batched != net._batched:  # type: ignore[attr-defined]
+        raise BayesCMOError(f"deferred tables for draws {draws.start}-{draws.stop}: got {made.batch_size} draws, expected {expected}")
+    return made
+
+
 def select_draws(net: NetworkArrays, draws: Any) -> NetworkArrays:
-    """``net`` with only some parameter draws: an index array keeps the batch, an int gives that draw unbatched."""
-    return with_cpts(net, **{v: net.cpts[v][draws] for v in net.variables if net.is_batched(v)})
+    """``net`` with only some parameter draws: an index array or a slice keeps the batch, an int gives that draw unbatched.
+
+    A slice gives views of ``net``'s tables; nothing is checked again (every draw of them was).
+    """
+    if net.batch_size is None:
+        return net
+    cpts = {}
+    for v, cpt in net.cpts.items():
+        if net.is_batched(v):
+            cpt = cpt[draws]
+            cpt.setflags(write=False)
+        cpts[v] = cpt
+    size = len(range(net.batch_size)[draws]) if isinstance(draws, slice) else None if np.ndim(draws) == 0 else len(draws)
+    return _same_structure(net, cpts, size)
+
+
+#: Numbers of the tables a block of draws holds (2**23: 64 MiB). A query over all draws at once
+#: needed fresh memory about twice the tables' size for its intermediates, block by block the
+#: same memory serves again; and the first touch of a page costs more than the sums on it.
+#: Smaller blocks shorten the contraction's inner loop (the draws) and cost more in the sums.
+_BLOCK_ELEMENTS = 2**23
+
+
+def draw_blocks(net: NetworkArrays, *, keep: bool = True, elements: int | None = None) -> Iterator[NetworkArrays]:
+    """``net`` as consecutive blocks of its draws (views of its tables), each with about ``elements``
+    numbers of tables (default ``_BLOCK_ELEMENTS``).
+
+    Equal blocks but the last (they share one contraction plan); just ``net``
+    for a network without draws or small enough. Results per draw, concatenated
+    over the blocks along the draw axis, are ``net``'s. ``keep=True`` holds the
+    blocks on ``net``, so what a query caches on them (the evidence-free part of
+    its plan) serves the next query, as on ``net`` itself; ``keep=False`` makes
+    each block as it is reached, so it and its caches go before the next
+    (one-off work: a sweep's derivatives).
+    """
+    d, elements = net.batch_size, elements or _BLOCK_ELEMENTS
+    cards = net.cards
+    per_draw = sum(cards[v] * math.prod(cards[p] for p in net.parents[v]) for v in net.variables if net.is_batched(v))
+    n_blocks = 1 if d is None else max(1, min(d, -(-per_draw * d // elements)))
+    if n_blocks == 1:
+        yield net
+        return
+    size = -(-d // n_blocks)
+    key = ("draw_blocks", size)
+    kept = net._cache.get(key)
+    if kept is not None:
+        yield from kept
+        return
+    slices = [slice(start, min(start + size, d)) for start in range(0, d, size)]
+    if not keep and net.__dict__["_tables"] is _DEFERRED:  # a block's tables alone, made as it is reached
+        yield from (_made(net, s) for s in slices)
+        return
+    blocks = (select_draws(net, s) for s in slices)
+    if keep:
+        blocks = net._cache[key] = tuple(blocks)
+    yield from blocks
 
 def intervene(net: NetworkArrays, do: Mapping[str, str]) -> NetworkArrays:
     """Graph surgery for ``do(X=x)``: ``X`` loses its parents and becomes a point mass on ``x``."""
@@ -782,8 +905,13 @@ def _leaves(net: NetworkArrays, plan: _Plan) -> dict[int, np.ndarray]:
     values: dict[int, np.ndarray] = {}
     for i, v in enumerate(plan.kept):
         cpt = net.cpts[v]
-        # a no-op for CPTs held draws-last (the network stage builds them so)
-        values[i] = np.ascontiguousarray(np.moveaxis(cpt, 0, -1)) if net.is_batched(v) else cpt
+        if net.is_batched(v):
+            # no copy for CPTs held draws-last (the network stage builds them so), nor for a block of
+            # their draws (contiguous along the draws, which is what the contraction's inner loop runs over)
+            cpt = np.moveaxis(cpt, 0, -1)
+            values[i] = cpt if cpt.strides[-1] == cpt.itemsize else np.ascontiguousarray(cpt)
+        else:
+            values[i] = cpt
     for ids, new, eq in plan.forward[: plan.n_constant]:
         values[new] = _einsum(eq, *(values[i] for i in ids))
     if not plan.backward:  # no derivatives: keep only what the varying steps read (most intermediates are not)

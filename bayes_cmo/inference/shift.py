@@ -31,9 +31,12 @@ context = c, background) (observe) and P(target = t, background | do(context =
 c)) follow for every c. The first state's numbers are the background's minus
 the others' (with no findings, the background's are the contexts' marginals);
 draws where that difference is too small to keep its digits are computed again
-directly. On the shipped priors (30 contexts, two binary targets, 1,000 draws:
-262 MB of tables) that is two evidence sets instead of four, about 0.4 s of
-CPU warm, bound by memory traffic (README, Benchmarks).
+directly. The draws go through in blocks (:func:`bayes_cmo.engine.draw_blocks`,
+each dropped before the next): the intermediates of all draws at once needed
+fresh memory about the tables' size again. On the shipped priors (30
+contexts, two binary targets, 1,000 draws: 262 MB of tables, four blocks)
+that is two evidence sets instead of four, about 0.45 s of CPU, bound by
+memory traffic (README, Benchmarks).
 """
 
 from __future__ import annotations
@@ -271,7 +274,11 @@ def _table(net, contexts, targets, background, modes, level, progress=False) -> 
         iterator = tqdm(iterator, desc="sweep", unit="differentiation", leave=False)
     arrays = {}
     for group in iterator:
-        arrays.update(_context_arrays(net, contexts, group, background, modes))
+        # block by block: a block's intermediates (and its cached constants) go before the next one's
+        parts = [_context_arrays(block, contexts, group, background, modes) for block in _engine.draw_blocks(net, keep=False)]
+        arrays.update(parts[0] if len(parts) == 1 else {
+            key: tuple(np.concatenate([part[key][i] for part in parts]) for i in range(2)) for key in parts[0]
+        })
     batched = net.batch_size is not None
     ps, bases, keys, states, tstates = [], [], [], [], []
     for ci, c in enumerate(contexts):
@@ -308,16 +315,21 @@ def _table(net, contexts, targets, background, modes, level, progress=False) -> 
     return {name: columns[name] for name in _columns(batched)}
 
 
+_IMPACT_DECIMALS = 12
+
+
 def _ranked(columns: dict[str, np.ndarray], top: int | None) -> dict[str, np.ndarray]:
     """Contexts' rows (grouped, as :func:`_table` gives them) by impact, most influential first; the first ``top``.
 
-    Impact is a context's largest ``|delta|`` (NaN skipped); ties keep the given order.
+    Impact is a context's largest ``|delta|`` (NaN skipped) to 12 decimals: a context that moves
+    nothing shows a delta of 0 or of a few 1e-17, by the machine's order of summation, and
+    such rounding must not reorder the table; ties keep the given order.
     """
     context = columns["context"]
     starts = np.flatnonzero(np.r_[True, context[1:] != context[:-1]])
     ends = np.r_[starts[1:], len(context)]
     with np.errstate(invalid="ignore"):
-        impact = np.fmax.reduceat(np.abs(columns["delta"]), starts)
+        impact = np.round(np.fmax.reduceat(np.abs(columns["delta"]), starts), _IMPACT_DECIMALS)
     chosen = np.argsort(-impact, kind="stable")[:top]
     rows = np.concatenate([np.arange(starts[i], ends[i]) for i in chosen])
     return {name: values[rows] for name, values in columns.items()}

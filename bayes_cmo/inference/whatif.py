@@ -31,11 +31,14 @@ def posterior(
     targets = check_targets(check_model(model), targets)
     background = Background.of(model, evidence, do, scenario)
     free_targets(targets, background)
+    evidence, do = dict(background.evidence), dict(background.do)
     try:
-        # the fast path: plans and their evidence-free parts cached per network and query pattern
-        return _engine.single_marginals(model.network, targets, dict(background.evidence), dict(background.do))
+        # the fast path: plans and their evidence-free parts cached per network (per block of its
+        # draws) and query pattern
+        parts = [_engine.single_marginals(block, targets, evidence, do) for block in _engine.draw_blocks(model.network)]
     except ZeroProbabilityEvidence:
         raise impossible(background, background.network(model)) from None
+    return parts[0] if len(parts) == 1 else {t: np.concatenate([part[t] for part in parts]) for t in targets}
 
 
 def what_if(

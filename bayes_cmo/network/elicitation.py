@@ -47,6 +47,17 @@ class Parameters:
     tables: Mapping[str, np.ndarray]
     n_draws: int | None = None
 
+    def block(self, draws: slice) -> "Parameters":
+        """These draws' parameters only (views): the tables built from them are those draws' tables."""
+        if self.n_draws is None:
+            raise ValueError("point values have no draws to take a block of")
+        n = len(range(self.n_draws)[draws])
+
+        def cut(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {k: np.asarray(v)[draws] for k, v in values.items()}
+
+        return Parameters(weights=cut(self.weights), baselines=cut(self.baselines), tables=cut(self.tables), n_draws=n)
+
 
 def table_array(theory: Theory, node: str) -> np.ndarray:
     """An explicit CSV table as an array ``(K, *parent cards)`` in ``theory.parents`` order."""

@@ -73,9 +73,29 @@ class Model:
                 f"{self.source}: credible intervals need a priors folder (link confidences); "
                 "a network file has point probabilities only"
             )
-        check_draw_memory(sum(np.size(c) for c in self.network.cpts.values()), n_draws)
-        drawn = build_model(self.theory, draw_parameters(self.theory, n_draws, seed), source=self.source)
-        return dataclasses.replace(drawn, seed=seed)
+        cells = sum(np.size(c) for c in self.network.cpts.values())
+        check_draw_memory(cells, n_draws)
+        parameters = draw_parameters(self.theory, n_draws, seed)
+        theory = self.theory
+        check_table_sizes(theory)
+        order = theory.order()
+        # the tables are made when first needed: a sweep makes them a block of draws at a time
+        network = _engine.deferred(
+            order, {n: theory.nodes[n].states for n in order}, {n: theory.parents(n) for n in order},
+            parameters.n_draws, _DrawnTables(theory, parameters),
+        )
+        return Model(network=network, theory=theory, parameters=parameters, source=self.source or str(theory.path or ""), seed=seed)
+
+
+@dataclass(frozen=True)
+class _DrawnTables:
+    """Some draws' CPTs of a theory, from those draws' parameters."""
+
+    theory: Theory
+    parameters: Parameters
+
+    def __call__(self, draws: slice) -> dict[str, np.ndarray]:
+        return build_cpts(self.theory, self.parameters.block(draws))
 
 
 #: Working memory a query over draws needs, per CPT cell per draw (the draws, intermediates, gradients).
