@@ -18,6 +18,11 @@ Two batch axes ride along for free:
 Results are shaped ``(*batch, E, *cards of the query variables)`` with
 ``batch == (D,)`` for a batched network and ``()`` otherwise.
 
+Many draws: :func:`draw_blocks` cuts a batched network into blocks of its
+draws (64 MiB of tables each), so work over all of them needs one block's
+intermediates at a time; a :func:`deferred` network makes its tables only
+when read, or a block's alone as the block is reached.
+
 This module is pure numpy + opt_einsum; the conversions to and from pgmpy
 live in :mod:`bayes_cmo.network._pgmpy`.
 """
