@@ -777,6 +777,9 @@ def test_select_draws_of_a_slice_are_read_only_views_of_those_draws():
         np.testing.assert_array_equal(some.cpts[v], net.cpts[v][2:5])
     np.testing.assert_allclose(query(some, ["rain"], [{"wet": "yes"}]), query(net, ["rain"], [{"wet": "yes"}])[2:5], rtol=1e-13)
     assert select_draws(net, slice(5, 99)).batch_size == 2  # a slice past the end stops at the last draw
+    mask = np.arange(7) % 3 == 0  # a boolean mask keeps those draws too
+    np.testing.assert_array_equal(select_draws(net, mask).cpts["wet"], net.cpts["wet"][[0, 3, 6]])
+    assert select_draws(net, mask).batch_size == 3
     assert select_draws(sprinkler_net(), slice(0, 1)).batch_size is None  # no draws: the network as it is
 
 

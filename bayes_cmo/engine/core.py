@@ -334,8 +334,8 @@ def select_draws(net: NetworkArrays, draws: Any) -> NetworkArrays:
             cpt = cpt[draws]
             cpt.setflags(write=False)
         cpts[v] = cpt
-    size = len(range(net.batch_size)[draws]) if isinstance(draws, slice) else None if np.ndim(draws) == 0 else len(draws)
-    return _same_structure(net, cpts, size)
+    batched = _batched(net.parents, cpts)  # none for an int
+    return _same_structure(net, cpts, next((cpts[v].shape[0] for v in batched), None), batched)
 
 
 #: Numbers of the tables a block of draws holds (2**23: 64 MiB). A query over all draws at once
