@@ -267,18 +267,26 @@ def _table(net, contexts, targets, background, modes, level, progress=False) -> 
     groups: dict[int, list[str]] = {}  # one differentiation for the targets with as many states
     for t in targets:
         groups.setdefault(len(net.states[t]), []).append(t)
-    iterator: Iterable[list[str]] = groups.values()
+    # block by block of the draws, every group within a block: a block's tables (made as it is
+    # reached), intermediates and cached constants go before the next one's
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, desc="sweep", unit="differentiation", leave=False)
-    arrays = {}
-    for group in iterator:
-        # block by block: a block's intermediates (and its cached constants) go before the next one's
-        parts = [_context_arrays(block, contexts, group, background, modes) for block in _engine.draw_blocks(net, keep=False)]
-        arrays.update(parts[0] if len(parts) == 1 else {
-            key: tuple(np.concatenate([part[key][i] for part in parts]) for i in range(2)) for key in parts[0]
-        })
+        bar = tqdm(desc="sweep", unit="differentiation", leave=False)
+    parts = []
+    for block in _engine.draw_blocks(net, keep=False):
+        part: dict = {}
+        for group in groups.values():
+            part.update(_context_arrays(block, contexts, group, background, modes))
+            if bar is not None:
+                bar.update()
+        parts.append(part)
+    if bar is not None:
+        bar.close()
+    arrays = parts[0] if len(parts) == 1 else {
+        key: tuple(np.concatenate([part[key][i] for part in parts]) for i in range(2)) for key in parts[0]
+    }
     batched = net.batch_size is not None
     ps, bases, keys, states, tstates = [], [], [], [], []
     for ci, c in enumerate(contexts):

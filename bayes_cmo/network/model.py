@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,12 +77,8 @@ class Model:
         parameters = draw_parameters(self.theory, n_draws, seed)
         theory = self.theory
         check_table_sizes(theory)
-        order = theory.order()
         # the tables are made when first needed: a sweep makes them a block of draws at a time
-        network = _engine.deferred(
-            order, {n: theory.nodes[n].states for n in order}, {n: theory.parents(n) for n in order},
-            parameters.n_draws, _DrawnTables(theory, parameters),
-        )
+        network = _engine.deferred(*_structure(theory), parameters.n_draws, _DrawnTables(theory, parameters))
         return Model(network=network, theory=theory, parameters=parameters, source=self.source or str(theory.path or ""), seed=seed)
 
 
@@ -146,18 +141,17 @@ def check_table_sizes(theory: Theory) -> None:
             )
 
 
+def _structure(theory: Theory) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """The network's variables (in topological order), their states and their parents."""
+    order = theory.order()
+    return order, {n: theory.nodes[n].states for n in order}, {n: theory.parents(n) for n in order}
+
+
 def build_model(theory: Theory, parameters: Parameters | None = None, source: str = "") -> Model:
     """theory + parameters -> arrays (batched when the parameters are draws)."""
     check_table_sizes(theory)
     parameters = parameters or elicited_parameters(theory)
-    cpts = build_cpts(theory, parameters)
-    order = theory.order()
-    network = NetworkArrays(
-        variables=order,
-        states={n: theory.nodes[n].states for n in order},
-        parents={n: theory.parents(n) for n in order},
-        cpts=cpts,
-    )
+    network = NetworkArrays(*_structure(theory), cpts=build_cpts(theory, parameters))
     return Model(network=network, theory=theory, parameters=parameters, source=source or str(theory.path or ""))
 
 
