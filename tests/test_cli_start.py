@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import subprocess
 import sys
 
@@ -86,8 +87,31 @@ def _blas_threads_after_a_command(env_value: str | None) -> tuple[str | None, li
 
 
 def test_a_command_runs_one_openblas_thread_unless_the_user_set_the_count():
-    """No verb multiplies matrices; OpenBLAS's idle threads would only spin (CPU, not wall time)."""
+    """No verb multiplies large matrices; OpenBLAS's idle threads would only spin (CPU, not wall time)."""
     setting, counts = _blas_threads_after_a_command(None)
     assert setting == "1"
     assert all(n == 1 for n in counts)  # where numpy's BLAS is OpenBLAS (pip's wheels): one thread
     assert _blas_threads_after_a_command("2")[0] == "2"  # the user's setting stays
+
+
+def _page_faults_of_a_second_block(keep: bool) -> int:
+    """Minor page faults while a freed 64 MB array's successor is filled (a block after a block)."""
+    code = (
+        "import resource, numpy as np\n"
+        "from bayes_cmo import cli\n"
+        f"if {keep}: cli._keep_freed_memory()\n"
+        "a = np.ones(2**23); del a\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "b = np.ones(2**23)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)"
+    )
+    env = {**os.environ, "NUMPY_MADVISE_HUGEPAGE": "0"}  # 4 KiB pages: the count is exact
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_a_command_reuses_the_memory_a_block_frees():
+    """By default glibc unmaps a freed large array, and the next block touches new pages again."""
+    assert _page_faults_of_a_second_block(False) > 10_000  # 64 MiB of 4 KiB pages afresh
+    assert _page_faults_of_a_second_block(True) < 1_000  # the same memory again

@@ -815,6 +815,57 @@ def test_draw_blocks_kept_on_the_network_or_made_as_reached():
     assert list(draw_blocks(sprinkler_net())) and next(draw_blocks(sprinkler_net())).batch_size is None
 
 
+def _deferred_sprinkler(net: NetworkArrays, check_sums: bool, spoil=None, spoil_first=None):
+    """A deferred copy of a drawn ``net``; ``spoil(tables, draws)`` edits the tables of later blocks,
+    ``spoil_first`` those of the first draw."""
+    from bayes_cmo.engine import deferred
+
+    def tables(draws: slice):
+        out = {v: np.array(net.cpts[v][draws]) for v in net.variables}
+        edit = spoil if draws.start > 0 else spoil_first
+        if edit is not None:
+            edit(out, draws)
+        return out
+
+    return deferred(net.variables, net.states, net.parents, net.batch_size, tables, check_sums=check_sums)
+
+
+def _halve_rain(tables, draws):
+    tables["rain"] = tables["rain"] / 2
+
+
+def _drop_a_draw(tables, draws):
+    tables["wet"] = tables["wet"][1:]
+
+
+def _drop_wet(tables, draws):
+    del tables["wet"]
+
+
+@pytest.mark.parametrize("check_sums, spoil, message", [
+    (True, _halve_rain, "CPT of 'rain' does not sum to 1"),  # every block checked in full
+    (False, _halve_rain, None),  # later blocks trusted to sum to one: shapes only
+    (False, _drop_a_draw, r"deferred table of 'wet' has shape \(2, 2, 2, 2\); expected \(3, 2, 2, 2\)"),
+    (True, _drop_a_draw, "batched CPTs disagree on the number of draws"),
+    (False, _drop_wet, "deferred tables: 'wet' is missing"),
+])
+def test_deferred_blocks_are_checked_in_full_or_for_their_shapes(check_sums, spoil, message):
+    net = _drawn_sprinkler(9)
+    ok = _deferred_sprinkler(net, check_sums)
+    blocks = list(draw_blocks(ok, keep=False, elements=14 * 3))
+    for v in net.variables:  # unspoilt, either way: the given tables
+        np.testing.assert_array_equal(np.concatenate([b.cpts[v] for b in blocks]), net.cpts[v])
+    spoilt = draw_blocks(_deferred_sprinkler(net, check_sums, spoil), keep=False, elements=14 * 3)
+    assert next(spoilt).batch_size == 3  # the first block (and draw) as made
+    if message is None:
+        np.testing.assert_array_equal(next(spoilt).cpts["rain"], net.cpts["rain"][3:6] / 2)
+    else:
+        with pytest.raises(BayesCMOError, match=message):
+            next(spoilt)
+    with pytest.raises(BayesCMOError, match="does not sum to 1"):  # the first draw is always checked in full
+        _deferred_sprinkler(net, False, spoil=lambda tables, draws: None, spoil_first=_halve_rain)
+
+
 def test_select_draws_keeps_those_draws():
     a = np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])  # 3 draws
     b = np.array([[0.3, 0.6], [0.7, 0.4]])  # shared (b, a)

@@ -288,6 +288,8 @@ def deferred(
     parents: Mapping[str, Sequence[str]],
     n_draws: int,
     tables: Callable[[slice], Mapping[str, Any]],
+    *,
+    check_sums: bool = True,
 ) -> NetworkArrays:
     """A network with ``n_draws`` parameter draws whose tables are made when they are needed.
 
@@ -296,12 +298,17 @@ def deferred(
     makes (and keeps) all of them; :func:`draw_blocks` with ``keep=False``
     makes one block's at a time, so one-off work over many draws never holds
     them all. The first draw's tables are made and checked here.
+
+    ``check_sums=False``: later draws' tables are checked for their shapes only,
+    not for summing to one (a pass over every number, a tenth of a 1,000-draw
+    sweep): for a maker whose tables sum to one by construction.
     """
     first = NetworkArrays(variables, states, parents, tables(slice(0, 1)))
     if first.batch_size != 1 or len(first._batched) != len(first.variables):  # type: ignore[attr-defined]
         raise BayesCMOError("deferred tables must each carry a draw axis")
     net = _same_structure(first, _DEFERRED, int(n_draws), first._batched)  # type: ignore[attr-defined]
     object.__setattr__(net, "_make", tables)
+    object.__setattr__(net, "_check_sums", bool(check_sums))
     return net
 
 
@@ -314,11 +321,29 @@ def _make_all(net: NetworkArrays) -> Mapping[str, np.ndarray]:
 
 def _made(net: NetworkArrays, draws: slice) -> NetworkArrays:
     """A deferred network's tables for some draws, checked, as a network of their own."""
-    made = NetworkArrays(net.variables, net.states, net.parents, net._make(draws))  # type: ignore[attr-defined]
     expected = len(range(net.batch_size)[draws])  # type: ignore[arg-type]
+    tables = net._make(draws)  # type: ignore[attr-defined]
+    if net._check_sums:  # type: ignore[attr-defined]
+        made = NetworkArrays(net.variables, net.states, net.parents, tables)
+    else:
+        made = _same_structure(net, _shaped(net, tables, expected), expected, net._batched)  # type: ignore[attr-defined]
     if made.batch_size != expected or made._batched != net._batched:  # type: ignore[attr-defined]
         raise BayesCMOError(f"deferred tables for draws {draws.start}-{draws.stop}: got {made.batch_size} draws, expected {expected}")
     return made
+
+
+def _shaped(net: NetworkArrays, tables: Mapping[str, Any], n_draws: int) -> dict[str, np.ndarray]:
+    """``tables`` as frozen float64 arrays, each checked for the shape ``(n_draws, card, *parent cards)``."""
+    if set(tables) != set(net.variables):
+        odd = sorted(set(tables) ^ set(net.variables))[0]
+        raise BayesCMOError(f"deferred tables: '{odd}' is {'not a variable' if odd in tables else 'missing'}")
+    cards, out = net.cards, {}
+    for v in net.variables:
+        arr = out[v] = _frozen_array(tables[v])
+        expected = (n_draws, cards[v], *(cards[p] for p in net.parents[v]))
+        if arr.shape != expected:
+            raise BayesCMOError(f"deferred table of '{v}' has shape {arr.shape}; expected {expected}")
+    return out
 
 
 def select_draws(net: NetworkArrays, draws: Any) -> NetworkArrays:
@@ -633,17 +658,66 @@ def _choose_path(terms: list[str], out: str, size: Mapping[str, int], search: bo
     inputs, output = [frozenset(t) for t in terms], frozenset(out)
     if len(inputs) <= _OPTIMAL_TERMS:
         return _oe_paths.get_path_fn("dp")(inputs, output, dict(size), None)
+    first, inputs = _absorb_satellites(inputs, output)
+    if len(inputs) <= 2:
+        return first + [tuple(range(len(inputs)))]
     path = _oe_paths.get_path_fn("greedy")(inputs, output, dict(size), None)
     if not search:
-        return path
-    cost = _flops(terms, out, size, path)
+        return first + path
+    cost = _flops(inputs, out, size, path)
     if cost > _SEARCH_ABOVE_FLOPS:
         trials = int(min(_MAX_TRIALS, max(4, float(cost) / _FLOPS_PER_TRIAL)))
         search = opt_einsum.RandomGreedy(max_repeats=trials)
         other = search(inputs, output, dict(size), None)
-        if _flops(terms, out, size, other) < cost:
+        if _flops(inputs, out, size, other) < cost:
             path = other
-    return path
+    return first + path
+
+
+def _absorb_satellites(inputs: list[frozenset], output: frozenset) -> tuple[list, list[frozenset]]:
+    """Path steps that multiply the tables hanging off one table into one, then into it; the terms left.
+
+    A satellite's every index outside the output is shared with one other table
+    only (a root's prior, and its single child's CPT). opt_einsum's greedy path
+    sums them into that table one at a time, a pass over a table (and, in a
+    derivative's backward pass, over it times the evidence sets) for each; their
+    product is small, and one step then passes over the table once.
+    """
+    count: dict = {}
+    for t in inputs:
+        for i in t:
+            count[i] = count.get(i, 0) + 1
+    hosts: dict[int, list[int]] = {}
+    for k, t in enumerate(inputs):
+        private = t - output
+        if not private or any(count[i] != 2 for i in private):
+            continue
+        host = [j for j, u in enumerate(inputs) if j != k and u & private]
+        if len(host) == 1 and t & output <= inputs[host[0]]:
+            hosts.setdefault(host[0], []).append(k)
+    path: list = []
+    live = list(range(len(inputs)))
+    sets = dict(enumerate(inputs))
+
+    def contract(a: int, b: int) -> int:
+        positions = (live.index(a), live.index(b))
+        path.append(positions)
+        for p in sorted(positions, reverse=True):
+            live.pop(p)
+        union = sets[a] | sets[b]
+        new = len(sets)
+        sets[new] = frozenset(i for i in union if i in output or any(i in sets[j] for j in live))
+        live.append(new)
+        return new
+
+    for host, satellites in sorted(hosts.items()):
+        if len(satellites) < 2:
+            continue
+        product = satellites[0]
+        for k in satellites[1:]:
+            product = contract(product, k)
+        contract(product, host)
+    return path, [sets[j] for j in live]
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -146,6 +146,15 @@ def link_design(theory: Theory, link) -> np.ndarray:
     return grid
 
 
+def link_designs(theory: Theory, node: str) -> np.ndarray:
+    """Every link into ``node``'s :func:`link_design`, flattened: shaped (parent configurations, links)."""
+    parents = theory.parents(node)
+    columns = [link_design(theory, link).reshape(-1) for link in theory.links_into(node)]
+    if not columns:
+        return np.zeros((math.prod(theory.nodes[p].card for p in parents), 0))
+    return np.stack(columns, axis=1)
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     # numpy, not scipy.special: importing scipy.special costs more than building a model
     return np.log(p) - np.log1p(-p)
@@ -174,8 +183,14 @@ def ordered_logit(baseline: np.ndarray, eta: np.ndarray, batched: bool = False) 
     return np.clip(np.diff(cdf, axis=axis), 0.0, 1.0)
 
 
-def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str, np.ndarray]:
-    """Every node's CPT, shaped ``([D,] K, *parent cards)`` in ``theory.parents`` order."""
+def build_cpts(
+    theory: Theory, parameters: Parameters | None = None, designs: Mapping[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """Every node's CPT, shaped ``([D,] K, *parent cards)`` in ``theory.parents`` order.
+
+    ``designs``: nodes' :func:`link_designs`, made once by a caller that builds
+    the tables of many blocks of draws (made here otherwise).
+    """
     parameters = parameters or elicited_parameters(theory)
     d = parameters.n_draws
     cpts: dict[str, np.ndarray] = {}
@@ -188,7 +203,8 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
             cpts[node] = np.broadcast_to(baseline, (d, baseline.shape[-1])).copy() if d else baseline
             continue
         if d is not None:
-            cpts[node] = _ordered_logit_draws(theory, node, parameters.weights, np.broadcast_to(baseline, (d, baseline.shape[-1])))
+            design = designs[node] if designs is not None else link_designs(theory, node)
+            cpts[node] = _ordered_logit_draws(theory, node, design, parameters.weights, np.broadcast_to(baseline, (d, baseline.shape[-1])))
             continue
         eta = linear_predictor(theory, node, parameters.weights)
         cpts[node] = ordered_logit(baseline, eta)
@@ -199,9 +215,11 @@ def build_cpts(theory: Theory, parameters: Parameters | None = None) -> dict[str
 _BLOCK_ELEMENTS = 2**17
 
 
-def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.ndarray], baseline: np.ndarray) -> np.ndarray:
+def _ordered_logit_draws(
+    theory: Theory, node: str, designs: np.ndarray, weights: Mapping[str, np.ndarray], baseline: np.ndarray
+) -> np.ndarray:
     """:func:`ordered_logit` of :func:`linear_predictor` over ``D`` draws (the same numbers to
-    rounding: eta is one matrix product, summed in einsum's order; with three or more states
+    rounding: eta is one matrix product; with three or more states
     ``exp(eta - c_j)`` is ``exp(eta) * exp(-c_j)``, a few ulp apart), shaped ``(D, K, *parent cards)``:
     a read-only view of a draws-last array.
 
@@ -213,12 +231,11 @@ def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.nda
     d, k = baseline.shape
     cards = tuple(theory.nodes[p].card for p in theory.parents(node))
     links = theory.links_into(node)
-    if links:  # eta = designs @ weights: one product instead of a pass over the grid per link
-        designs = np.stack([link_design(theory, link).reshape(-1) for link in links], axis=1)  # (G, L)
+    if links:  # eta = designs (G, L) @ weights: one product instead of a pass over the grid per link
         w = np.stack([np.broadcast_to(np.asarray(weights[link.id], dtype=float), (d,)) for link in links])  # (L, D)
-        # numpy's own einsum, not BLAS: a BLAS product leaves its other threads spinning for a while
-        # after each call, which was ~0.4 s of CPU (not of wall time) in a 1,000-draw sweep command
-        eta = np.einsum("gl,ld->gd", designs, w)
+        # a BLAS product (the command line runs one BLAS thread: several spun ~0.4 s of CPU after
+        # their calls in a 1,000-draw sweep); einsum's own loop took 1.2x as long for all the tables
+        eta = designs @ w
     else:
         eta = np.zeros((math.prod(cards), d))
     cut = _logit(np.clip(np.cumsum(baseline, axis=-1)[..., :-1], 1e-12, 1 - 1e-12))  # (D, K-1)
@@ -245,7 +262,9 @@ def _ordered_logit_draws(theory: Theory, node: str, weights: Mapping[str, np.nda
             np.subtract(1.0, block[k - 2], out=block[k - 1])  # as np.diff over [0, cdf, 1]
             for j in range(k - 2, 0, -1):
                 np.subtract(block[j], block[j - 1], out=block[j])
-            np.clip(block, 0.0, 1.0, out=block)
+            # no clip to [0, 1]: the cumulative rows are 1 / (1 + x_j) with x_j = exp(eta) * exp(-c_j)
+            # (or exp(eta - c_j)) falling in j as the cutpoints rise, and rounding keeps that order, so
+            # every difference is already in [0, 1]
     del eta
     out = out.reshape(k, *cards, d)
     view = np.moveaxis(out, -1, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from ..engine import core as _engine
 from ..engine.core import NetworkArrays
 from .._errors import BayesCMOError, did_you_mean
 from .._outputs import check_output
-from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters
+from .elicitation import Parameters, build_cpts, draw_parameters, elicited_parameters, link_designs
 from ..theory import Theory, load_theory, priors_path
 
 if TYPE_CHECKING:
@@ -78,7 +79,9 @@ class Model:
         theory = self.theory
         check_table_sizes(theory)
         # the tables are made when first needed: a sweep makes them a block of draws at a time
-        network = _engine.deferred(*_structure(theory), parameters.n_draws, _DrawnTables(theory, parameters))
+        # the tables sum to one by construction (ordered logits: differences of a cumulative
+        # distribution; drawn tables: normalised Dirichlet draws); the first draw's are checked
+        network = _engine.deferred(*_structure(theory), parameters.n_draws, _DrawnTables(theory, parameters), check_sums=False)
         return Model(network=network, theory=theory, parameters=parameters, source=self.source or str(theory.path or ""), seed=seed)
 
 
@@ -89,8 +92,13 @@ class _DrawnTables:
     theory: Theory
     parameters: Parameters
 
+    @cached_property
+    def designs(self) -> dict[str, np.ndarray]:
+        """Each node's link designs: the same for every block of draws."""
+        return {node: link_designs(self.theory, node) for node in self.theory.order() if self.theory.parents(node)}
+
     def __call__(self, draws: slice) -> dict[str, np.ndarray]:
-        return build_cpts(self.theory, self.parameters.block(draws))
+        return build_cpts(self.theory, self.parameters.block(draws), self.designs)
 
 
 #: Working memory a query over draws needs, per CPT cell per draw (the draws, intermediates, gradients).

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..network.elicitation import link_design
+from ..network.elicitation import link_designs
 from ..theory import Theory
 
 #: L-BFGS-B settings of the MAP fit.
@@ -87,7 +87,7 @@ class Family:
         return cls(
             node=node,
             links=tuple(link.id for link in links),
-            design=np.stack([np.asarray(link_design(theory, link), dtype=float).ravel() for link in links]),
+            design=np.ascontiguousarray(link_designs(theory, node).T),
             prior_mean=np.array([link.weight for link in links], dtype=float),
             prior_sd=np.array([link.weight_sd for link in links], dtype=float),
             baseline=np.asarray(n.baseline, dtype=float),
