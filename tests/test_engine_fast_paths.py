@@ -55,8 +55,8 @@ def test_cpts_over_draws_do_not_depend_on_the_block_size(shipped, monkeypatch):
 
 
 def test_paths_are_those_contract_path_finds_or_cheaper(shipped):
-    """A few tables: opt_einsum's dp path. More: greedy's, after the roots' priors hanging off one
-    table are multiplied into it at once, and never costlier than greedy's own path."""
+    """A few tables: opt_einsum's dp path; more: greedy's. A derivative's plan may first multiply the
+    roots' priors hanging off one table into it at once: never costlier than greedy's own path."""
     net = shipped.network
     rng = np.random.default_rng(0)
     sym = {v: opt_einsum.get_symbol(i) for i, v in enumerate(net.variables)}
@@ -69,7 +69,8 @@ def test_paths_are_those_contract_path_finds_or_cheaper(shipped):
         optimize = "dp" if len(terms) <= _engine._OPTIMAL_TERMS else "greedy"
         ref, info = opt_einsum.contract_path(",".join(terms) + "->" + out, *[tuple(size[c] for c in t) for t in terms], shapes=True, optimize=optimize)
         assert _engine._flops(terms, out, size, ref) == int(info.opt_cost)
-        ours = _engine._choose_path(terms, out, size, search=False)
+        assert [tuple(p) for p in _engine._choose_path(terms, out, size, search=False)] == [tuple(p) for p in ref]
+        ours = _engine._choose_path(terms, out, size, search=False, satellites=True)  # a derivative's plan
         if optimize == "dp":
             assert [tuple(p) for p in ours] == [tuple(p) for p in ref]
         else:

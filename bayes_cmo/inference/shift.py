@@ -282,6 +282,7 @@ def _table(net, contexts, targets, background, modes, level, progress=False) -> 
             if bar is not None:
                 bar.update()
         parts.append(part)
+        del block  # let it go before the next block's tables are made: they then reuse its memory
     if bar is not None:
         bar.close()
     arrays = parts[0] if len(parts) == 1 else {
