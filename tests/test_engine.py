@@ -877,3 +877,16 @@ def test_select_draws_keeps_those_draws():
     one = select_draws(net, 1)  # an int: that draw, unbatched
     assert one.batch_size is None
     np.testing.assert_allclose(query(one, ["b"])[0], query(net, ["b"])[1, 0], atol=1e-15)
+
+
+def test_a_roots_marginal_without_evidence_is_its_table_as_a_contraction_gives_it():
+    net = _drawn_sprinkler(6)
+    for v in ("rain", "sprinkler", "wet"):  # rain is the root; the others go through their plans
+        plain = marginals(net, [v])[v]
+        ones = marginals(net, [v], likelihoods={"wet": np.ones((1, 2))})[v]  # evidence that changes nothing
+        assert plain.shape == (6, 1, 2)
+        np.testing.assert_allclose(plain, ones, rtol=1e-14)
+    np.testing.assert_array_equal(marginals(net, ["rain"])["rain"][:, 0], net.cpts["rain"] / net.cpts["rain"].sum(-1, keepdims=True))
+    np.testing.assert_array_equal(marginals(sprinkler_net(), ["rain"])["rain"], sprinkler_net().cpts["rain"][np.newaxis])
+    shared = with_cpts(sprinkler_net(), wet=np.repeat(sprinkler_net().cpts["wet"][None], 3, axis=0))
+    assert marginals(shared, ["rain"])["rain"].shape == (3, 1, 2)  # a shared root's table, per draw

@@ -1066,6 +1066,10 @@ def _chunks(likelihoods: Mapping[str, np.ndarray], n_sets: int, largest: int):
 def _joint(net: NetworkArrays, qvars: tuple[str, ...], ev: _Evidence) -> np.ndarray:
     """Unnormalised ``P(qvars, e)`` shaped ``(*batch, E, *cards of qvars)``."""
     evars = tuple(ev.likelihoods)
+    if not evars and len(qvars) == 1 and not net.parents[qvars[0]]:  # a root's own table, as the plan gives it
+        cpt = net.cpts[qvars[0]]
+        batch = () if net.batch_size is None else (net.batch_size,)  # a shared table still answers per draw
+        return np.broadcast_to(cpt[..., np.newaxis, :], (*batch, 1, cpt.shape[-1]))
     n_sets = 1 if ev.n_sets is None else ev.n_sets
     plan = _plan(net, qvars, evars, n_sets if evars else 0)
     _check_size(net, plan, qvars, evars)
