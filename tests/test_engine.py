@@ -890,3 +890,4 @@ def test_a_roots_marginal_without_evidence_is_its_table_as_a_contraction_gives_i
     np.testing.assert_array_equal(marginals(sprinkler_net(), ["rain"])["rain"], sprinkler_net().cpts["rain"][np.newaxis])
     shared = with_cpts(sprinkler_net(), wet=np.repeat(sprinkler_net().cpts["wet"][None], 3, axis=0))
     assert marginals(shared, ["rain"])["rain"].shape == (3, 1, 2)  # a shared root's table, per draw
+    assert query(sprinkler_net(), ["rain"], [{}, {}, {}]).shape == (3, 2)  # empty evidence sets: one answer each

@@ -224,9 +224,10 @@ class NetworkArrays:
         """``D`` if any CPT carries a draw axis, else ``None``."""
         return self._batch_size  # type: ignore[attr-defined]
 
-    @property
-    def cards(self) -> dict[str, int]:
-        return {v: len(self.states[v]) for v in self.variables}
+    @cached_property
+    def cards(self) -> Mapping[str, int]:
+        """Each variable's number of states (read-only; made once: a single query reads it)."""
+        return MappingProxyType({v: len(self.states[v]) for v in self.variables})
 
     def is_batched(self, variable: str) -> bool:
         return variable in self._batched  # type: ignore[attr-defined]
@@ -383,9 +384,16 @@ def draw_blocks(net: NetworkArrays, *, keep: bool = True, elements: int | None =
     (one-off work: a sweep's derivatives).
     """
     d, elements = net.batch_size, elements or _BLOCK_ELEMENTS
-    cards = net.cards
-    per_draw = sum(cards[v] * math.prod(cards[p] for p in net.parents[v]) for v in net.variables if net.is_batched(v))
-    n_blocks = 1 if d is None else max(1, min(d, -(-per_draw * d // elements)))
+    if d is None:
+        yield net
+        return
+    per_draw = net._cache.get("numbers_per_draw")
+    if per_draw is None:  # once per network: every query over it asks
+        cards = net.cards
+        per_draw = net._cache["numbers_per_draw"] = sum(
+            cards[v] * math.prod(cards[p] for p in net.parents[v]) for v in net.variables if net.is_batched(v)
+        )
+    n_blocks = max(1, min(d, -(-per_draw * d // elements)))
     if n_blocks == 1:
         yield net
         return
@@ -1066,11 +1074,11 @@ def _chunks(likelihoods: Mapping[str, np.ndarray], n_sets: int, largest: int):
 def _joint(net: NetworkArrays, qvars: tuple[str, ...], ev: _Evidence) -> np.ndarray:
     """Unnormalised ``P(qvars, e)`` shaped ``(*batch, E, *cards of qvars)``."""
     evars = tuple(ev.likelihoods)
+    n_sets = 1 if ev.n_sets is None else ev.n_sets
     if not evars and len(qvars) == 1 and not net.parents[qvars[0]]:  # a root's own table, as the plan gives it
         cpt = net.cpts[qvars[0]]
         batch = () if net.batch_size is None else (net.batch_size,)  # a shared table still answers per draw
-        return np.broadcast_to(cpt[..., np.newaxis, :], (*batch, 1, cpt.shape[-1]))
-    n_sets = 1 if ev.n_sets is None else ev.n_sets
+        return np.broadcast_to(cpt[..., np.newaxis, :], (*batch, n_sets, cpt.shape[-1]))
     plan = _plan(net, qvars, evars, n_sets if evars else 0)
     _check_size(net, plan, qvars, evars)
     chunks = _chunks(ev.likelihoods, n_sets, plan.largest)
