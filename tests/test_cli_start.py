@@ -115,3 +115,13 @@ def test_a_command_reuses_the_memory_a_block_frees():
     """By default glibc unmaps a freed large array, and the next block touches new pages again."""
     assert _page_faults_of_a_second_block(False) > 10_000  # 64 MiB of 4 KiB pages afresh
     assert _page_faults_of_a_second_block(True) < 1_000  # the same memory again
+
+
+def test_a_server_gives_freed_memory_back_and_other_verbs_keep_it(monkeypatch, capsys):
+    from bayes_cmo.cli import serve_verbs
+
+    kept = []
+    monkeypatch.setattr(cli, "_keep_freed_memory", lambda: kept.append(True))
+    monkeypatch.setattr(serve_verbs, "run_serve", lambda args: 0)  # no server started
+    assert cli.main(["serve"]) == 0 and kept == []
+    assert cli.main(["check"]) == 0 and kept == [True]

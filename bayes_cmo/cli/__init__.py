@@ -111,6 +111,10 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _KEEP_BELOW = 2**30  # bytes: arrays up to this size come from (and go back to) the process's own heap
 
 
+#: Verbs that keep running: their memory should go back to the system after a large query.
+_SERVERS = frozenset({"serve"})
+
+
 def _keep_freed_memory() -> None:
     """Let glibc's malloc reuse the memory a command frees instead of giving it back to the system.
 
@@ -119,7 +123,8 @@ def _keep_freed_memory() -> None:
     each such array afresh and unmaps it when freed, so every block pays the
     first touch of new pages again (a 1,000-draw sweep command: 0.95x the CPU
     with this). A command's memory then stays at its peak until it exits,
-    which it reaches anyway. Elsewhere than glibc: nothing.
+    which it reaches anyway; so not for a server (``_SERVERS``), whose
+    memory goes back after a large query. Elsewhere than glibc: nothing.
     """
     import ctypes
 
@@ -133,7 +138,6 @@ def _keep_freed_memory() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _one_blas_thread()
-    _keep_freed_memory()
     argv = sys.argv[1:] if argv is None else list(argv)
     # a known verb first: build (and import) its group only; anything else gets the whole parser
     parser = build_parser(argv[0] if argv and argv[0] in _GROUP else None)
@@ -143,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.verb not in _SERVERS:
+        _keep_freed_memory()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
