@@ -205,3 +205,9 @@ def test_a_sweep_never_makes_every_draw_s_tables(default_model, monkeypatch):
             assert list(values) == list(columns[name])
         else:
             np.testing.assert_allclose(values, columns[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def test_drawing_again_from_a_drawn_model_makes_none_of_its_tables(default_model):
+    drawn = default_model.with_draws(20, seed=1)
+    again = drawn.with_draws(10, seed=3)  # the memory check counts cells from the theory, per draw
+    assert _unmade(drawn.network) and _unmade(again.network) and again.network.batch_size == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,14 +74,14 @@ class Model:
                 f"{self.source}: credible intervals need a priors folder (link confidences); "
                 "a network file has point probabilities only"
             )
-        cells = sum(np.size(c) for c in self.network.cpts.values())
-        check_draw_memory(cells, n_draws)
-        parameters = draw_parameters(self.theory, n_draws, seed)
         theory = self.theory
         check_table_sizes(theory)
-        # the tables are made when first needed: a sweep makes them a block of draws at a time
-        # the tables sum to one by construction (ordered logits: differences of a cumulative
-        # distribution; drawn tables: normalised Dirichlet draws); the first draw's are checked
+        # from the theory, not the network's tables: those of a drawn model would be made (and counted per draw)
+        check_draw_memory(sum(_table_cells(theory).values()), n_draws)
+        parameters = draw_parameters(theory, n_draws, seed)
+        # the tables are made when first needed (a sweep makes them a block of draws at a time); they
+        # sum to one by construction (ordered logits: differences of a cumulative distribution; drawn
+        # tables: normalised Dirichlet draws), so only the first draw's are checked in full
         network = _engine.deferred(*_structure(theory), parameters.n_draws, _DrawnTables(theory, parameters), check_sums=False)
         return Model(network=network, theory=theory, parameters=parameters, source=self.source or str(theory.path or ""), seed=seed)
 
@@ -133,13 +134,18 @@ def check_draw_memory(
 MAX_TABLE_CELLS = 2**24
 
 
+def _table_cells(theory: Theory) -> dict[str, int]:
+    """Each node's number of table cells: its states times its parents' configurations."""
+    return {
+        node: len(theory.nodes[node].states) * math.prod(len(theory.nodes[p].states) for p in theory.parents(node))
+        for node in theory.order()
+    }
+
+
 def check_table_sizes(theory: Theory) -> None:
     """A one-line error, before any table is built, for a node whose parents make its table too large to hold."""
-    for node in theory.order():
+    for node, cells in _table_cells(theory).items():
         parents = theory.parents(node)
-        cells = len(theory.nodes[node].states)
-        for parent in parents:
-            cells *= len(theory.nodes[parent].states)
         if cells > MAX_TABLE_CELLS:
             shown = ", ".join(parents[:6]) + (f", ... ({len(parents) - 6} more)" if len(parents) > 6 else "")
             raise BayesCMOError(
